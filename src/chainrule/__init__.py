@@ -1,0 +1,89 @@
+"""chainrule: neural networks and backpropagation as the lecture teaches them.
+
+>>> import chainrule as cr
+>>> x, y, z = (cr.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0))
+>>> f = (x + y) * z        # the lecture's first example: f = -12
+>>> f.backward()
+>>> x.grad, y.grad, z.grad
+(array(-4., dtype=float32), array(-4., dtype=float32), array(3., dtype=float32))
+"""
+
+from chainrule import functional, ops
+from chainrule.autograd import (
+    Context,
+    Function,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from chainrule.errors import ChainruleError, DataError, ShapeError
+from chainrule.gradcheck import GradcheckError, gradcheck, jacobian, numerical_gradient, rel_error
+from chainrule.ops import (
+    abs,
+    broadcast_to,
+    cat,
+    clip,
+    concatenate,
+    exp,
+    expand,
+    flatten,
+    linear,
+    log,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    permute,
+    reshape,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sum,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from chainrule.ops.activation import relu, sigmoid, softmax, tanh
+from chainrule.tensor import (
+    Tensor,
+    arange,
+    eye,
+    full,
+    full_like,
+    get_rng,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+
+__version__ = "0.1.0"
+
+float32 = "float32"
+float64 = "float64"
+
+__all__ = [
+    "ChainruleError", "Context", "DataError", "Function", "GradcheckError", "ShapeError",
+    "Tensor", "__version__", "abs", "arange", "broadcast_to", "cat", "clip", "concatenate",
+    "enable_grad", "exp", "expand", "eye", "flatten", "float32", "float64", "full", "full_like",
+    "functional", "get_rng", "grad", "gradcheck", "is_grad_enabled", "jacobian", "linear",
+    "linspace", "log", "logsumexp", "manual_seed", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "no_grad", "numerical_gradient", "ones", "ones_like", "ops", "permute", "rand",
+    "rand_like", "randn", "randn_like", "rel_error", "relu", "reshape", "set_grad_enabled",
+    "sigmoid", "softmax", "sqrt", "squeeze", "stack", "std", "sum", "tanh", "tensor",
+    "transpose", "unsqueeze", "var", "where", "zeros", "zeros_like",
+]

@@ -1,0 +1,56 @@
+"""The ``chainrule`` command line: thin, every sub-command calls the library.
+
+Each sub-command lives in its own module here with a ``register(subparsers)`` function
+that adds its parser and sets ``func``; ``COMMANDS`` lists them in help order.
+Errors are printed as one clear line (no traceback) with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from chainrule import __version__
+from chainrule.errors import ChainruleError
+
+#: Sub-command modules of ``chainrule.cli``, in the order ``--help`` lists them.
+COMMANDS: list[str] = []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chainrule",
+        description=(
+            "chainrule: neural networks and backpropagation as the lecture teaches them. "
+            "Train and evaluate image classifiers, compare image features with learned ones, "
+            "see backprop step by step, and play with small nets in the browser."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"chainrule.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("chainrule: interrupted", file=sys.stderr)
+        return 130
+    except (ChainruleError, OSError, ValueError, KeyError, IndexError, TypeError,
+            MemoryError, ImportError) as e:
+        print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Exceptions with messages that name the op, what it expected and what it got."""
+
+from __future__ import annotations
+
+__all__ = ["ChainruleError", "DataError", "ShapeError"]
+
+
+class ChainruleError(Exception):
+    """Base class of chainrule's own errors."""
+
+
+class ShapeError(ChainruleError, RuntimeError, ValueError):
+    """Operands whose shapes do not fit the op.
+
+    A ``RuntimeError`` like PyTorch's shape errors, and a ``ValueError`` like NumPy's.
+    """
+
+
+class DataError(ChainruleError, ValueError):
+    """A data file that is missing, corrupt or not in the expected format."""

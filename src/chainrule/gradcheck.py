@@ -1,0 +1,168 @@
+"""Checking analytic gradients against numerical ones.
+
+The lecture's advice: derive the analytic gradient, then check it with the numerical
+one. ``gradcheck`` does that in float64 with a random upstream gradient, so every
+element of the Jacobian-vector product is exercised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd import grad as autograd_grad
+from chainrule.tensor import Tensor
+
+__all__ = ["GradcheckError", "gradcheck", "jacobian", "numerical_gradient", "rel_error"]
+
+#: Largest explicit Jacobian ``jacobian()`` will build, in bytes (1 GiB).
+JACOBIAN_LIMIT_BYTES = 1 << 30
+
+
+class GradcheckError(AssertionError):
+    """Analytic and numerical gradients disagree."""
+
+
+def rel_error(a: Any, b: Any) -> float:
+    """The lecture's relative error ``max |a - b| / max(1e-8, |a| + |b|)``."""
+    a = np.asarray(a.data if isinstance(a, Tensor) else a, dtype=np.float64)
+    b = np.asarray(b.data if isinstance(b, Tensor) else b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def numerical_gradient(
+    f: Callable[[Any], Any], x: Any, h: float = 1e-5, upstream: Any = None
+) -> np.ndarray:
+    """Centered differences ``(f(x + h) - f(x - h)) / 2h`` for every element of ``x``.
+
+    ``x`` (an array or Tensor) is changed in place and restored; ``f(x)`` returns a
+    scalar, or an array that is dotted with ``upstream``.
+
+    >>> numerical_gradient(lambda a: (a ** 2).sum(), np.array([1.0, -2.0]))
+    array([ 2., -4.])
+    """
+    arr = x.data if isinstance(x, Tensor) else x
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
+        raise TypeError("numerical_gradient: x must be a floating-point array or Tensor")
+    up = None if upstream is None else np.asarray(getattr(upstream, "data", upstream))
+
+    def value() -> float:
+        out = f(x)
+        out = np.asarray(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
+        return float(out.sum() if up is None else (out * up).sum())
+
+    grad = np.zeros(arr.shape, dtype=np.float64)
+    flat = arr.reshape(-1)
+    if not np.shares_memory(flat, arr):
+        raise ValueError("numerical_gradient: x must be contiguous so it can be nudged in place")
+    gflat = grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = value()
+        flat[i] = old - h
+        minus = value()
+        flat[i] = old
+        gflat[i] = (plus - minus) / (2 * h)
+    return grad.astype(arr.dtype, copy=False)
+
+
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """Compare backprop with centered differences, in float64, with a random upstream.
+
+    Floating inputs are copied to float64 tensors that require gradients; others (labels,
+    axes) are passed as they are. Returns True, or raises :class:`GradcheckError` naming
+    the input, the worst element, both values and their relative error.
+
+    >>> cr.gradcheck(lambda x: cr.tanh(x) * x, [cr.randn(3, 4)])
+    True
+    """
+    args: list[Any] = []
+    checked: list[int] = []
+    for i, a in enumerate(inputs):
+        data = a.data if isinstance(a, Tensor) else a
+        if isinstance(data, np.ndarray) and data.dtype.kind == "f":
+            args.append(Tensor(data.astype(np.float64), dtype=np.float64, requires_grad=True))
+            checked.append(i)
+        else:
+            args.append(a)
+    if not checked:
+        raise ValueError("gradcheck: no floating-point input to check")
+    out = fn(*args)
+    if not isinstance(out, Tensor):
+        raise TypeError("gradcheck: fn must return a Tensor")
+    rng = np.random.default_rng(seed)
+    upstream = rng.standard_normal(out.shape)
+    wanted = [args[i] for i in checked]
+    if out.requires_grad:
+        analytic = autograd_grad(out, wanted, upstream=upstream, allow_unused=True)
+    else:
+        analytic = [None] * len(wanted)
+    for k, i in enumerate(checked):
+        x = args[i]
+
+        def f(_: Any) -> np.ndarray:
+            return fn(*args).data
+
+        numeric = numerical_gradient(f, x, h=eps, upstream=upstream)
+        got = np.zeros_like(x.data) if analytic[k] is None else analytic[k].data
+        if got.shape != x.shape:
+            raise GradcheckError(
+                f"gradcheck: gradient of input {i} has shape {got.shape}, input has {x.shape}"
+            )
+        diff = np.abs(got - numeric)
+        bound = atol + rtol * np.abs(numeric)
+        if np.all(diff <= bound) and np.all(np.isfinite(got)):
+            continue
+        worst = np.unravel_index(int(np.argmax(diff - bound)), x.shape) if x.ndim else ()
+        a_val, n_val = float(got[worst]), float(numeric[worst])
+        raise GradcheckError(
+            f"gradcheck: input {i} (shape {x.shape}), element {tuple(int(w) for w in worst)}: "
+            f"analytic {a_val:.8g} vs numerical {n_val:.8g}, "
+            f"relative error {rel_error(a_val, n_val):.3g} (atol={atol}, rtol={rtol})"
+        )
+    return True
+
+
+def jacobian(fn: Callable[[Tensor], Tensor], x: Any, limit_bytes: int = JACOBIAN_LIMIT_BYTES
+             ) -> np.ndarray:
+    """The explicit Jacobian ``d fn(x) / d x`` of shape ``(out.size, x.size)``, for teaching.
+
+    Backprop never forms it; this exists to show what it would be (the ReLU example's
+    diagonal). It refuses when the matrix would exceed ``limit_bytes`` and says how
+    many bytes it would need (N=64, D=M=4096 float32 needs 256 GiB).
+    """
+    xt = x if isinstance(x, Tensor) else Tensor(x)
+    xt = Tensor(xt.data, dtype=xt.dtype, requires_grad=True)
+    out = fn(xt)
+    rows, cols = out.data.size, xt.data.size
+    need = rows * cols * out.data.dtype.itemsize
+    if need > limit_bytes:
+        raise MemoryError(
+            f"jacobian: the explicit Jacobian would be {rows} x {cols} = {need:,} bytes "
+            f"({need / 2**30:.1f} GiB), over the limit of {limit_bytes:,} bytes; "
+            "backprop multiplies by it implicitly instead"
+        )
+    jac = np.zeros((rows, cols), dtype=out.data.dtype)
+    for r in range(rows):
+        upstream = np.zeros(rows, dtype=out.data.dtype)
+        upstream[r] = 1
+        (g,) = autograd_grad(out, xt, upstream=upstream.reshape(out.shape), retain_graph=True,
+                             allow_unused=True)
+        if g is not None:
+            jac[r] = g.data.reshape(-1)
+    return jac
+
+
+def jacobian_size_bytes(out_shape: tuple, in_shape: tuple, itemsize: int = 4) -> int:
+    """Bytes an explicit Jacobian between these shapes would take."""
+    return int(np.prod(out_shape)) * int(np.prod(in_shape)) * itemsize

@@ -1,0 +1,45 @@
+"""The gates of the computational graph, one ``Function`` each.
+
+Grouped as the lecture groups them: arithmetic, elementwise, reductions, linear
+algebra, shape, activations and losses.
+"""
+
+from chainrule.ops.activation import (
+    elu,
+    leaky_relu,
+    log_softmax,
+    maxout,
+    prelu,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from chainrule.ops.arithmetic import add, div, mul, neg, pow, sub
+from chainrule.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, sqrt, where
+from chainrule.ops.linalg import linear, matmul
+from chainrule.ops.loss import cross_entropy, l2_loss, mse_loss, multiclass_hinge_loss
+from chainrule.ops.reduce import logsumexp, max, mean, min, std, sum, var
+from chainrule.ops.shape import (
+    broadcast_to,
+    cat,
+    concatenate,
+    expand,
+    flatten,
+    getitem,
+    permute,
+    reshape,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+)
+
+__all__ = [
+    "abs", "add", "broadcast_to", "cast", "cat", "clip", "concatenate", "cross_entropy", "div",
+    "elu", "exp", "expand", "flatten", "getitem", "l2_loss", "leaky_relu", "linear", "log",
+    "log_softmax", "logsumexp", "matmul", "max", "maximum", "maxout", "mean", "min", "minimum",
+    "mse_loss", "mul", "multiclass_hinge_loss", "neg", "permute", "pow", "prelu", "relu",
+    "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh",
+    "transpose", "unsqueeze", "var", "where",
+]

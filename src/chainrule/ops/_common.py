@@ -1,0 +1,91 @@
+"""Small helpers shared by the ops.
+
+Backward functions that support second derivatives are written once for two kinds of
+values: NumPy arrays (the fast first-order pass) and Tensors (``create_graph=True``).
+Operators (``* / @ .T .sum .reshape``) already work on both; the functions below cover
+the few NumPy calls that have no operator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import ShapeError
+from chainrule.tensor import Tensor
+
+
+def exp(a: Any) -> Any:
+    return a.exp() if isinstance(a, Tensor) else np.exp(a)
+
+
+def log(a: Any) -> Any:
+    return a.log() if isinstance(a, Tensor) else np.log(a)
+
+
+def expand(a: Any, shape: tuple) -> Any:
+    """Broadcast ``a`` to ``shape`` (a read-only view for arrays)."""
+    if isinstance(a, Tensor):
+        return a.broadcast_to(shape)
+    return np.broadcast_to(a, shape)
+
+
+def swap_last(a: Any) -> Any:
+    """Transpose the last two axes (the matrix transpose of a batch)."""
+    if a.ndim == 2:
+        return a.T
+    if isinstance(a, Tensor):
+        axes = list(range(a.ndim))
+        axes[-1], axes[-2] = axes[-2], axes[-1]
+        return a.transpose(axes)
+    return a.swapaxes(-1, -2)
+
+
+def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """Axes as a sorted tuple of non-negative ints; ``None`` means all axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1):
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def keepdims_shape(shape: tuple, axes: tuple) -> tuple:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def operand(other: Any, like: Tensor) -> Any:
+    """Bring the other operand of a binary op into a form that keeps ``like``'s dtype.
+
+    Python numbers stay Python numbers (NumPy then keeps the tensor's float32); NumPy
+    scalars become Python numbers; arrays and lists of another float type are cast to the
+    tensor's float type, so ``float32_tensor * float64_array`` stays float32.
+    """
+    t = type(other)
+    if t is float or t is int or t is Tensor or isinstance(other, Tensor):
+        return other
+    if isinstance(other, np.generic):
+        return other.item()
+    if t is bool:
+        return int(other)
+    arr = np.asarray(other)
+    if arr.dtype.kind == "O":
+        raise TypeError(f"unsupported operand of type {t.__name__} for a chainrule op")
+    if like.data.dtype.kind == "f" and arr.dtype != like.data.dtype and arr.dtype.kind in "fiub":
+        arr = arr.astype(like.data.dtype)
+    return arr
+
+
+def as_tensor(x: Any) -> Tensor:
+    """Tensor arguments pass through; anything else becomes a constant tensor."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x

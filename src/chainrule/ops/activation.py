@@ -1,0 +1,257 @@
+"""The lecture's activation functions as gates.
+
+Each backward is written from the saved output or a mask, so no extra pass over the
+input is needed (the sigmoid layer's ``top_diff * s * (1 - s)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd import Context, Function
+from chainrule.errors import ShapeError
+from chainrule.ops._common import exp, raw
+from chainrule.ops.reduce import max as reduce_max
+from chainrule.ops.shape import reshape
+from chainrule.tensor import Tensor
+
+
+class ReLU(Function):
+    """``max(0, x)``. Backward: upstream where the output is positive, else 0."""
+
+    symbol = "relu"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return upstream * (raw(out) > 0)
+
+
+class LeakyReLU(Function):
+    """``x if x > 0 else slope * x`` (the lecture writes ``max(0.1x, x)``)."""
+
+    symbol = "leaky_relu"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, slope: float) -> np.ndarray:
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return np.where(x > 0, x, x * slope)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        (x,) = ctx.saved_tensors
+        local = np.where(raw(x) > 0, 1.0, ctx.slope).astype(raw(x).dtype)
+        return upstream * local, None
+
+
+def _channel_shape(x_ndim: int, w_size: int) -> tuple:
+    """Shape that broadcasts PReLU's weight along the channel axis (axis 1)."""
+    if w_size == 1 or x_ndim < 2:
+        return (w_size,) if x_ndim >= 1 else ()
+    return (1, w_size) + (1,) * (x_ndim - 2)
+
+
+class PReLU(Function):
+    """``x if x > 0 else a * x`` with a learned slope ``a`` (one, or one per channel)."""
+
+    symbol = "prelu"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        if weight.ndim != 1:
+            raise ShapeError(f"prelu: weight must be 1-D, got shape {weight.shape}")
+        channels = x.shape[1] if x.ndim >= 2 else (x.shape[0] if x.ndim == 1 else 1)
+        if weight.size not in (1, channels):
+            raise ShapeError(
+                f"prelu: weight of shape {weight.shape} needs 1 or {channels} slopes "
+                f"for input of shape {x.shape}"
+            )
+        w = weight.reshape(_channel_shape(x.ndim, weight.size)) if x.ndim >= 2 else weight
+        ctx.save_for_backward(x, w)
+        ctx.w_shape = weight.shape
+        return np.where(x > 0, x, w * x)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: np.ndarray) -> tuple:
+        x, w = ctx.saved_tensors
+        positive = x > 0
+        gx = upstream * np.where(positive, 1, w) if ctx.needs_input_grad[0] else None
+        gw = None
+        if ctx.needs_input_grad[1]:
+            gw_full = np.where(positive, 0, upstream * x)
+            if w.size == 1:
+                gw = np.asarray(gw_full.sum()).reshape(ctx.w_shape)
+            else:
+                axes = tuple(i for i in range(x.ndim) if i != (1 if x.ndim >= 2 else 0))
+                gw = gw_full.sum(axis=axes).reshape(ctx.w_shape)
+        return gx, gw
+
+
+class ELU(Function):
+    """``x if x > 0 else alpha (e^x - 1)``. Local gradient 1, or ``out + alpha``."""
+
+    symbol = "elu"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, alpha: float) -> np.ndarray:
+        out = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+        ctx.save_for_backward(x, out)
+        ctx.alpha = alpha
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        x, out = ctx.saved_tensors
+        positive = raw(x) > 0
+        if isinstance(out, Tensor):
+            return upstream * (positive + (out + ctx.alpha) * ~positive), None
+        return upstream * np.where(positive, 1, out + ctx.alpha), None
+
+
+class Sigmoid(Function):
+    """``1 / (1 + e^-x)``. Local gradient ``(1 - s) s`` from the saved output s.
+
+    Stable at +-300: ``e^-|x|`` never overflows.
+    """
+
+    symbol = "sigmoid"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        e = np.exp(-np.abs(x))
+        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return upstream * out * (1 - out)
+
+
+class Tanh(Function):
+    """Hyperbolic tangent. Local gradient ``1 - tanh(x)^2`` from the saved output."""
+
+    symbol = "tanh"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return upstream * (1 - out * out)
+
+
+class Softmax(Function):
+    """``e^x / sum(e^x)`` along ``axis``, shifted by the max for stability.
+
+    Backward without the Jacobian: ``s * (upstream - sum(upstream * s))``.
+    """
+
+    symbol = "softmax"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        out = e / np.sum(e, axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        (s,) = ctx.saved_tensors
+        return s * (upstream - (upstream * s).sum(axis=ctx.axis, keepdims=True)), None
+
+
+class LogSoftmax(Function):
+    """``x - logsumexp(x)`` along ``axis``. Backward: ``upstream - softmax * sum(upstream)``."""
+
+    symbol = "log_softmax"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        (out,) = ctx.saved_tensors
+        return upstream - exp(out) * upstream.sum(axis=ctx.axis, keepdims=True), None
+
+
+def relu(x: Tensor) -> Tensor:
+    """``max(0, x)``: the lecture's good default."""
+    return ReLU.apply(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """``x`` for positive inputs, ``negative_slope * x`` otherwise."""
+    return LeakyReLU.apply(x, float(negative_slope))
+
+
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """Leaky ReLU whose slope ``weight`` is learned (1 value, or one per channel = axis 1)."""
+    return PReLU.apply(x, weight)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """``x`` for positive inputs, ``alpha (e^x - 1)`` otherwise."""
+    return ELU.apply(x, float(alpha))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """``1 / (1 + e^-x)``, stable for large |x|."""
+    return Sigmoid.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return Tanh.apply(x)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """Probabilities along ``axis`` (stable: shifted by the max)."""
+    return Softmax.apply(x, axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """``log(softmax(x))`` computed stably."""
+    return LogSoftmax.apply(x, axis)
+
+
+def maxout(x: Tensor, pieces: int) -> Tensor:
+    """Max over groups of ``pieces`` consecutive features of the last axis.
+
+    ``(..., F * pieces) -> (..., F)``; the gradient is routed to each group's winner.
+    """
+    features = x.shape[-1]
+    if pieces < 1 or features % pieces:
+        raise ShapeError(
+            f"maxout: the last axis has {features} features, not a multiple of pieces={pieces}"
+        )
+    grouped = reshape(x, (*x.shape[:-1], features // pieces, pieces))
+    return reduce_max(grouped, -1)

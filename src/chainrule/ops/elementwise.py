@@ -1,0 +1,249 @@
+"""Elementwise gates: exp, log, sqrt, abs, maximum, minimum, clip, where, cast."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd import Context, Function
+from chainrule.ops._common import operand, raw
+from chainrule.tensor import Tensor, _as_dtype
+
+
+class Exp(Function):
+    """``e^x``. Its local gradient is its own output: the *output multiplier*."""
+
+    symbol = "exp"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return upstream * out
+
+
+class Log(Function):
+    """Natural logarithm. Local gradient ``1/x``."""
+
+    symbol = "log"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return upstream / x
+
+
+class Sqrt(Function):
+    """Square root. Local gradient ``1 / (2 sqrt(x))``."""
+
+    symbol = "sqrt"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return upstream / (2 * out)
+
+
+class Abs(Function):
+    """``|x|``. Local gradient ``sign(x)`` (0 at 0, as in PyTorch)."""
+
+    symbol = "abs"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return upstream * np.sign(raw(x))
+
+
+class Maximum(Function):
+    """Elementwise ``max(x, y)``: the *gradient router*.
+
+    The upstream gradient goes to the larger input, the other gets 0. On a tie each
+    input gets half (as ``torch.maximum`` does), so the two still add up to upstream.
+    """
+
+    symbol = "max"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return np.maximum(x, y)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        x, y = ctx.saved_tensors
+        wx = _route(raw(x), raw(y))
+        need_x, need_y = ctx.needs_input_grad
+        return (upstream * wx if need_x else None), (upstream * (1 - wx) if need_y else None)
+
+
+class Minimum(Function):
+    """Elementwise ``min(x, y)``: routes the gradient to the smaller input (ties split)."""
+
+    symbol = "min"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, y: Any) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return np.minimum(x, y)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        x, y = ctx.saved_tensors
+        wx = _route(raw(y), raw(x))
+        need_x, need_y = ctx.needs_input_grad
+        return (upstream * wx if need_x else None), (upstream * (1 - wx) if need_y else None)
+
+
+def _route(winner: Any, loser: Any) -> np.ndarray:
+    """Share of the gradient that goes to ``winner``: 1 where it is larger, 1/2 on ties."""
+    dtype = np.result_type(winner, loser, np.float32)
+    share = (winner > loser).astype(dtype)
+    share += 0.5 * (winner == loser)
+    return share
+
+
+class Clip(Function):
+    """``min(max(x, low), high)``. The gradient passes where ``low <= x <= high``."""
+
+    symbol = "clip"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        (x,) = ctx.saved_tensors
+        x = raw(x)
+        inside = np.ones(x.shape, dtype=bool)
+        if ctx.low is not None:
+            inside &= x >= ctx.low
+        if ctx.high is not None:
+            inside &= x <= ctx.high
+        return upstream * inside, None, None
+
+
+class Where(Function):
+    """``cond ? x : y`` elementwise. The gradient follows the branch that was taken."""
+
+    symbol = "where"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, cond: np.ndarray, x: Any, y: Any) -> np.ndarray:
+        ctx.cond = cond
+        return np.where(cond, x, y)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        cond = ctx.cond
+        _, need_x, need_y = ctx.needs_input_grad
+        return None, (upstream * cond if need_x else None), (upstream * ~cond if need_y else None)
+
+
+class Cast(Function):
+    """Change the dtype; the gradient is cast back."""
+
+    symbol = "cast"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        return upstream.astype(ctx.dtype), None
+
+
+def exp(x: Tensor) -> Tensor:
+    """``e^x`` elementwise."""
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm elementwise."""
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """Square root elementwise."""
+    return Sqrt.apply(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    """``|x|`` elementwise."""
+    return Abs.apply(x)
+
+
+def maximum(x: Any, y: Any) -> Tensor:
+    """Elementwise maximum; ties split the gradient evenly."""
+    if isinstance(x, Tensor):
+        return Maximum.apply(x, operand(y, x))
+    return Maximum.apply(operand(x, y), y)
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    """Elementwise minimum; ties split the gradient evenly."""
+    if isinstance(x, Tensor):
+        return Minimum.apply(x, operand(y, x))
+    return Minimum.apply(operand(x, y), y)
+
+
+def clip(x: Tensor, low: float | None = None, high: float | None = None) -> Tensor:
+    """Clamp into ``[low, high]`` (either may be None)."""
+    if low is None and high is None:
+        raise ValueError("clip: give at least one of low and high")
+    return Clip.apply(x, low, high)
+
+
+def where(cond: Any, x: Any, y: Any) -> Tensor:
+    """``x`` where ``cond`` is true, else ``y`` (broadcasting)."""
+    cond = np.asarray(raw(cond), dtype=bool)
+    like = x if isinstance(x, Tensor) else y
+    if isinstance(like, Tensor):
+        x, y = operand(x, like), operand(y, like)
+    return Where.apply(cond, x, y)
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    """The same values in another dtype (float32 <-> float64 keeps the graph)."""
+    dtype = _as_dtype(dtype)
+    if dtype == x.dtype:
+        return x
+    if dtype.kind != "f" and x.requires_grad:
+        return Tensor._from_op(x.data.astype(dtype), None)
+    return Cast.apply(x, dtype)

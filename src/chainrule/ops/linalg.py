@@ -1,0 +1,128 @@
+"""Matrix multiply and the fused linear layer.
+
+For ``y = x @ w`` with x: (N, D), w: (D, M) the lecture's shape rule gives the only
+gradients whose shapes match: ``dL/dx = dL/dy @ w.T`` and ``dL/dw = x.T @ dL/dy``.
+No Jacobian (N*M x N*D) is ever formed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd import Context, Function
+from chainrule.errors import ShapeError
+from chainrule.ops._common import operand, swap_last
+from chainrule.tensor import Tensor
+
+
+class MatMul(Function):
+    """``x @ y`` for 1-D, 2-D and batched (broadcast) operands, like ``np.matmul``."""
+
+    symbol = "@"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        xs, ys = x.shape, y.shape
+        if x.ndim == 0 or y.ndim == 0:
+            raise ShapeError(f"matmul: {xs} @ {ys}: both operands need at least one dimension")
+        kx = xs[-1]
+        ky = ys[0] if y.ndim == 1 else ys[-2]
+        if kx != ky:
+            raise ShapeError(f"matmul: {xs} @ {ys}: inner dimensions {kx} and {ky} differ")
+        ctx.save_for_backward(x, y)
+        try:
+            return np.matmul(x, y)
+        except ValueError:
+            raise ShapeError(
+                f"matmul: {xs} @ {ys}: batch dimensions {xs[:-2]} and {ys[:-2]} do not broadcast"
+            ) from None
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        gx = gy = None
+        if x.ndim == 1 and y.ndim == 1:  # dot product: out is a scalar
+            return (upstream * y if need_x else None), (upstream * x if need_y else None)
+        if x.ndim == 1:  # (k,) @ (..., k, m) -> (..., m)
+            up = upstream.reshape((*upstream.shape[:-1], 1, upstream.shape[-1]))
+            if need_x:
+                gx = (up @ swap_last(y)).reshape((*upstream.shape[:-1], x.shape[0]))
+            if need_y:
+                gy = x.reshape((x.shape[0], 1)) @ up
+            return gx, gy
+        if y.ndim == 1:  # (..., n, k) @ (k,) -> (..., n)
+            up = upstream.reshape((*upstream.shape, 1))
+            if need_x:
+                gx = up @ y.reshape((1, y.shape[0]))
+            if need_y:
+                gy = (swap_last(x) @ up).reshape((*upstream.shape[:-1], y.shape[0]))
+            return gx, gy
+        if need_x:
+            gx = upstream @ swap_last(y)
+        if need_y:
+            gy = swap_last(x) @ upstream
+        return gx, gy
+
+
+class Linear(Function):
+    """``x @ weight.T + bias`` in one node (PyTorch's layout: weight is (out, in)).
+
+    Backward (the CS231n ``affine_backward``)::
+
+        dx = upstream @ weight        dW = upstream.T @ x        db = upstream.sum(0)
+    """
+
+    symbol = "linear"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, bias: Any) -> np.ndarray:
+        if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+            raise ShapeError(
+                f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape} "
+                f"(expected (..., {weight.shape[1] if weight.ndim == 2 else '?'}) input)"
+            )
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise ShapeError(
+                f"linear: bias of shape {bias.shape} does not fit weight of shape {weight.shape}"
+            )
+        ctx.save_for_backward(x, weight)
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        if upstream.ndim != 2:
+            x = x.reshape((-1, x.shape[-1]))
+            lead = upstream.shape[:-1]
+            upstream = upstream.reshape((-1, upstream.shape[-1]))
+        else:
+            lead = None
+        gx = upstream @ weight if need_x else None
+        if gx is not None and lead is not None:
+            gx = gx.reshape((*lead, weight.shape[1]))
+        gw = upstream.T @ x if need_w else None
+        gb = upstream.sum(axis=0) if need_b else None
+        return gx, gw, gb
+
+
+def matmul(x: Any, y: Any) -> Tensor:
+    """Matrix product with NumPy's rules (1-D, 2-D, batched)."""
+    if isinstance(x, Tensor):
+        return MatMul.apply(x, operand(y, x))
+    return MatMul.apply(operand(x, y), y)
+
+
+def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` fused in one node; weight has PyTorch's (out, in) layout."""
+    if not isinstance(x, Tensor):
+        x = operand(x, weight)
+    return Linear.apply(x, weight, bias)

@@ -1,0 +1,234 @@
+"""Losses computed from scores, each one node with a fused forward and backward.
+
+``reduction`` is ``'mean'`` (over the batch), ``'sum'`` or ``'none'`` (one loss per example).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd import Context, Function
+from chainrule.errors import ShapeError
+from chainrule.ops._common import exp, operand, raw
+from chainrule.tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _labels(op: str, scores: np.ndarray, labels: Any) -> np.ndarray:
+    y = np.asarray(raw(labels))
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{op}: labels must be integers (class indices), got dtype {y.dtype}")
+    if scores.ndim != 2 or y.shape != (scores.shape[0],):
+        raise ShapeError(
+            f"{op}: scores of shape {scores.shape} need labels of shape ({scores.shape[0]},) "
+            f"with scores (N, C); got labels of shape {y.shape}"
+        )
+    if y.size and (y.min() < 0 or y.max() >= scores.shape[1]):
+        bad = y[(y < 0) | (y >= scores.shape[1])][0]
+        raise IndexError(f"{op}: label {bad} is out of range for {scores.shape[1]} classes")
+    return y
+
+
+def _scale(upstream: Any, reduction: str, n: int) -> Any:
+    """Per-example weight of the upstream gradient, shaped (N, 1)."""
+    if reduction == "none":
+        return upstream.reshape((n, 1))
+    if reduction == "mean":
+        return upstream * (1.0 / n)
+    return upstream
+
+
+def _reduce(per_example: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.asarray(per_example.mean(), dtype=per_example.dtype)
+    if reduction == "sum":
+        return np.asarray(per_example.sum(), dtype=per_example.dtype)
+    return per_example
+
+
+class CrossEntropy(Function):
+    """Softmax loss ``L_i = -log(e^{s_y} / sum_j e^{s_j})``, fused with its gradient.
+
+    Backward: ``(softmax(s) - onehot(y)) * upstream`` (divided by N for the mean).
+    """
+
+    symbol = "softmax loss"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, scores: np.ndarray, labels: np.ndarray, reduction: str) -> np.ndarray:
+        n = scores.shape[0]
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_probs = shifted - log_norm
+        rows = np.arange(n)
+        per_example = -log_probs[rows, labels]
+        ctx.save_for_backward(scores, log_probs)
+        ctx.labels, ctx.reduction = labels, reduction
+        return _reduce(per_example, reduction)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        scores, log_probs = ctx.saved_tensors
+        labels, n = ctx.labels, scores.shape[0]
+        if isinstance(upstream, Tensor):  # differentiable: softmax on the graph
+            from chainrule.ops.activation import log_softmax
+
+            onehot = np.zeros(scores.shape, dtype=scores.dtype)
+            onehot[np.arange(n), labels] = 1
+            grad = exp(log_softmax(scores, 1)) - onehot
+            return grad * _scale(upstream, ctx.reduction, n), None, None
+        grad = np.exp(log_probs)
+        grad[np.arange(n), labels] -= 1
+        grad *= _scale(upstream, ctx.reduction, n)
+        return grad, None, None
+
+
+class MulticlassHinge(Function):
+    """The lecture's SVM loss ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``.
+
+    Backward: each violating class j gets +1, the true class gets minus the count.
+    """
+
+    symbol = "SVM loss"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(
+        ctx: Context, scores: np.ndarray, labels: np.ndarray, margin: float, reduction: str
+    ) -> np.ndarray:
+        n = scores.shape[0]
+        rows = np.arange(n)
+        margins = scores - scores[rows, labels][:, None] + margin
+        np.maximum(margins, 0, out=margins)
+        margins[rows, labels] = 0
+        per_example = margins.sum(axis=1)
+        local = (margins > 0).astype(scores.dtype)
+        local[rows, labels] = -local.sum(axis=1)
+        ctx.local, ctx.reduction, ctx.n = local, reduction, n
+        return _reduce(per_example, reduction)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        return ctx.local * _scale(upstream, ctx.reduction, ctx.n), None, None, None
+
+
+class MSE(Function):
+    """PyTorch's ``mse_loss``: the mean of squared differences over all elements."""
+
+    symbol = "MSE"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, pred: np.ndarray, target: Any, reduction: str) -> np.ndarray:
+        diff = pred - target
+        ctx.save_for_backward(pred, target)
+        ctx.reduction = reduction
+        sq = diff * diff
+        if reduction == "mean":
+            return np.asarray(sq.mean(), dtype=sq.dtype)
+        if reduction == "sum":
+            return np.asarray(sq.sum(), dtype=sq.dtype)
+        return sq
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        pred, target = ctx.saved_tensors
+        diff = pred - target
+        if ctx.reduction == "mean":
+            g = diff * (upstream * (2.0 / diff.size))
+        else:
+            g = diff * (upstream * 2.0)
+        need_p, need_t = ctx.needs_input_grad[:2]
+        return (g if need_p else None), (-g if need_t else None), None
+
+
+class L2(Function):
+    """The lecture's ``1/2 ||pred - target||^2`` per example (summed over outputs).
+
+    ``reduction='mean'`` averages over the batch (axis 0).
+    """
+
+    symbol = "L2 loss"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, pred: np.ndarray, target: Any, reduction: str) -> np.ndarray:
+        diff = pred - target
+        ctx.save_for_backward(pred, target)
+        ctx.reduction = reduction
+        n = diff.shape[0] if diff.ndim else 1
+        per_example = 0.5 * (diff * diff).reshape((n, -1)).sum(axis=1)
+        return _reduce(per_example.astype(diff.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        pred, target = ctx.saved_tensors
+        diff = pred - target
+        n = diff.shape[0] if diff.ndim else 1
+        if ctx.reduction == "none":
+            g = diff * upstream.reshape((n,) + (1,) * (diff.ndim - 1))
+        elif ctx.reduction == "mean":
+            g = diff * (upstream * (1.0 / n))
+        else:
+            g = diff * upstream
+        need_p, need_t = ctx.needs_input_grad[:2]
+        return (g if need_p else None), (-g if need_t else None), None
+
+
+def _scores(op: str, scores: Any, labels: Any) -> tuple:
+    if not isinstance(scores, Tensor):
+        scores = Tensor(scores)
+    y = _labels(op, scores.data, labels)
+    return scores, y
+
+
+def cross_entropy(scores: Tensor, labels: Any, reduction: str = "mean") -> Tensor:
+    """Softmax (cross-entropy) loss from raw class scores ``(N, C)`` and labels ``(N,)``.
+
+    >>> F.cross_entropy(cr.tensor([[3.2, 5.1, -1.7]]), [0])   # the lecture's cat: 2.04
+    """
+    _check_reduction("cross_entropy", reduction)
+    scores, y = _scores("cross_entropy", scores, labels)
+    return CrossEntropy.apply(scores, y, reduction)
+
+
+def multiclass_hinge_loss(
+    scores: Tensor, labels: Any, margin: float = 1.0, reduction: str = "mean"
+) -> Tensor:
+    """Multiclass SVM loss ``sum_{j != y} max(0, s_j - s_y + margin)``, mean over the batch."""
+    _check_reduction("multiclass_hinge_loss", reduction)
+    scores, y = _scores("multiclass_hinge_loss", scores, labels)
+    return MulticlassHinge.apply(scores, y, float(margin), reduction)
+
+
+def _pair(op: str, pred: Any, target: Any) -> tuple:
+    if not isinstance(pred, Tensor):
+        pred = Tensor(pred)
+    target = operand(target, pred)
+    tshape = np.shape(raw(target))
+    if tshape != pred.shape:
+        raise ShapeError(f"{op}: prediction of shape {pred.shape} and target of shape {tshape} differ")
+    return pred, target
+
+
+def mse_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean of ``(pred - target)^2`` over all elements (PyTorch's ``mse_loss``)."""
+    _check_reduction("mse_loss", reduction)
+    pred, target = _pair("mse_loss", pred, target)
+    return MSE.apply(pred, target, reduction)
+
+
+def l2_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """``1/2 ||pred - target||^2`` summed over outputs, averaged over the batch."""
+    _check_reduction("l2_loss", reduction)
+    pred, target = _pair("l2_loss", pred, target)
+    return L2.apply(pred, target, reduction)

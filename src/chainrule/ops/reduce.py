@@ -1,0 +1,175 @@
+"""Reductions over any axes: sum, mean, max, min, logsumexp, var, std.
+
+A reduction's backward copies the upstream gradient back over the reduced axes (sum: the
+copy is the gradient; mean: divided by the count; max/min: routed to the winners).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd import Context, Function
+from chainrule.ops._common import exp, expand, keepdims_shape, normalize_axis
+from chainrule.tensor import Tensor
+
+
+def _restore(upstream: Any, ctx: Context) -> Any:
+    """Upstream gradient reshaped to keepdims form, ready to broadcast over the input."""
+    if not ctx.keepdims and ctx.axes:
+        upstream = upstream.reshape(ctx.kept_shape)
+    return upstream
+
+
+def _setup(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool, op: str) -> tuple:
+    axes = normalize_axis(axis, x.ndim, op)
+    ctx.axes = axes
+    ctx.keepdims = keepdims
+    ctx.in_shape = x.shape
+    ctx.kept_shape = keepdims_shape(x.shape, axes)
+    return axes
+
+
+class Sum(Function):
+    """Sum over axes. Backward: the upstream gradient copied to every summed element."""
+
+    symbol = "sum"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+        axes = _setup(ctx, x, axis, keepdims, "sum")
+        return np.sum(x, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        return expand(_restore(upstream, ctx), ctx.in_shape), None, None
+
+
+class Mean(Function):
+    """Mean over axes. Backward: upstream / count, copied to every element."""
+
+    symbol = "mean"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+        axes = _setup(ctx, x, axis, keepdims, "mean")
+        ctx.count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        return np.mean(x, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        g = _restore(upstream, ctx) * (1.0 / ctx.count)
+        return expand(g, ctx.in_shape), None, None
+
+
+class _Extreme(Function):
+    """Shared backward of max and min: route the gradient to the extreme elements.
+
+    Ties share the gradient evenly (like ``torch.amax``), so it still sums to upstream.
+    """
+
+    differentiable_backward = True
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+        if x.size == 0:
+            raise ValueError(f"{cls.symbol}: cannot reduce an empty tensor of shape {x.shape}")
+        axes = _setup(ctx, x, axis, keepdims, cls.symbol)
+        out = cls.reduce(x, axis=axes, keepdims=True)
+        ctx.save_for_backward(x, out)
+        return out if keepdims else out.reshape(
+            tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        )
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        x, out = ctx.saved_tensors
+        xd = x.data if isinstance(x, Tensor) else x
+        od = out.data if isinstance(out, Tensor) else out
+        winners = xd == od
+        share = winners / winners.sum(axis=ctx.axes, keepdims=True)
+        return _restore(upstream, ctx) * share.astype(xd.dtype, copy=False), None, None
+
+
+class Max(_Extreme):
+    symbol = "max"
+    reduce = staticmethod(np.max)
+
+
+class Min(_Extreme):
+    symbol = "min"
+    reduce = staticmethod(np.min)
+
+
+class LogSumExp(Function):
+    """``log(sum(exp(x)))``, computed stably as ``m + log(sum(exp(x - m)))``, m = max x.
+
+    Its gradient is the softmax of x.
+    """
+
+    symbol = "logsumexp"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+        axes = _setup(ctx, x, axis, keepdims, "logsumexp")
+        m = np.max(x, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        ctx.save_for_backward(x, out)
+        return out if keepdims else out.reshape(
+            tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        )
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        x, out = ctx.saved_tensors
+        if isinstance(x, Tensor):  # differentiable: recompute out from x on the graph
+            out = logsumexp(x, ctx.axes, True)
+        return _restore(upstream, ctx) * exp(x - out), None, None
+
+
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (an int, a tuple, or None for all)."""
+    return Sum.apply(x, axis, keepdims)
+
+
+def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis``."""
+    return Mean.apply(x, axis, keepdims)
+
+
+def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Maximum over ``axis``; the gradient goes to the maxima (ties split it evenly)."""
+    return Max.apply(x, axis, keepdims)
+
+
+def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Minimum over ``axis``; the gradient goes to the minima (ties split it evenly)."""
+    return Min.apply(x, axis, keepdims)
+
+
+def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Numerically stable ``log(sum(exp(x)))`` over ``axis``."""
+    return LogSumExp.apply(x, axis, keepdims)
+
+
+def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance over ``axis`` (``ddof=1`` for the unbiased estimate), composed of gates."""
+    axes = normalize_axis(axis, x.ndim, "var")
+    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    if count - ddof <= 0:
+        raise ValueError(f"var: {count} elements are too few for ddof={ddof}")
+    centered = x - mean(x, axes, keepdims=True)
+    return sum(centered * centered, axes, keepdims) * (1.0 / (count - ddof))
+
+
+def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Standard deviation over ``axis``: ``sqrt(var)``."""
+    from chainrule.ops.elementwise import sqrt
+
+    return sqrt(var(x, axis, keepdims, ddof))

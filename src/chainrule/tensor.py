@@ -1,0 +1,526 @@
+"""Tensor: a NumPy array, its gradient, and the graph node that made it.
+
+Floating data is float32 unless float64 is asked for (``dtype=``); integer and boolean
+arrays (labels, masks) keep their type and cannot require gradients. Operators delegate
+to the ops in :mod:`chainrule.ops`, each a :class:`chainrule.Function`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Tensor",
+    "arange",
+    "eye",
+    "full",
+    "full_like",
+    "linspace",
+    "manual_seed",
+    "ones",
+    "ones_like",
+    "rand",
+    "rand_like",
+    "randn",
+    "randn_like",
+    "tensor",
+    "zeros",
+    "zeros_like",
+]
+
+DEFAULT_FLOAT = np.dtype(np.float32)
+_FLOAT_KINDS = "f"
+
+
+def _as_dtype(dtype: Any) -> np.dtype | None:
+    if dtype is None:
+        return None
+    if isinstance(dtype, str) and dtype in ("float", "float32"):
+        return np.dtype(np.float32)
+    return np.dtype(dtype)
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert ``data`` to an array: floats default to float32, integers stay integers."""
+    if isinstance(data, Tensor):
+        data = data.data
+    want = _as_dtype(dtype)
+    if want is not None:
+        return np.asarray(data, dtype=want)
+    arr = np.asarray(data)
+    kind = arr.dtype.kind
+    if kind == "f":
+        if arr.dtype != DEFAULT_FLOAT:
+            arr = arr.astype(DEFAULT_FLOAT)
+    elif kind in "iub":
+        pass
+    elif kind == "O":
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data")
+    elif kind == "c":
+        raise TypeError("tensor: complex numbers are not supported")
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    >>> x = cr.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad            # dy/dx = 2x
+    array([ 2., -4.,  6.], dtype=float32)
+
+    ``.grad`` is a NumPy array of ``.data``'s shape, filled by ``backward()``; gradients
+    *accumulate* across calls until ``zero_grad()`` (PyTorch's convention).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+
+    # NumPy must hand binary operators with a Tensor on the right back to us
+    # (``array * tensor`` -> ``Tensor.__rmul__``) instead of converting the tensor.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        arr = _to_array(data, dtype)
+        self.data = arr
+        self.grad: np.ndarray | None = None
+        self.grad_fn = None
+        self.name: str | None = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_op(cls, data: Any, node: Any) -> Tensor:
+        """Wrap an op's output without any conversion (the hot path)."""
+        t = object.__new__(cls)
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
+        t.data = data
+        t.grad = None
+        t.grad_fn = node
+        t.requires_grad = node is not None
+        t.name = None
+        return t
+
+    # ----------------------------------------------------------------- gradients
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Mark this leaf as one whose gradient is wanted (in place)."""
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating-point tensors can require gradients; this one is "
+                f"{self.data.dtype} (integer and boolean tensors hold labels and masks). "
+                "Convert it first, e.g. cr.tensor(x, dtype='float32')"
+            )
+        if not flag and self.grad_fn is not None:
+            raise RuntimeError("requires_grad_: cannot turn gradients off for a non-leaf tensor")
+        self.requires_grad = bool(flag)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def backward(
+        self, upstream: Any = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
+        """Backpropagate: add ``d self / d leaf`` into every leaf's ``.grad``.
+
+        ``upstream`` is dLoss/dself; it may be left out only for a single-element tensor
+        (then it is 1). The graph's saved values are freed afterwards unless
+        ``retain_graph=True``.
+        """
+        from chainrule.autograd import backward
+
+        backward(self, upstream, retain_graph=retain_graph, create_graph=create_graph)
+
+    def retain_grad(self) -> Tensor:
+        """Keep this intermediate tensor's ``.grad`` after backward (leaves always do)."""
+        from chainrule.autograd import retain_grad_ref
+
+        retain_grad_ref(self)
+        return self
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory)."""
+        return Tensor._from_op(self.data, None)
+
+    # ----------------------------------------------------------------- array facts
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (no copy)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors convert to a number, not {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def astype(self, dtype: Any) -> Tensor:
+        from chainrule.ops.elementwise import cast
+
+        return cast(self, dtype)
+
+    def float(self) -> Tensor:
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            self.data, separator=", ", precision=4, threshold=50, prefix="tensor("
+        )
+        extras = []
+        if self.data.dtype != DEFAULT_FLOAT and self.data.dtype.kind == "f":
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.fn.__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        tail = "".join(", " + e for e in extras)
+        return f"tensor({body}{tail})"
+
+    # ----------------------------------------------------------------- operators
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _ops.abs(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _ops.getitem(self, index)
+
+    # Comparisons give boolean tensors that carry no gradient.
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._from_op(self.data == _raw(other), None)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._from_op(self.data != _raw(other), None)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor._from_op(self.data < _raw(other), None)
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor._from_op(self.data <= _raw(other), None)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor._from_op(self.data > _raw(other), None)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor._from_op(self.data >= _raw(other), None)
+
+    # ----------------------------------------------------------------- methods
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.min(self, axis, keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        return _ops.var(self, axis, keepdims, ddof)
+
+    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        return _ops.std(self, axis, keepdims, ddof)
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.logsumexp(self, axis, keepdims)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return Tensor._from_op(np.argmax(self.data, axis=axis, keepdims=keepdims), None)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return Tensor._from_op(np.argmin(self.data, axis=axis, keepdims=keepdims), None)
+
+    def exp(self) -> Tensor:
+        return _ops.exp(self)
+
+    def log(self) -> Tensor:
+        return _ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return _ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return _ops.abs(self)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return _ops.clip(self, min, max)
+
+    def relu(self) -> Tensor:
+        return _ops.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        return _ops.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        return _ops.tanh(self)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.reshape(self, shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        return self.reshape(*shape)
+
+    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+        return _ops.flatten(self, start_axis, end_axis)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _ops.transpose(self, axes or None)
+
+    def permute(self, *axes: Any) -> Tensor:
+        return self.transpose(*axes)
+
+    @property
+    def T(self) -> Tensor:
+        return _ops.transpose(self, None)
+
+    def expand(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.broadcast_to(self, shape)
+
+    def broadcast_to(self, shape: tuple) -> Tensor:
+        return _ops.broadcast_to(self, tuple(shape))
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return _ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return _ops.unsqueeze(self, axis)
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+# ----------------------------------------------------------------------------- factories
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed chainrule's random number generator (``rand``, ``randn``, layer init, dropout)."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+    return _rng
+
+
+def get_rng() -> np.random.Generator:
+    """The generator behind ``cr.rand``/``cr.randn``, init and dropout."""
+    return _rng
+
+
+def get_rng_state() -> dict:
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    _rng.bit_generator.state = state
+
+
+def _shape(shape: tuple) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    return DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Make a tensor (copying ``data``). Floats become float32 unless ``dtype`` says otherwise.
+
+    >>> cr.tensor([[1, 2], [3, 4]])            # integers stay integers
+    >>> cr.tensor([0.5, 1.5], dtype="float64", requires_grad=True)
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = _to_array(data, dtype)
+    if arr is data or (isinstance(data, np.ndarray) and np.shares_memory(arr, data)):
+        arr = arr.copy()
+    t = Tensor._from_op(arr, None)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _make(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._from_op(arr, None)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.zeros(_shape(shape), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.ones(_shape(shape), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if dtype is None:
+        dtype = DEFAULT_FLOAT if isinstance(fill_value, float) else np.asarray(fill_value).dtype
+    return _make(np.full(shape, fill_value, dtype=dtype), requires_grad)
+
+
+def arange(
+    start: float, stop: float | None = None, step: float = 1, dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    return _make(_to_array(arr, dtype), requires_grad)
+
+
+def linspace(
+    start: float, stop: float, num: int = 50, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    return _make(np.linspace(start, stop, num, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from chainrule's seeded generator."""
+    return _make(_rng.random(_shape(shape), dtype=np.float64).astype(_float_dtype(dtype)),
+                 requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from chainrule's seeded generator."""
+    return _make(_rng.standard_normal(_shape(shape)).astype(_float_dtype(dtype)), requires_grad)
+
+
+def _like_dtype(t: Any, dtype: Any) -> Any:
+    if dtype is not None:
+        return dtype
+    d = np.asarray(_raw(t)).dtype
+    return d if d.kind == "f" else None
+
+
+def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(np.shape(_raw(t)), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
+
+
+def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(np.shape(_raw(t)), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
+
+
+def full_like(t: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return full(np.shape(_raw(t)), fill_value, dtype=_like_dtype(t, dtype) or DEFAULT_FLOAT,
+                requires_grad=requires_grad)
+
+
+def rand_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(np.shape(_raw(t)), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
+
+
+def randn_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(np.shape(_raw(t)), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
+
+
+from chainrule import ops as _ops  # noqa: E402  (ops need Tensor defined first)
