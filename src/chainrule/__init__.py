@@ -73,6 +73,18 @@ from chainrule.tensor import (
 
 __version__ = "0.1.0"
 
+# Sub-packages load on first use (``cr.nn``, ``cr.optim``, ...), keeping ``import chainrule`` fast.
+_SUBPACKAGES = ("nn", "optim", "data", "features", "train", "explain", "playground")
+
+
+def __getattr__(name: str) -> object:
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"chainrule.{name}")
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
 float32 = "float32"
 float64 = "float64"
 
