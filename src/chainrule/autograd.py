@@ -106,14 +106,14 @@ class Context:
 
     __slots__ = (
         "__dict__",
+        "create_graph",
         "fn",
+        "freed",
         "inputs",
         "needs_input_grad",
-        "saved",
-        "create_graph",
         "out",
         "out_ref",
-        "freed",
+        "saved",
     )
 
     def __init__(self) -> None:
@@ -272,6 +272,8 @@ def _take(grad: np.ndarray) -> np.ndarray:
     own its memory. Most gradients are fresh arrays (a matmul result): those are kept
     as they are, saving a parameter-sized copy per step.
     """
+    if type(grad) is not np.ndarray:  # a NumPy scalar from an op on 0-d arrays
+        return np.array(grad)
     if grad.base is None and grad.flags.writeable and sys.getrefcount(grad) <= _FRESH_REFCOUNT:
         return grad
     return grad.copy()
@@ -349,8 +351,9 @@ def _run_backward(
         ref = node.out_ref
         if ref is not None and inputs is None:
             out = ref()
-            if out is not None:
-                out.grad = upstream.data.copy() if isinstance(upstream, Tensor) else upstream.copy()
+            if out is not None:  # retain_grad(): keep (and accumulate) the intermediate's grad
+                g = upstream.data if isinstance(upstream, Tensor) else upstream
+                out.grad = np.array(g) if out.grad is None else out.grad + g
         if node.freed:
             raise RuntimeError(
                 f"{node.fn.__name__}: trying to backward through the graph a second time; "
@@ -525,7 +528,7 @@ def _upstreams(outs: list[Tensor], upstream: Any, where: str) -> list[Any]:
 def backward(
     tensor: Tensor, upstream: Any = None, retain_graph: bool = False, create_graph: bool = False
 ) -> None:
-    """Backpropagate from ``tensor``: accumulate ``d tensor / d leaf`` into every leaf's ``.grad``."""
+    """Backpropagate from ``tensor``: add ``d tensor / d leaf`` into every leaf's ``.grad``."""
     if not tensor.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no grad_fn "

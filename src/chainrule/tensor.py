@@ -77,7 +77,7 @@ class Tensor:
     *accumulate* across calls until ``zero_grad()`` (PyTorch's convention).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    __slots__ = ("__weakref__", "data", "grad", "grad_fn", "name", "requires_grad")
 
     # NumPy must hand binary operators with a Tensor on the right back to us
     # (``array * tensor`` -> ``Tensor.__rmul__``) instead of converting the tensor.
@@ -175,7 +175,9 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors convert to a number, not {self.shape}")
+            raise ValueError(
+                f"item: only one-element tensors convert to a number, not {self.shape}"
+            )
         return self.data.item()
 
     def tolist(self) -> Any:
@@ -339,7 +341,7 @@ class Tensor:
     def abs(self) -> Tensor:
         return _ops.abs(self)
 
-    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:
         return _ops.clip(self, min, max)
 
     def relu(self) -> Tensor:

@@ -162,7 +162,7 @@ def neg(x: Tensor) -> Tensor:
     return Neg.apply(x)
 
 
-def pow(x: Any, p: Any) -> Tensor:  # noqa: A001
+def pow(x: Any, p: Any) -> Tensor:
     """``x ** p`` for a number or tensor exponent (and a number base with a tensor exponent)."""
     if isinstance(x, Tensor):
         return Pow.apply(x, operand(p, x))

@@ -204,7 +204,7 @@ def sqrt(x: Tensor) -> Tensor:
     return Sqrt.apply(x)
 
 
-def abs(x: Tensor) -> Tensor:  # noqa: A001
+def abs(x: Tensor) -> Tensor:
     """``|x|`` elementwise."""
     return Abs.apply(x)
 

@@ -216,7 +216,9 @@ def _pair(op: str, pred: Any, target: Any) -> tuple:
     target = operand(target, pred)
     tshape = np.shape(raw(target))
     if tshape != pred.shape:
-        raise ShapeError(f"{op}: prediction of shape {pred.shape} and target of shape {tshape} differ")
+        raise ShapeError(
+            f"{op}: prediction of shape {pred.shape} and target of shape {tshape} differ"
+        )
     return pred, target
 
 

@@ -133,7 +133,7 @@ class LogSumExp(Function):
         return _restore(upstream, ctx) * exp(x - out), None, None
 
 
-def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (an int, a tuple, or None for all)."""
     return Sum.apply(x, axis, keepdims)
 
@@ -143,12 +143,12 @@ def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     return Mean.apply(x, axis, keepdims)
 
 
-def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; the gradient goes to the maxima (ties split it evenly)."""
     return Max.apply(x, axis, keepdims)
 
 
-def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Minimum over ``axis``; the gradient goes to the minima (ties split it evenly)."""
     return Min.apply(x, axis, keepdims)
 
