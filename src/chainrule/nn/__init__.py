@@ -1,0 +1,58 @@
+"""``chainrule.nn``: modules, layers, activations, losses, init and regularization.
+
+>>> import chainrule as cr
+>>> from chainrule import nn
+>>> model = nn.MLP(2, [100], 3)                  # Linear(2, 100) -> ReLU -> Linear(100, 3)
+>>> loss = nn.CrossEntropyLoss()(model(X), y) + nn.l2_penalty(model, 1e-3)
+>>> loss.backward()
+"""
+
+from chainrule.nn import init
+from chainrule.nn.activations import (
+    ACTIVATIONS,
+    ELU,
+    LeakyReLU,
+    MaxoutPool,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    activation,
+)
+from chainrule.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, Linear, Maxout, Sequential
+from chainrule.nn.losses import CrossEntropyLoss, L2Loss, MSELoss, MulticlassHingeLoss
+from chainrule.nn.mlp import MLP, build_model
+from chainrule.nn.module import IncompatibleKeys, Module, Parameter, StateDictError
+from chainrule.nn.regularization import l2_penalty, regularized_parameters
+
+__all__ = [
+    "ACTIVATIONS",
+    "ELU",
+    "MLP",
+    "BatchNorm1d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "IncompatibleKeys",
+    "L2Loss",
+    "LeakyReLU",
+    "Linear",
+    "MSELoss",
+    "Maxout",
+    "MaxoutPool",
+    "Module",
+    "MulticlassHingeLoss",
+    "PReLU",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "StateDictError",
+    "Tanh",
+    "activation",
+    "build_model",
+    "init",
+    "l2_penalty",
+    "regularized_parameters",
+]

@@ -1,0 +1,341 @@
+"""Layers: the fully-connected layer and the pieces networks are stacked from.
+
+``Linear`` is the lecture's ``W x + b`` as one fused graph node (CS231n's
+``affine_forward``/``affine_backward``); ``Sequential`` chains modules; ``Dropout`` and
+``BatchNorm1d`` behave differently in training and evaluation (``model.train()`` /
+``model.eval()``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+import chainrule.functional as F
+from chainrule.autograd import Context, Function
+from chainrule.errors import ShapeError
+from chainrule.nn import init
+from chainrule.nn.module import Module, Parameter
+from chainrule.tensor import Tensor, get_rng
+
+__all__ = ["BatchNorm1d", "Dropout", "Flatten", "Identity", "Linear", "Maxout", "Sequential"]
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    dt = np.dtype(np.float32 if dtype is None else dtype)
+    if dt.kind != "f":
+        raise TypeError(f"layer dtype must be a floating type, got {dt}")
+    return dt
+
+
+def _check_features(layer: str, x: Tensor, expected: int) -> None:
+    if x.ndim == 0 or x.shape[-1] != expected:
+        got = "no feature axis" if x.ndim == 0 else f"{x.shape[-1]} features"
+        raise ShapeError(
+            f"{layer}: input of shape {tuple(x.shape)} has {got}, expected {expected}"
+        )
+
+
+class Linear(Module):
+    """Fully-connected layer ``y = x W^T + b`` (the lecture's ``f = W x + b`` per example).
+
+    ``weight`` has PyTorch's shape ``(out_features, in_features)`` and ``bias``
+    ``(out_features,)``. Default init (PyTorch's): both ``U(-1/sqrt(in), 1/sqrt(in))``,
+    i.e. ``kaiming_uniform_(weight, a=sqrt(5))``. Inputs ``(..., in_features)``.
+
+    >>> layer = nn.Linear(3072, 100)      # CIFAR-10 image -> 100 hidden units
+    >>> layer(cr.randn(64, 3072)).shape
+    (64, 100)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: in_features and out_features must be >= 1, "
+                             f"got {in_features} and {out_features}")
+        dt = _float_dtype(dtype)
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dt))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: weight and bias from ``U(-1/sqrt(in), 1/sqrt(in))``."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_features(
+            f"Linear(in_features={self.in_features}, out_features={self.out_features})",
+            x, self.in_features,
+        )
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Maxout(Module):
+    """Maxout unit ``max(w1.x + b1, ..., wk.x + bk)`` with its own weights (k = ``pieces``).
+
+    ``weight`` is ``(out_features * pieces, in_features)``: rows ``j*pieces ..
+    j*pieces + pieces - 1`` are the pieces of output ``j``. Init as ``Linear``.
+
+    >>> nn.Maxout(4, 3, pieces=2)(cr.randn(5, 4)).shape
+    (5, 3)
+    """
+
+    def __init__(self, in_features: int, out_features: int, pieces: int = 2,
+                 bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        if pieces < 1:
+            raise ValueError(f"Maxout: pieces must be >= 1, got {pieces}")
+        dt = _float_dtype(dtype)
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.pieces = int(pieces)
+        rows = out_features * pieces
+        self.weight = Parameter(np.empty((rows, in_features), dtype=dt))
+        if bias:
+            self.bias = Parameter(np.empty(rows, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_features(f"Maxout({self.extra_repr()})", x, self.in_features)
+        return F.maxout(F.linear(x, self.weight, self.bias), self.pieces)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"pieces={self.pieces}")
+
+
+class Sequential(Module):
+    """Modules applied one after the other, named ``0``, ``1``, ... (or by an OrderedDict).
+
+    >>> net = nn.Sequential(nn.Linear(2, 100), nn.ReLU(), nn.Linear(100, 3))
+    >>> [n for n, _ in net.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    def __init__(self, *modules: Any) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self.add_module(str(name), m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+
+    def forward(self, x: Any) -> Any:
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(items[index]))
+        if not -len(items) <= index < len(items):
+            raise IndexError(f"Sequential: index {index} out of range for {len(items)} modules")
+        return items[index][1]
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. ``activation='linear'``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class Flatten(Module):
+    """Flatten axes ``start_dim .. end_dim`` into one: images ``(N, C, H, W) -> (N, C*H*W)``."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = int(start_dim)
+        self.end_dim = int(end_dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, zero each element with probability ``p`` and scale
+    the survivors by ``1 / (1 - p)``, so evaluation (which passes the input through)
+    sees the same expected activation. The mask comes from ``cr.get_rng()``.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability p must be in [0, 1], got {p}")
+        self.p = float(p)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p == 1.0:
+            return x * np.zeros(x.shape, dtype=x.dtype)
+        keep = get_rng().random(x.shape) >= self.p
+        mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - self.p), dtype=x.dtype)
+        return x * mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class _BatchNorm(Function):
+    """Batch normalization ``y = gamma (x - mean) / sqrt(var + eps) + beta`` in one node.
+
+    With batch statistics the mean and variance depend on x, and the backward is::
+
+        dxhat = upstream * gamma
+        dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / sqrt(var + eps)
+
+    (means over the batch axes); with running statistics ``dx = dxhat / sqrt(var + eps)``.
+    """
+
+    symbol = "batchnorm"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, weight: Any, bias: Any, mean: np.ndarray,
+                var: np.ndarray, eps: float, axes: tuple, batch_stats: bool) -> np.ndarray:
+        shape = mean.shape
+        inv_std = 1.0 / np.sqrt(var + eps)
+        xhat = (x - mean) * inv_std
+        w = None if weight is None else weight.reshape(shape)
+        out = xhat * w if w is not None else xhat.copy()
+        if bias is not None:
+            out += bias.reshape(shape)
+        ctx.save_for_backward(xhat, inv_std, w)
+        ctx.axes, ctx.batch_stats = axes, batch_stats
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: np.ndarray) -> tuple:
+        xhat, inv_std, w = ctx.saved_tensors
+        axes = ctx.axes
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gw = (upstream * xhat).sum(axis=axes) if need_w else None
+        gb = upstream.sum(axis=axes) if need_b else None
+        gx = None
+        if need_x:
+            dxhat = upstream * w if w is not None else upstream
+            if ctx.batch_stats:
+                gx = (dxhat - dxhat.mean(axis=axes, keepdims=True)
+                      - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)) * inv_std
+            else:
+                gx = dxhat * inv_std
+        return gx, gw, gb, None, None, None, None, None
+
+
+class BatchNorm1d(Module):
+    """Batch normalization over the batch of ``(N, C)`` or ``(N, C, L)`` inputs.
+
+    Training: normalize with the batch mean and (biased) variance per feature, and
+    update ``running_mean``/``running_var`` (the variance unbiased) with
+    ``running = (1 - momentum) running + momentum batch`` (``momentum=None``: a
+    cumulative average). Evaluation: normalize with the running statistics. Then scale
+    by ``weight`` (gamma, init 1) and shift by ``bias`` (beta, init 0). Buffers and
+    parameters carry PyTorch's names, so state dicts are interchangeable.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        dt = _float_dtype(dtype)
+        self.num_features = int(num_features)
+        self.eps = float(eps)
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dt))
+            self.bias = Parameter(np.zeros(num_features, dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype=dt))
+            self.register_buffer("running_var", np.ones(num_features, dtype=dt))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ShapeError(
+                f"BatchNorm1d({self.num_features}): expected input of shape (N, "
+                f"{self.num_features}) or (N, {self.num_features}, L), got {tuple(x.shape)}"
+            )
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        stat_shape = (1, self.num_features) + ((1,) if x.ndim == 3 else ())
+        use_batch = self.training or not self.track_running_stats
+        if use_batch:
+            count = x.size // self.num_features
+            if count < 2:
+                raise ValueError(
+                    f"BatchNorm1d: expected more than 1 value per feature when training, "
+                    f"got input of shape {tuple(x.shape)}"
+                )
+            mean = x.data.mean(axis=axes, keepdims=True)
+            var = x.data.var(axis=axes, keepdims=True)
+            if self.training and self.track_running_stats:
+                self._update_running(mean.reshape(-1), var.reshape(-1) * (count / (count - 1)))
+        else:
+            mean = self.running_mean.reshape(stat_shape)
+            var = self.running_var.reshape(stat_shape)
+        return _BatchNorm.apply(x, self.weight, self.bias, mean.astype(x.dtype, copy=False),
+                                var.astype(x.dtype, copy=False), self.eps, axes, use_batch)
+
+    def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
+        self.num_batches_tracked += 1
+        if self.momentum is None:
+            factor = 1.0 / float(self.num_batches_tracked)
+        else:
+            factor = float(self.momentum)
+        rm, rv = self.running_mean, self.running_var
+        rm *= 1 - factor
+        rm += factor * mean.astype(rm.dtype, copy=False)
+        rv *= 1 - factor
+        rv += factor * unbiased_var.astype(rv.dtype, copy=False)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")

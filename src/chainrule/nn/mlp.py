@@ -1,0 +1,118 @@
+"""MLP: the lecture's fully-connected networks in one line, and ``build_model`` for configs.
+
+``MLP(3072, [100], 10)`` is the 2-layer net ``f = W2 max(0, W1 x)`` (with biases) that
+learns 100 templates instead of 10; ``MLP(3072, [100, 100], 10)`` the 3-layer net.
+
+Layer order, per hidden layer, then one final ``Linear``::
+
+    Linear -> [BatchNorm1d if batchnorm] -> activation -> [Dropout if dropout > 0]
+
+``MLP`` is an ``nn.Sequential`` numbered in that order, so ``MLP(2, [100], 3)`` has
+parameters ``0.weight`` (100, 2), ``0.bias``, ``2.weight`` (3, 100), ``2.bias`` and its
+state dict loads into ``torch.nn.Sequential(Linear(2, 100), ReLU(), Linear(100, 3))``
+(with ``batchnorm=True``: ``Linear, BatchNorm1d, ReLU, Linear`` and keys ``1.weight``,
+``1.bias``, ``1.running_mean``, ``1.running_var``, ``1.num_batches_tracked``). A linear
+activation still takes its slot (as ``Identity``) so the numbering never changes.
+``activation='maxout'`` makes each hidden ``Linear`` produce ``pieces`` (default 2)
+times the hidden width and follows it with ``MaxoutPool``: together, maxout units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chainrule.nn.activations import activation as make_activation
+from chainrule.nn.layers import BatchNorm1d, Dropout, Linear, Sequential
+from chainrule.nn.module import Module
+
+__all__ = ["MLP", "build_model"]
+
+
+class MLP(Sequential):
+    """Fully-connected network: ``in_features -> hidden[0] -> ... -> out_features``.
+
+    ``hidden=[]`` is a linear classifier (one ``Linear``). ``activation`` is a name
+    accepted by :func:`chainrule.nn.activation`, configured by ``activation_kwargs``
+    (e.g. ``{"negative_slope": 0.1}``, or ``{"pieces": 3}`` for maxout).
+
+    >>> model = nn.MLP(2, [100], 3)            # the spiral's 2-layer net
+    >>> model(cr.randn(5, 2)).shape
+    (5, 3)
+    >>> nn.build_model(model.config())        # the same architecture, new weights
+    """
+
+    def __init__(self, in_features: int, hidden: int | Sequence[int], out_features: int,
+                 activation: str = "relu", dropout: float = 0.0, batchnorm: bool = False,
+                 *, activation_kwargs: dict[str, Any] | None = None, dtype: Any = None) -> None:
+        hidden_sizes = [int(hidden)] if isinstance(hidden, int) else [int(h) for h in hidden]
+        if any(h < 1 for h in hidden_sizes):
+            raise ValueError(f"MLP: hidden sizes must be >= 1, got {hidden_sizes}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout}")
+        kwargs = dict(activation_kwargs or {})
+        make_activation(activation, **kwargs)  # validate the name before building anything
+        pieces = int(kwargs.get("pieces", 2)) if activation == "maxout" else 1
+        layers: list[Module] = []
+        width = int(in_features)
+        for h in hidden_sizes:
+            layers.append(Linear(width, h * pieces, dtype=dtype))
+            if batchnorm:
+                layers.append(BatchNorm1d(h * pieces, dtype=dtype))
+            act = make_activation(activation, **kwargs)
+            if dtype is not None:
+                act.to(dtype)
+            layers.append(act)
+            if dropout > 0:
+                layers.append(Dropout(dropout))
+            width = h
+        layers.append(Linear(width, int(out_features), dtype=dtype))
+        super().__init__(*layers)
+        self.in_features = int(in_features)
+        self.hidden = hidden_sizes
+        self.out_features = int(out_features)
+        self.activation = activation
+        self.activation_kwargs = kwargs
+        self.dropout = float(dropout)
+        self.batchnorm = bool(batchnorm)
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments as a JSON-able dict (``build_model`` inverts it)."""
+        cfg: dict[str, Any] = {
+            "type": "MLP",
+            "in_features": self.in_features,
+            "hidden": list(self.hidden),
+            "out_features": self.out_features,
+            "activation": self.activation,
+            "dropout": self.dropout,
+            "batchnorm": self.batchnorm,
+        }
+        if self.activation_kwargs:
+            cfg["activation_kwargs"] = dict(self.activation_kwargs)
+        return cfg
+
+
+_MLP_KEYS = ("in_features", "hidden", "out_features", "activation", "dropout", "batchnorm",
+             "activation_kwargs")
+
+
+def build_model(config: dict[str, Any]) -> Module:
+    """Rebuild a model from its ``config()`` (checkpoints store it beside the weights).
+
+    ``{"type": "MLP", "in_features": 3072, "hidden": [100], "out_features": 10, ...}``;
+    ``"type"`` defaults to ``"MLP"`` and ``"hidden": []`` gives a linear classifier.
+    """
+    if not isinstance(config, dict):
+        raise TypeError(f"build_model: config must be a dict, got {type(config).__name__}")
+    kind = config.get("type", "MLP")
+    if kind != "MLP":
+        raise ValueError(f"build_model: unknown model type {kind!r} (known: 'MLP')")
+    args = {k: v for k, v in config.items() if k != "type"}
+    unknown = sorted(set(args) - set(_MLP_KEYS))
+    if unknown:
+        raise ValueError(f"build_model: unknown MLP config keys {unknown}; "
+                         f"valid keys are {list(_MLP_KEYS)}")
+    missing = [k for k in ("in_features", "hidden", "out_features") if k not in args]
+    if missing:
+        raise ValueError(f"build_model: MLP config is missing {missing}")
+    return MLP(**args)
