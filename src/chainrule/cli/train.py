@@ -1,0 +1,132 @@
+"""``chainrule train``: train an image classifier and write its run folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DESCRIPTION = """\
+Train a fully-connected network (an MLP) to classify images: the lecture's data-driven
+approach. With no options it trains a 2-layer net (64 -> 256 -> 10, ReLU) on the 8x8 digits
+that come with scikit-learn (no download) and reaches about 98-99% test accuracy in seconds.
+
+Steps: load the data, hold out a stratified validation split of the training images, turn each
+image into a vector (pixels in [0, 1], or the image features of --features), standardize every
+feature with the training split's mean and std, train with minibatch gradient descent
+(checkpoint after every epoch; the epoch with the best validation accuracy is kept), then
+evaluate on the test split.
+
+The run folder (--out, default runs/<date-time>-<data>/) receives checkpoint.safetensors (the
+model, normalization, class names, optimizer/scheduler/RNG state), metrics.json and
+report.html (curves, confusion matrix, first-layer weights as images, misclassified images).
+"""
+
+EPILOG = """\
+examples:
+  chainrule train                                    # 2-layer net on digits, ~98-99%
+  chainrule train --data mnist --data-dir ~/data --hidden 1024 1024 --dropout 0.2 --epochs 20
+  chainrule train --data cifar10 --hidden 500 --optimizer momentum --lr 0.01 --epochs 30
+  chainrule train --hidden --loss svm                # a linear SVM classifier on pixels
+  chainrule train --features hog,color --hidden      # image features + a linear classifier
+  chainrule train --resume runs/20260101-120000-digits   # continue an interrupted run
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from chainrule.train.run import ACTIVATIONS, DEFAULT_LR, LOSSES, OPTIMIZERS, SCHEDULES
+
+    p = subparsers.add_parser(
+        "train", help="train an image classifier (default: a 2-layer net on digits)",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    data = p.add_argument_group("data")
+    data.add_argument("--data", default="digits", metavar="NAME|PATH",
+                      help="digits (default, embedded), mnist, fashion-mnist, cifar10, or a path: "
+                           "a folder of IDX files, a CIFAR-10 python folder/.tar.gz, an image "
+                           "folder or .zip (one sub-folder per class), a .csv with a 'label' "
+                           "column")
+    data.add_argument("--data-dir", default=None, metavar="DIR",
+                      help="where named data sets are looked for (default $CHAINRULE_DATA or "
+                           "~/.chainrule/data; see 'chainrule datasets')")
+    data.add_argument("--val-fraction", type=float, default=0.1, metavar="F",
+                      help="share of the training images held out for validation, per class "
+                           "(default 0.1; 0 = no validation, no keep-best)")
+    data.add_argument("--features", default="pixels", metavar="NAMES",
+                      help="model inputs: 'pixels' (default) or a comma-separated list of "
+                           "image features from hog, color, gabor, bow (e.g. hog,color)")
+    model = p.add_argument_group("model")
+    model.add_argument("--hidden", type=int, nargs="*", default=[256], metavar="N",
+                       help="hidden layer sizes, e.g. --hidden 100 100 for a 3-layer net "
+                            "(default 256; --hidden alone = a linear classifier)")
+    model.add_argument("--activation", default="relu", choices=ACTIVATIONS,
+                       help="nonlinearity after each hidden layer (default relu)")
+    model.add_argument("--dropout", type=float, default=0.0, metavar="P",
+                       help="dropout probability after each hidden layer (default 0)")
+    model.add_argument("--batchnorm", action="store_true",
+                       help="batch normalization after each hidden Linear")
+    model.add_argument("--loss", default="softmax", choices=LOSSES,
+                       help="softmax (cross-entropy, default) or svm (multiclass hinge)")
+    opt = p.add_argument_group("optimization")
+    opt.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
+                     help="sgd, momentum (SGD+momentum 0.9), nesterov, rmsprop, adam (default), "
+                          "adamw")
+    lrs = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
+    opt.add_argument("--lr", type=float, default=None,
+                     help=f"initial learning rate (default per optimizer: {lrs})")
+    opt.add_argument("--reg", type=float, default=1e-4, metavar="LAMBDA",
+                     help="L2 regularization strength: loss + LAMBDA * sum W^2 over weight "
+                          "matrices (default 1e-4)")
+    opt.add_argument("--lr-schedule", default="cosine", choices=SCHEDULES,
+                     help="learning-rate schedule over the run (default cosine): step = x0.1 at "
+                          "50%% and 75%%, cosine = a0/2 (1 + cos(pi t/T)), linear = a0 (1 - t/T), "
+                          "invsqrt = a0 / sqrt(epoch)")
+    opt.add_argument("--epochs", type=int, default=None,
+                     help="number of epochs (default 30; with --resume: the stored run's)")
+    opt.add_argument("--batch-size", type=int, default=32, help="minibatch size (default 32)")
+    opt.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+                     help="stop after PATIENCE epochs without a better validation accuracy")
+    run = p.add_argument_group("run")
+    run.add_argument("--seed", type=int, default=0,
+                     help="seed of the splits, initialization, shuffling and dropout (default 0)")
+    run.add_argument("--out", default=None, metavar="DIR",
+                     help="run folder to write (default runs/<date-time>-<data>/)")
+    run.add_argument("--resume", default=None, metavar="RUN",
+                     help="continue the run in folder RUN from its last checkpoint, with its "
+                          "stored settings (only --epochs and --out apply); the numbers are the "
+                          "same as if it had never stopped")
+    run.add_argument("--quiet", action="store_true", help="no progress bar and epoch lines")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from chainrule.train.run import TrainConfig, train_run
+
+    console = Console(highlight=False)
+    if args.resume is not None:
+        cfg = TrainConfig(epochs=args.epochs) if args.epochs is not None else None
+        result = train_run(cfg, out=args.out, resume=args.resume, progress=not args.quiet,
+                           console=console)
+    else:
+        cfg = TrainConfig(
+            data=args.data, data_dir=args.data_dir, hidden=list(args.hidden),
+            activation=args.activation, loss=args.loss, optimizer=args.optimizer, lr=args.lr,
+            reg=args.reg, lr_schedule=args.lr_schedule,
+            epochs=args.epochs if args.epochs is not None else 30, batch_size=args.batch_size,
+            dropout=args.dropout, batchnorm=args.batchnorm, val_fraction=args.val_fraction,
+            seed=args.seed, features=args.features, early_stopping=args.early_stopping,
+        )
+        if not args.quiet:
+            hidden = " -> ".join(str(h) for h in cfg.hidden) or "(linear)"
+            console.print(f"training on {cfg.data}: hidden {hidden}, {cfg.activation}, "
+                          f"{cfg.loss} loss, {cfg.optimizer} lr {cfg.learning_rate:g}, "
+                          f"{cfg.lr_schedule} schedule, {cfg.epochs} epochs")
+        result = train_run(cfg, out=args.out, progress=not args.quiet, console=console)
+    ev = result.evaluation
+    print(f"test accuracy: {ev.accuracy:.2%} ({int(ev.confusion.trace())}/"
+          f"{ev.num_examples}) in {result.seconds:.1f}s")
+    print(f"run folder: {result.run_dir}  (checkpoint.safetensors, metrics.json, report.html)")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,434 @@
+"""Checkpoints: one ``checkpoint.safetensors`` file that holds a whole run.
+
+The file is a plain `safetensors <https://huggingface.co/docs/safetensors>`_ file:
+
+- **tensors**: the model's weights under ``model.<name>`` (PyTorch's parameter names), the
+  optimizer's and the scheduler's arrays (``optimizer.state.0.exp_avg``, ...), the
+  normalization statistics and the feature pipeline's arrays, and, while a run can still be
+  resumed with other weights than the ones it predicts with (keep-best), those under
+  ``resume.model.<name>``;
+- **metadata** (``__metadata__``, strings): ``format`` = ``chainrule-checkpoint``,
+  ``format_version``, ``chainrule_version`` and ``chainrule``: one JSON document with the
+  architecture, the training configuration, class names, image shape, the feature pipeline's
+  configuration, RNG states, the epoch, the history, and the non-array parts of the optimizer
+  and scheduler states (arrays inside them are replaced by ``{"__tensor__": key}``).
+
+Files are written atomically: to a temporary file in the same folder, flushed to disk, then
+renamed over the old file with :func:`os.replace`, so a crash mid-write leaves the previous
+checkpoint intact. :func:`load_checkpoint` reads the header itself before trusting the file
+and says exactly what is wrong with a corrupt, truncated or incompatible one.
+
+>>> import chainrule as cr
+>>> model = cr.nn.MLP(4, [8], 3)
+>>> path = save_checkpoint("/tmp/run/checkpoint.safetensors", model, class_names=["a", "b", "c"])
+>>> ckpt = load_checkpoint("/tmp/run")
+>>> ckpt.class_names
+['a', 'b', 'c']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "FORMAT_VERSION",
+    "Checkpoint",
+    "CheckpointError",
+    "load_checkpoint",
+    "save_checkpoint",
+]
+
+#: File name of the checkpoint inside a run folder.
+CHECKPOINT_NAME = "checkpoint.safetensors"
+#: Version of the layout described above; bumped when an older reader could misread a file.
+FORMAT_VERSION = 1
+_FORMAT = "chainrule-checkpoint"
+# safetensors' dtype names <-> NumPy dtypes (the ones a checkpoint can hold).
+_DTYPES = {
+    "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+    "I16": np.int16, "I8": np.int8, "U64": np.uint64, "U32": np.uint32, "U16": np.uint16,
+    "U8": np.uint8, "BOOL": np.bool_,
+}
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+class CheckpointError(ChainruleError, ValueError):
+    """A checkpoint file that is missing, corrupt, truncated or incompatible."""
+
+
+@dataclass
+class Checkpoint:
+    """Everything :func:`load_checkpoint` found in a checkpoint file.
+
+    ``model`` is the rebuilt network with its weights loaded (``None`` when the file holds no
+    architecture, e.g. a custom :class:`~chainrule.nn.Module`; its weights are then in
+    ``state_dict``). ``resume_state_dict`` holds the weights to continue training from when they
+    differ from ``model``'s (keep-best restores the best epoch's weights for prediction).
+    """
+
+    path: Path
+    model: Any
+    state_dict: dict[str, np.ndarray]
+    architecture: dict | None = None
+    config: dict = field(default_factory=dict)
+    class_names: list[str] | None = None
+    normalization: dict | None = None
+    features: dict | None = None
+    image_shape: tuple[int, ...] | None = None
+    optimizer_state: dict | None = None
+    scheduler_state: dict | None = None
+    rng_state: dict | None = None
+    loader_state: dict | None = None
+    trainer_state: dict | None = None
+    resume_state_dict: dict[str, np.ndarray] | None = None
+    epoch: int | None = None
+    history: dict | None = None
+    version: str = ""
+    format_version: int = FORMAT_VERSION
+
+
+# --------------------------------------------------------------------------- encoding
+class _Encoder:
+    """Split a nested structure into JSON and named arrays (``{"__tensor__": key}`` refs)."""
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, np.ndarray] = {}
+
+    def encode(self, obj: Any, key: str) -> Any:
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.type not in _DTYPES.values():
+                raise CheckpointError(
+                    f"save_checkpoint: {key} has dtype {obj.dtype}, which a checkpoint cannot hold"
+                )
+            self.tensors[key] = np.ascontiguousarray(obj)
+            return {"__tensor__": key}
+        if hasattr(obj, "data") and isinstance(getattr(obj, "data", None), np.ndarray):
+            return self.encode(obj.data, key)  # a Tensor or Parameter
+        if isinstance(obj, dict):
+            if all(isinstance(k, str) for k in obj):
+                return {k: self.encode(v, f"{key}.{k}") for k, v in obj.items()}
+            return {"__items__": [[self.encode(k, f"{key}.k{i}"), self.encode(v, f"{key}.{k}")]
+                                  for i, (k, v) in enumerate(obj.items())]}
+        if isinstance(obj, tuple):
+            return {"__tuple__": [self.encode(v, f"{key}.{i}") for i, v in enumerate(obj)]}
+        if isinstance(obj, list):
+            return [self.encode(v, f"{key}.{i}") for i, v in enumerate(obj)]
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if obj is None or isinstance(obj, (bool, int, float, str)):
+            return obj
+        raise CheckpointError(
+            f"save_checkpoint: cannot store {key} of type {type(obj).__name__}; a checkpoint "
+            "holds arrays, numbers, strings, lists and dicts"
+        )
+
+
+def _decode(obj: Any, tensors: dict[str, np.ndarray], where: str) -> Any:
+    if isinstance(obj, dict):
+        if "__tensor__" in obj:
+            key = obj["__tensor__"]
+            if key not in tensors:
+                raise CheckpointError(f"{where}: the metadata refers to tensor {key!r}, "
+                                      "which the file does not contain")
+            return tensors[key]
+        if "__tuple__" in obj:
+            return tuple(_decode(v, tensors, where) for v in obj["__tuple__"])
+        if "__items__" in obj:
+            return {_decode(k, tensors, where): _decode(v, tensors, where)
+                    for k, v in obj["__items__"]}
+        return {k: _decode(v, tensors, where) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v, tensors, where) for v in obj]
+    return obj
+
+
+def _state_dict_of(model: Any) -> dict[str, np.ndarray]:
+    state = model.state_dict() if hasattr(model, "state_dict") else model
+    return {name: np.asarray(getattr(v, "data", v)) for name, v in state.items()}
+
+
+# --------------------------------------------------------------------------- save
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: Any,
+    *,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    config: dict | None = None,
+    normalization: Any = None,
+    class_names: list[str] | None = None,
+    features: Any = None,
+    image_shape: tuple[int, ...] | None = None,
+    history: Any = None,
+    epoch: int | None = None,
+    loader_state: dict | None = None,
+    trainer_state: dict | None = None,
+    weights: dict[str, np.ndarray] | None = None,
+    resume_weights: dict[str, np.ndarray] | None = None,
+    rng_state: dict | None = None,
+) -> Path:
+    """Write ``model`` and everything needed to resume or reuse it to one file, atomically.
+
+    ``path`` is a file or a run folder (then ``<folder>/checkpoint.safetensors``).
+    ``model`` is a Module (its ``config()`` is stored as the architecture when it has one) or
+    a state dict. ``optimizer`` and ``scheduler`` are objects with ``state_dict()`` or their
+    state dicts. ``normalization`` is a Standardizer (or its state dict), ``features`` a
+    FeaturePipeline (config and arrays are stored). ``history`` is a History or its dict.
+    ``rng_state`` defaults to the state of chainrule's global generator (dropout, init).
+    ``weights`` replaces ``model.state_dict()`` as the stored weights (keep-best stores the best
+    epoch's weights there) and ``resume_weights`` are the weights to continue training from
+    when they differ; ``trainer_state`` and ``loader_state`` come from
+    :meth:`Trainer.state_dict` and the DataLoader's ``state_dict()``.
+
+    Returns the path written.
+
+    >>> save_checkpoint("runs/demo", cr.nn.MLP(64, [100], 10), epoch=3)   # doctest: +SKIP
+    PosixPath('runs/demo/checkpoint.safetensors')
+    """
+    from chainrule import __version__
+    from chainrule.tensor import get_rng_state
+
+    target = _resolve(path, for_writing=True)
+    enc = _Encoder()
+    weights = _state_dict_of(weights if weights is not None else model)
+    for name, value in weights.items():
+        enc.encode(value, f"model.{name}")
+    if resume_weights is not None:
+        for name, value in _state_dict_of(resume_weights).items():
+            enc.encode(value, f"resume.model.{name}")
+    architecture = model.config() if hasattr(model, "config") and callable(model.config) else None
+
+    def state(obj: Any) -> Any:
+        return obj.state_dict() if hasattr(obj, "state_dict") else obj
+
+    feature_doc = None
+    if features is not None:
+        if hasattr(features, "get_config"):
+            feature_doc = {"config": features.get_config(),
+                           "arrays": enc.encode(dict(features.state_arrays()), "features")}
+        else:
+            feature_doc = enc.encode(features, "features")
+    doc = {
+        "architecture": architecture,
+        "weights": sorted(weights),
+        "config": config or {},
+        "class_names": list(class_names) if class_names is not None else None,
+        "image_shape": list(image_shape) if image_shape is not None else None,
+        "normalization": enc.encode(state(normalization), "normalization"),
+        "features": feature_doc,
+        "optimizer": enc.encode(state(optimizer), "optimizer"),
+        "scheduler": enc.encode(state(scheduler), "scheduler"),
+        "loader": enc.encode(loader_state, "loader"),
+        "trainer": enc.encode(trainer_state, "trainer"),
+        "rng": enc.encode(rng_state if rng_state is not None else get_rng_state(), "rng"),
+        "epoch": epoch,
+        "history": history.to_dict() if hasattr(history, "to_dict") else history,
+        "resume_weights": resume_weights is not None,
+    }
+    metadata = {
+        "format": _FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "chainrule_version": __version__,
+        "chainrule": json.dumps(doc, allow_nan=True),
+    }
+    from safetensors.numpy import save
+
+    payload = save(enc.tensors, metadata=metadata)
+    atomic_write_bytes(target, payload)
+    return target
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` via a temporary file in the same folder and a rename.
+
+    Readers see the old file or the new one, never half of one; the temporary file is removed
+    when anything fails.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# --------------------------------------------------------------------------- load
+def _resolve(path: str | os.PathLike, *, for_writing: bool = False) -> Path:
+    p = Path(path)
+    if p.is_dir() or (for_writing and p.suffix != ".safetensors"):
+        return p / CHECKPOINT_NAME
+    return p
+
+
+def _read_file(path: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """Check the safetensors layout byte by byte and return (metadata, tensors)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no checkpoint here (file not found)") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder without a {CHECKPOINT_NAME}") from None
+    if len(raw) < 8:
+        raise CheckpointError(f"{path}: truncated: {len(raw)} bytes, too short for a "
+                              "safetensors header (8-byte length + JSON)")
+    (header_len,) = struct.unpack("<Q", raw[:8])
+    if header_len > _MAX_HEADER or 8 + header_len > len(raw):
+        raise CheckpointError(
+            f"{path}: bad header: it announces a {header_len}-byte JSON header but the file has "
+            f"{len(raw)} bytes (truncated, or not a safetensors file)"
+        )
+    try:
+        header = json.loads(raw[8:8 + header_len].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: bad header: the JSON header does not parse ({e})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: bad header: expected a JSON object")
+    metadata = header.pop("__metadata__", None) or {}
+    data = memoryview(raw)[8 + header_len:]
+    tensors: dict[str, np.ndarray] = {}
+    for name, info in header.items():
+        try:
+            dtype = _DTYPES[info["dtype"]]
+            shape = tuple(int(s) for s in info["shape"])
+            start, end = (int(o) for o in info["data_offsets"])
+        except (KeyError, TypeError, ValueError):
+            raise CheckpointError(f"{path}: bad header: tensor {name!r} has an invalid "
+                                  f"entry {info!r}") from None
+        want = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        if end > len(data):
+            raise CheckpointError(
+                f"{path}: truncated: tensor {name!r} needs bytes {start}..{end} of the data "
+                f"section but only {len(data)} are present"
+            )
+        if end - start != want or start < 0:
+            raise CheckpointError(f"{path}: bad header: tensor {name!r} of shape {shape} "
+                                  f"needs {want} bytes, the header gives {end - start}")
+        tensors[name] = np.frombuffer(data[start:end], dtype=dtype).reshape(shape).copy()
+    return metadata, tensors
+
+
+def _sub(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    n = len(prefix)
+    return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def load_checkpoint(path_or_run_dir: str | os.PathLike, *, build_model: bool = True) -> Checkpoint:
+    """Read and check a checkpoint file (or a run folder's ``checkpoint.safetensors``).
+
+    The model is rebuilt from the stored architecture with
+    :func:`chainrule.nn.build_model` and its weights loaded strictly; every problem is
+    reported as a :class:`CheckpointError` that names the file and what is wrong: missing
+    file, bad or truncated header, a file not written by chainrule, a newer format, missing
+    keys, or weights whose names or shapes do not fit the architecture.
+
+    >>> ckpt = load_checkpoint("runs/demo")              # doctest: +SKIP
+    >>> ckpt.model(cr.tensor(x)).argmax(axis=1)          # doctest: +SKIP
+    """
+    path = _resolve(path_or_run_dir)
+    metadata, tensors = _read_file(path)
+    if metadata.get("format") != _FORMAT:
+        raise CheckpointError(f"{path}: not a chainrule checkpoint (a safetensors file without "
+                              "chainrule's metadata; format tag missing)")
+    try:
+        fmt = int(metadata.get("format_version", ""))
+    except ValueError:
+        raise CheckpointError(f"{path}: bad metadata: format_version "
+                              f"{metadata.get('format_version')!r} is not a number") from None
+    version = metadata.get("chainrule_version", "unknown")
+    if fmt > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: incompatible version: written by chainrule {version} in checkpoint format "
+            f"{fmt}; this chainrule reads format {FORMAT_VERSION} and older: upgrade chainrule"
+        )
+    try:
+        doc = json.loads(metadata["chainrule"])
+    except KeyError:
+        raise CheckpointError(f"{path}: missing keys: the metadata has no 'chainrule' "
+                              "document") from None
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: bad metadata: the 'chainrule' JSON does not "
+                              f"parse ({e})") from None
+    required = ("architecture", "weights", "config", "epoch")
+    missing = [k for k in required if k not in doc]
+    if missing:
+        raise CheckpointError(f"{path}: missing keys in the metadata: {', '.join(missing)}")
+    weights = _sub(tensors, "model.")
+    absent = sorted(set(doc["weights"]) - set(weights))
+    if absent:
+        raise CheckpointError(f"{path}: missing keys: weights {', '.join(absent)} are listed "
+                              "but not in the file")
+    where = str(path)
+    resume = _sub(tensors, "resume.model.") if doc.get("resume_weights") else None
+    image_shape = doc.get("image_shape")
+    ckpt = Checkpoint(
+        path=path,
+        model=None,
+        state_dict=weights,
+        architecture=doc["architecture"],
+        config=doc["config"] or {},
+        class_names=doc.get("class_names"),
+        normalization=_decode(doc.get("normalization"), tensors, where),
+        features=_decode(doc.get("features"), tensors, where),
+        image_shape=tuple(image_shape) if image_shape is not None else None,
+        optimizer_state=_decode(doc.get("optimizer"), tensors, where),
+        scheduler_state=_decode(doc.get("scheduler"), tensors, where),
+        rng_state=_decode(doc.get("rng"), tensors, where),
+        loader_state=_decode(doc.get("loader"), tensors, where),
+        trainer_state=_decode(doc.get("trainer"), tensors, where),
+        resume_state_dict=resume,
+        epoch=doc["epoch"],
+        history=doc.get("history"),
+        version=version,
+        format_version=fmt,
+    )
+    if build_model and ckpt.architecture is not None:
+        ckpt.model = _build(ckpt)
+    return ckpt
+
+
+def _build(ckpt: Checkpoint) -> Any:
+    from chainrule import nn
+
+    try:
+        model = nn.build_model(ckpt.architecture)
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{ckpt.path}: incompatible architecture "
+                              f"{ckpt.architecture!r}: {e}") from None
+    expected = {k: tuple(np.shape(getattr(v, "data", v))) for k, v in model.state_dict().items()}
+    missing = sorted(set(expected) - set(ckpt.state_dict))
+    unexpected = sorted(set(ckpt.state_dict) - set(expected))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing keys {', '.join(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys {', '.join(unexpected)}")
+        raise CheckpointError(f"{ckpt.path}: weights do not fit the architecture: "
+                              + "; ".join(parts))
+    for name, shape in expected.items():
+        got = ckpt.state_dict[name].shape
+        if got != shape:
+            raise CheckpointError(f"{ckpt.path}: shape mismatch: {name} is {got} in the file, "
+                                  f"the architecture needs {shape}")
+    model.load_state_dict(ckpt.state_dict)
+    model.eval()
+    return model

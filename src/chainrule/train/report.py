@@ -1,0 +1,280 @@
+"""Run reports: ``metrics.json`` and a self-contained ``report.html``.
+
+The HTML page embeds its plots as base64 PNGs (matplotlib, Agg backend), so it is one file
+that opens anywhere:
+
+- the loss curve and the train / validation accuracy curves per epoch;
+- the test confusion matrix (rows: true class, columns: predicted class);
+- the first layer's weights shown as images: for a net on raw pixels each hidden unit's row of
+  ``W1`` has one number per pixel, so it can be drawn as a picture, the lecture's "templates"
+  (a linear classifier learns one per class, a 2-layer net "learns 100 templates instead of 10");
+- a grid of misclassified test images with their true and predicted labels.
+
+>>> write_metrics("runs/demo", {"test": ev.to_dict()})                 # doctest: +SKIP
+>>> write_report("runs/demo", history=h, evaluation=ev, model=model,   # doctest: +SKIP
+...              test_images=ds.test_images)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.train.checkpoint import atomic_write_bytes
+
+__all__ = ["first_layer_weights", "write_metrics", "write_report"]
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def write_metrics(run_dir: str | os.PathLike, metrics: dict) -> Path:
+    """Write ``metrics`` as ``<run_dir>/metrics.json`` (atomically; NaN and inf become null)."""
+    path = Path(run_dir) / "metrics.json"
+    text = json.dumps(_jsonable(metrics), indent=2, allow_nan=False)
+    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    return path
+
+
+def first_layer_weights(model: Any) -> np.ndarray | None:
+    """The weight matrix ``W1`` (out, in) of the model's first linear layer, or ``None``."""
+    for name, value in model.state_dict().items():
+        arr = np.asarray(value)
+        if name.endswith("weight") and arr.ndim == 2:
+            return arr
+    return None
+
+
+# --------------------------------------------------------------------------- plots
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
+    _pyplot().close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _curves(history: dict) -> str:
+    plt = _pyplot()
+    epochs = np.arange(1, len(history["train_loss"]) + 1)
+
+    def arr(key: str) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in history.get(key, [])], dtype=float)
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax_loss.plot(epochs, arr("train_loss"), marker="o", ms=3, label="training loss")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    ax_loss.set_title("Loss")
+    ax_loss.grid(alpha=0.3)
+    ax_acc.plot(epochs, arr("train_acc"), marker="o", ms=3, label="train (during epoch)")
+    val = arr("val_acc")
+    if np.isfinite(val).any():
+        ax_acc.plot(epochs, val, marker="o", ms=3, label="validation")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("accuracy")
+    ax_acc.set_title("Accuracy")
+    ax_acc.grid(alpha=0.3)
+    ax_acc.legend(loc="lower right")
+    return _png(fig)
+
+
+def _confusion(confusion: np.ndarray, class_names: Sequence[str]) -> str:
+    plt = _pyplot()
+    c = len(class_names)
+    size = min(12.0, 3.0 + 0.45 * c)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(confusion, cmap="Blues")
+    ax.set_xticks(range(c), labels=class_names, rotation=45, ha="right")
+    ax.set_yticks(range(c), labels=class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if c <= 20:
+        top = confusion.max() if confusion.size else 0
+        for t in range(c):
+            for p in range(c):
+                v = confusion[t, p]
+                ax.text(p, t, str(v), ha="center", va="center", fontsize=8,
+                        color="white" if v > top / 2 else "black")
+    ax.set_title("Confusion matrix (test)")
+    return _png(fig)
+
+
+def _to_image(row: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndarray:
+    img = row.reshape(image_shape).astype(np.float64)
+    lo, hi = img.min(), img.max()
+    img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+    return img[..., 0] if image_shape[2] == 1 else img
+
+
+def _grid(images: list[np.ndarray], titles: list[str], cmap: str | None, title: str,
+          cols: int = 10) -> str:
+    plt = _pyplot()
+    rows = max(1, math.ceil(len(images) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, t in zip(axes.flat, images, titles):
+        ax.imshow(img, cmap=cmap, interpolation="nearest")
+        ax.set_title(t, fontsize=7)
+    fig.suptitle(title)
+    return _png(fig)
+
+
+def _templates(weights: np.ndarray, image_shape: tuple[int, int, int], limit: int = 50) -> str:
+    rows = weights[:limit]
+    images = [_to_image(r, image_shape) for r in rows]
+    titles = [f"unit {i}" for i in range(len(rows))]
+    cmap = "gray" if image_shape[2] == 1 else None
+    return _grid(images, titles, cmap, f"First-layer weights as images ({len(rows)} of "
+                 f"{len(weights)} units; each scaled to its own min..max)")
+
+
+def _misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray,
+                   class_names: Sequence[str], limit: int = 40) -> tuple[str | None, int]:
+    wrong = np.flatnonzero(predictions != labels)
+    if len(wrong) == 0:
+        return None, 0
+    chosen = wrong[:limit]
+    gray = images.shape[-1] == 1
+    pics = [images[i][..., 0] if gray else images[i] for i in chosen]
+    titles = [f"true {class_names[labels[i]]}\npred {class_names[predictions[i]]}"
+              for i in chosen]
+    png = _grid(pics, titles, "gray" if gray else None,
+                f"Misclassified test images ({len(chosen)} of {len(wrong)})")
+    return png, len(wrong)
+
+
+# --------------------------------------------------------------------------- page
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 0.9em; }
+td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
+th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; } .note { color: #666; font-size: 0.9em; }
+"""
+
+
+def _table(header: Sequence[str], rows: list[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _img(png: str, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{png}">'
+
+
+def write_report(
+    run_dir: str | os.PathLike,
+    *,
+    history: Any,
+    evaluation: Any,
+    model: Any,
+    test_images: np.ndarray | None = None,
+    image_shape: tuple[int, int, int] | None = None,
+    first_layer_on_pixels: bool = True,
+    config: dict | None = None,
+    title: str = "chainrule training run",
+) -> Path:
+    """Write ``<run_dir>/report.html``: curves, confusion matrix, templates, mistakes.
+
+    ``history`` is a :class:`~chainrule.train.History` (or its dict), ``evaluation`` the test
+    :class:`~chainrule.train.Evaluation`, ``test_images`` the raw ``(N, H, W, C)`` uint8 test
+    images in the evaluation's order. The first layer's weights are drawn as images only when
+    the network reads pixels (``first_layer_on_pixels``) of ``image_shape``.
+    """
+    hist = history.to_dict() if hasattr(history, "to_dict") else dict(history)
+    names = list(evaluation.class_names)
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    parts.append(
+        f"<p><b>Test accuracy: {evaluation.accuracy:.2%}</b> on {evaluation.num_examples:,} "
+        f"test examples after {hist.get('epochs', len(hist['train_loss']))} epochs"
+        + (f" (best validation epoch: {hist['best_epoch']})" if hist.get("best_epoch") else "")
+        + ".</p>"
+    )
+    if config:
+        parts.append("<h2>Configuration</h2>")
+        parts.append(_table(["setting", "value"], [[k, v] for k, v in config.items()]))
+    parts.append("<h2>Training curves</h2>")
+    if hist["train_loss"]:
+        parts.append(_img(_curves(hist), "loss and accuracy per epoch"))
+    else:
+        parts.append('<p class="note">No epochs were run.</p>')
+    rows = [[e + 1, f"{hist['train_loss'][e]:.4f}", f"{hist['train_acc'][e]:.4f}",
+             "" if hist["val_acc"][e] is None else f"{hist['val_acc'][e]:.4f}",
+             f"{hist['lr'][e]:.3g}", f"{hist['seconds'][e]:.2f}"]
+            for e in range(len(hist["train_loss"]))]
+    parts.append(_table(["epoch", "train loss", "train acc", "val acc", "lr", "seconds"], rows))
+    parts.append("<h2>Confusion matrix</h2>")
+    parts.append(_img(_confusion(evaluation.confusion, names), "confusion matrix"))
+    support = evaluation.confusion.sum(axis=1)
+    parts.append(_table(["class", "precision", "recall", "support"],
+                        [[n, f"{p:.3f}", f"{r:.3f}", int(s)] for n, p, r, s in
+                         zip(names, evaluation.precision, evaluation.recall, support)]))
+    parts.append("<h2>First layer's weights: the templates</h2>")
+    w1 = first_layer_weights(model)
+    if w1 is not None and image_shape is not None and first_layer_on_pixels \
+            and w1.shape[1] == int(np.prod(image_shape)):
+        parts.append('<p class="note">Each row of W1 has one weight per input pixel; drawn as '
+                     "an image it is the template that unit matches (bright: positive).</p>")
+        parts.append(_img(_templates(w1, tuple(image_shape)), "first-layer weights"))
+    else:
+        parts.append('<p class="note">Not shown: the first layer reads image features, not '
+                     "pixels, so its weights have no image layout.</p>")
+    parts.append("<h2>Misclassified test images</h2>")
+    if test_images is not None:
+        labels = _labels_from(evaluation)
+        png, _ = _misclassified(test_images, labels, evaluation.predictions, names)
+        if png is None:
+            parts.append('<p class="note">None: every test image was classified right.</p>')
+        else:
+            parts.append(_img(png, "misclassified test images"))
+    else:
+        parts.append('<p class="note">Test images not available.</p>')
+    doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+           + "\n".join(parts) + "</body></html>\n")
+    path = Path(run_dir) / "report.html"
+    atomic_write_bytes(path, doc.encode("utf-8"))
+    return path
+
+
+def _labels_from(evaluation: Any) -> np.ndarray:
+    labels = getattr(evaluation, "labels", None)
+    if labels is None:
+        raise ValueError("write_report: the evaluation has no labels to compare with")
+    return np.asarray(labels)

@@ -1,0 +1,470 @@
+"""The training loop: minibatch SGD over epochs, with validation, early stopping and keep-best.
+
+One step is the lecture's loop: scores = model(x); L = data loss + lambda * R(W);
+``L.backward()``; ``optimizer.step()``. An epoch is one pass over the shuffled training set.
+After each epoch the trainer measures validation accuracy, steps the learning-rate schedule,
+records a row of :class:`History` and calls the callbacks.
+
+>>> import chainrule as cr
+>>> model = cr.nn.MLP(64, [100], 10)
+>>> trainer = Trainer(model, cr.nn.CrossEntropyLoss(), cr.optim.Adam(model.parameters(), lr=1e-3))
+>>> history = trainer.fit((X_train, y_train), (X_val, y_val), epochs=10)   # doctest: +SKIP
+>>> history.val_acc[-1]                                                    # doctest: +SKIP
+0.975
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Callback", "History", "Trainer"]
+
+
+@dataclass
+class History:
+    """Per-epoch records of a run; index ``i`` is epoch ``i + 1``.
+
+    ``train_loss`` is the mean data loss plus the regularization over the epoch's minibatches,
+    ``train_acc`` the share of training examples classified right *while* training (dropout
+    on, weights moving), ``val_acc`` the validation accuracy after the epoch (``nan`` without
+    validation data), ``lr`` the learning rate the epoch used, ``seconds`` its wall time.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The 1-based epoch with the highest validation accuracy (``None`` without any)."""
+        vals = [v for v in self.val_acc if not math.isnan(v)]
+        if not vals:
+            return None
+        return int(np.nanargmax(np.asarray(self.val_acc))) + 1
+
+    def append(self, *, train_loss: float, train_acc: float, val_acc: float, lr: float,
+               seconds: float) -> None:
+        self.train_loss.append(float(train_loss))
+        self.train_acc.append(float(train_acc))
+        self.val_acc.append(float(val_acc))
+        self.lr.append(float(lr))
+        self.seconds.append(float(seconds))
+
+    def to_dict(self) -> dict:
+        """JSON-ready lists (``nan`` becomes ``None``)."""
+        def clean(xs: list[float]) -> list[float | None]:
+            return [None if math.isnan(x) else x for x in xs]
+
+        return {
+            "epochs": len(self),
+            "train_loss": clean(self.train_loss),
+            "train_acc": clean(self.train_acc),
+            "val_acc": clean(self.val_acc),
+            "lr": clean(self.lr),
+            "seconds": clean(self.seconds),
+            "best_epoch": self.best_epoch,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> History:
+        """Inverse of :meth:`to_dict`."""
+        if not d:
+            return cls()
+
+        def nums(key: str) -> list[float]:
+            return [math.nan if x is None else float(x) for x in d.get(key, [])]
+
+        return cls(nums("train_loss"), nums("train_acc"), nums("val_acc"), nums("lr"),
+                   nums("seconds"))
+
+
+class Callback:
+    """Hooks the trainer calls; override the ones you need.
+
+    ``logs`` of ``on_epoch_end`` holds the epoch's row (``epoch``, ``train_loss``,
+    ``train_acc``, ``val_acc``, ``lr``, ``seconds``). Set ``trainer.stop_training = True`` to
+    end the run after the current epoch. A plain function ``f(trainer, epoch, logs)`` given as
+    a callback is called as ``on_epoch_end``.
+    """
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Before the first epoch of :meth:`Trainer.fit`."""
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
+        """After epoch ``epoch`` (1-based) was measured and recorded."""
+
+    def on_batch_end(self, trainer: Trainer, step: int, logs: dict) -> None:
+        """After each optimizer step; ``logs`` has the batch's ``loss`` and ``batch_size``."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """After the last epoch (and after keep-best restored the best weights)."""
+
+
+class _FunctionCallback(Callback):
+    def __init__(self, fn: Callable[[Trainer, int, dict], Any]) -> None:
+        self.fn = fn
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict) -> None:
+        self.fn(trainer, epoch, logs)
+
+
+def _weights(model: Any) -> dict[str, np.ndarray]:
+    return {k: np.array(getattr(v, "data", v), copy=True) for k, v in model.state_dict().items()}
+
+
+def _current_lr(optimizer: Any) -> float:
+    groups = getattr(optimizer, "param_groups", None)
+    if groups:
+        return float(groups[0]["lr"])
+    return float(getattr(optimizer, "lr", math.nan))
+
+
+class Trainer:
+    """Train ``model`` with ``loss`` and ``optimizer`` (and an optional lr ``scheduler``).
+
+    Parameters
+    ----------
+    batch_size, seed:
+        Minibatch size and the seed of the shuffling when ``fit`` gets arrays.
+    reg:
+        L2 strength ``lambda``: the loss is ``data loss + lambda * sum W^2`` over the
+        weight matrices (biases are not regularized), the lecture's ``R(W)``.
+    early_stopping:
+        Patience in epochs: stop when validation accuracy did not improve for that many
+        epochs (``None``: never stop early).
+    keep_best:
+        At the end, put back the weights of the epoch with the best validation accuracy.
+    callbacks:
+        :class:`Callback` objects or functions ``f(trainer, epoch, logs)``.
+    progress:
+        Show a progress bar per epoch (rich) and one summary line per epoch.
+    scheduler_interval:
+        ``'epoch'`` (default) steps the scheduler after each epoch, ``'step'`` after each
+        optimizer step (for schedules whose ``T`` counts iterations).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        loss: Callable[..., Any],
+        optimizer: Any,
+        scheduler: Any = None,
+        *,
+        batch_size: int = 128,
+        seed: int = 0,
+        reg: float = 0.0,
+        early_stopping: int | None = None,
+        keep_best: bool = True,
+        callbacks: Iterable[Callback | Callable[..., Any]] = (),
+        progress: bool = True,
+        scheduler_interval: str = "epoch",
+        console: Any = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"Trainer: batch_size must be >= 1, got {batch_size}")
+        if reg < 0:
+            raise ValueError(f"Trainer: reg (L2 strength) must be >= 0, got {reg}")
+        if early_stopping is not None and early_stopping < 1:
+            raise ValueError(f"Trainer: early_stopping is a patience in epochs (>= 1), "
+                             f"got {early_stopping}")
+        if scheduler_interval not in ("epoch", "step"):
+            raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'step', "
+                             f"got {scheduler_interval!r}")
+        self.model = model
+        self.loss = loss
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.reg = float(reg)
+        self.early_stopping = early_stopping
+        self.keep_best = keep_best
+        self.callbacks: list[Callback] = [
+            c if isinstance(c, Callback) else _FunctionCallback(c) for c in callbacks
+        ]
+        self.progress = progress
+        self.scheduler_interval = scheduler_interval
+        self.console = console
+        self.history = History()
+        self.epoch = 0  # epochs completed
+        self.step_count = 0
+        self.best_val_acc = -math.inf
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.epochs_without_improvement = 0
+        self.stop_training = False
+        self.loader: Any = None
+        self._train_arg: Any = None
+        self._pending_loader_state: dict | None = None
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """Counters and early-stopping bookkeeping (the weights are saved separately)."""
+        return {
+            "epoch": self.epoch,
+            "step_count": self.step_count,
+            "best_val_acc": None if math.isinf(self.best_val_acc) else self.best_val_acc,
+            "best_epoch": self.best_epoch,
+            "epochs_without_improvement": self.epochs_without_improvement,
+            "history": self.history.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch = int(state["epoch"])
+        self.step_count = int(state.get("step_count", 0))
+        best = state.get("best_val_acc")
+        self.best_val_acc = -math.inf if best is None else float(best)
+        self.best_epoch = state.get("best_epoch")
+        self.epochs_without_improvement = int(state.get("epochs_without_improvement", 0))
+        self.history = History.from_dict(state.get("history"))
+
+    def inference_weights(self) -> dict[str, np.ndarray]:
+        """The weights to predict with now: the best epoch's under keep-best, else the current."""
+        if self.keep_best and self.best_state is not None:
+            return self.best_state
+        return _weights(self.model)
+
+    def save_checkpoint(self, path: Any, **extra: Any) -> Any:
+        """Save model, optimizer, scheduler, RNG, loader and trainer state in one file.
+
+        The stored model weights are :meth:`inference_weights`; when those are not the current
+        weights, the current ones go along as resume weights, so :meth:`resume` continues
+        exactly where training stopped. ``extra`` is passed to
+        :func:`~chainrule.train.save_checkpoint` (config, normalization, class names, ...).
+        """
+        from chainrule.train.checkpoint import save_checkpoint
+
+        weights = self.inference_weights()
+        current = _weights(self.model)
+        same = all(np.array_equal(weights[k], current[k]) for k in current)
+        loader_state = self.loader.state_dict() if self.loader is not None else None
+        return save_checkpoint(
+            path, self.model, weights=weights, resume_weights=None if same else current,
+            optimizer=self.optimizer, scheduler=self.scheduler, history=self.history,
+            epoch=self.epoch, loader_state=loader_state, trainer_state=self.state_dict(),
+            **extra,
+        )
+
+    def resume(self, checkpoint: Any) -> None:
+        """Restore a :class:`~chainrule.train.Checkpoint` (or a path to one) to continue fit.
+
+        Weights, optimizer and scheduler states, chainrule's RNG, the shuffling state of the
+        training loader and the trainer's counters are restored, so continuing gives the same
+        numbers as a run that never stopped.
+        """
+        from chainrule.tensor import set_rng_state
+        from chainrule.train.checkpoint import Checkpoint, load_checkpoint
+
+        ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(
+            checkpoint, build_model=False)
+        current = ckpt.resume_state_dict or ckpt.state_dict
+        self.model.load_state_dict(current)
+        if ckpt.optimizer_state is not None:
+            self.optimizer.load_state_dict(ckpt.optimizer_state)
+        if self.scheduler is not None and ckpt.scheduler_state is not None:
+            self.scheduler.load_state_dict(ckpt.scheduler_state)
+        if ckpt.rng_state is not None:
+            set_rng_state(ckpt.rng_state)
+        if ckpt.trainer_state is not None:
+            self.load_state_dict(ckpt.trainer_state)
+        else:
+            self.epoch = int(ckpt.epoch or 0)
+            self.history = History.from_dict(ckpt.history)
+        self.best_state = ({k: v.copy() for k, v in ckpt.state_dict.items()}
+                           if self.best_epoch is not None else None)
+        self._pending_loader_state = ckpt.loader_state
+        if self.loader is not None and ckpt.loader_state is not None:
+            self.loader.load_state_dict(ckpt.loader_state)
+            self._pending_loader_state = None
+
+    # ------------------------------------------------------------------ loop
+    def _make_loader(self, data: Any, shuffle: bool) -> Any:
+        if isinstance(data, tuple) and len(data) == 2:
+            from chainrule.data import DataLoader
+
+            X, y = data
+            if len(X) != len(y):
+                raise ValueError(f"Trainer.fit: {len(X)} inputs but {len(y)} labels")
+            if len(X) == 0:
+                raise ValueError("Trainer.fit: no training examples")
+            return DataLoader(np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64),
+                              batch_size=self.batch_size, shuffle=shuffle, seed=self.seed)
+        return data
+
+    def _objective(self, scores: Any, labels: Any) -> Any:
+        data_loss = self.loss(scores, labels)
+        if self.reg > 0:
+            from chainrule import nn
+
+            return data_loss + nn.l2_penalty(self.model, self.reg)
+        return data_loss
+
+    def fit(self, train: Any, val: Any = None, epochs: int = 10) -> History:
+        """Train until ``epochs`` epochs in total are done (counting resumed ones).
+
+        ``train`` and ``val`` are ``(X, y)`` NumPy pairs (X float (N, D), y int (N,)) or
+        DataLoaders yielding ``(Tensor, Tensor)`` batches; ``val`` may be ``None``.
+        Returns :attr:`history` (all epochs, resumed ones included).
+        """
+        if epochs < 0:
+            raise ValueError(f"Trainer.fit: epochs must be >= 0, got {epochs}")
+        if self.loader is None or train is not self._train_arg:
+            self.loader = self._make_loader(train, shuffle=True)
+            self._train_arg = train
+        if self._pending_loader_state is not None:
+            self.loader.load_state_dict(self._pending_loader_state)
+            self._pending_loader_state = None
+        val_data = None
+        if val is not None:
+            from chainrule.train.metrics import _as_arrays
+
+            val_data = _as_arrays(val, None)
+        self.stop_training = False
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        with self._progress_bar() as bar:
+            while self.epoch < epochs and not self.stop_training:
+                self._run_epoch(val_data, epochs, bar)
+        if self.keep_best and self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    def _run_epoch(self, val_data: tuple | None, epochs: int, bar: Any) -> None:
+        import chainrule as cr
+        from chainrule.train.metrics import evaluate
+
+        epoch = self.epoch + 1
+        lr = _current_lr(self.optimizer)
+        start = time.perf_counter()
+        self.model.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        task = bar.start(epoch, epochs, len(self.loader)) if bar else None
+        for xb, yb in self.loader:
+            if not isinstance(xb, cr.Tensor):
+                xb, yb = cr.tensor(np.asarray(xb, dtype=np.float32)), cr.tensor(np.asarray(yb))
+            scores = self.model(xb)
+            objective = self._objective(scores, yb)
+            self.optimizer.zero_grad()
+            objective.backward()
+            self.optimizer.step()
+            self.step_count += 1
+            if self.scheduler is not None and self.scheduler_interval == "step":
+                self.scheduler.step()
+            n = len(yb.data)
+            batch_loss = float(objective.data)
+            if not math.isfinite(batch_loss):
+                raise FloatingPointError(
+                    f"Trainer: the loss became {batch_loss} in epoch {epoch} (step "
+                    f"{self.step_count}); lower the learning rate (now {lr:g})"
+                )
+            total_loss += batch_loss * n
+            correct += int((scores.data.argmax(axis=1) == yb.data).sum())
+            seen += n
+            for cb in self.callbacks:
+                cb.on_batch_end(self, self.step_count, {"loss": batch_loss, "batch_size": n})
+            if bar:
+                bar.advance(task, total_loss / seen, correct / seen)
+        if self.scheduler is not None and self.scheduler_interval == "epoch":
+            self.scheduler.step()
+        val_acc = math.nan
+        if val_data is not None:
+            val_acc = evaluate(self.model, *val_data).accuracy
+        seconds = time.perf_counter() - start
+        self.epoch = epoch
+        self.history.append(train_loss=total_loss / max(seen, 1), train_acc=correct / max(seen, 1),
+                            val_acc=val_acc, lr=lr, seconds=seconds)
+        self._track_best(val_acc)
+        logs = {"epoch": epoch, "train_loss": self.history.train_loss[-1],
+                "train_acc": self.history.train_acc[-1], "val_acc": val_acc, "lr": lr,
+                "seconds": seconds}
+        if bar:
+            bar.finish(task, logs, epochs, improved=self.best_epoch == epoch)
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch, logs)
+
+    def _track_best(self, val_acc: float) -> None:
+        if math.isnan(val_acc):
+            return
+        if val_acc > self.best_val_acc:
+            self.best_val_acc = val_acc
+            self.best_epoch = self.epoch
+            self.epochs_without_improvement = 0
+            if self.keep_best:
+                self.best_state = _weights(self.model)
+        else:
+            self.epochs_without_improvement += 1
+            if self.early_stopping is not None and \
+                    self.epochs_without_improvement >= self.early_stopping:
+                self.stop_training = True
+
+    def _progress_bar(self) -> Any:
+        if not self.progress:
+            return _NoBar()
+        return _RichBar(self.console)
+
+
+class _NoBar:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _RichBar:
+    """One rich progress bar per epoch with the running loss and accuracy, then a summary line."""
+
+    def __init__(self, console: Any = None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = console or Console()
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}"),
+            TimeElapsedColumn(), console=self.console, transient=True,
+        )
+
+    def __enter__(self) -> _RichBar:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def start(self, epoch: int, epochs: int, batches: int) -> Any:
+        return self.progress.add_task("train", total=batches, epoch=f"{epoch}/{epochs}",
+                                      loss=0.0, acc=0.0)
+
+    def advance(self, task: Any, loss: float, acc: float) -> None:
+        self.progress.update(task, advance=1, loss=loss, acc=acc)
+
+    def finish(self, task: Any, logs: dict, epochs: int, improved: bool) -> None:
+        self.progress.remove_task(task)
+        val = "" if math.isnan(logs["val_acc"]) else f"  val acc {logs['val_acc']:.2%}"
+        mark = " *" if improved else ""
+        width = len(str(epochs))
+        self.console.print(
+            f"epoch {logs['epoch']:>{width}}/{epochs}  loss {logs['train_loss']:.4f}  "
+            f"train acc {logs['train_acc']:.2%}{val}  lr {logs['lr']:.3g}  "
+            f"{logs['seconds']:.1f}s{mark}", highlight=False,
+        )
