@@ -1,0 +1,65 @@
+"""``chainrule playground``: train small networks on 2D data in the browser."""
+
+from __future__ import annotations
+
+import argparse
+
+DESCRIPTION = """\
+Start the playground: a web page where you train small chainrule networks on 2D data and
+watch the decision boundary, every neuron's output, the weights and the losses change as
+training runs, like the TensorFlow Playground and ConvNetJS's 2D classifier that the lecture
+points to, plus a backprop view that draws the computational graph of the loss for one point
+with its values and gradients. Training runs in this process, in Python, with chainrule;
+each browser tab is its own session.
+
+The server binds to 127.0.0.1 (this machine only) unless --host says otherwise. Needs the
+'playground' extra: pip install 'chainrule[playground]'.
+"""
+
+EPILOG = """\
+examples:
+  chainrule playground                       # then open http://127.0.0.1:8000/
+  chainrule playground --port 8080
+  chainrule playground --host 0.0.0.0        # reachable from other machines: think first
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "playground", help="train small networks on 2D data in the browser",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind to (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000,
+                   help="TCP port to listen on (default: 8000; 0 picks a free one)")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError as e:
+        raise ImportError(
+            "the playground needs starlette and uvicorn: pip install 'chainrule[playground]'"
+        ) from e
+    from chainrule.playground import limits
+    from chainrule.playground.server import create_app
+
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be in 0..65535, got {args.port}")
+    config = uvicorn.Config(create_app(), host=args.host, port=args.port, log_level="warning",
+                            ws_max_size=limits.MAX_MESSAGE_BYTES + 1024)
+    server = uvicorn.Server(config)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    if args.port == 0:
+        import socket
+
+        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as sock:
+            sock.bind((args.host, 0))
+            config.port = sock.getsockname()[1]
+    print(f"chainrule playground: open http://{host}:{config.port}/  (Ctrl+C to stop)",
+          flush=True)
+    server.run()
+    return 0
