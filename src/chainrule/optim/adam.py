@@ -1,0 +1,107 @@
+"""Adam and AdamW (PyTorch's rules): momentum plus RMSProp, with bias correction.
+
+With ``g`` the gradient (Adam: plus ``weight_decay * w``) and ``t`` the step count::
+
+    m = beta1 m + (1 - beta1) g                  (exp_avg)
+    v = beta2 v + (1 - beta2) g^2                (exp_avg_sq; amsgrad: max_exp_avg_sq
+                                                  = max(max_exp_avg_sq, v) is used instead)
+    w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+AdamW decouples the weight decay: it first shrinks ``w = w (1 - lr weight_decay)`` and
+does not add anything to ``g``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from chainrule.optim.optimizer import Optimizer
+from chainrule.tensor import Tensor
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam; state ``step``, ``exp_avg``, ``exp_avg_sq`` (+ ``max_exp_avg_sq`` for amsgrad).
+
+    >>> opt = optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
+    """
+
+    _decoupled = False
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad))
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        name = type(self).__name__
+        betas = group["betas"]
+        if len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"{name}: invalid beta parameter at index {i}: {b} "
+                                 "(betas must be in [0, 1))")
+        if group["eps"] < 0:
+            raise ValueError(f"{name}: invalid epsilon {group['eps']} (must be >= 0)")
+
+    def _update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
+        lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        w, g = p.data, p.grad
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(w)
+            state["exp_avg_sq"] = np.zeros_like(w)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(w)
+        state["step"] += 1
+        step = state["step"]
+        t0, t1 = self._temp(p, 2)
+        d = g
+        if wd != 0:
+            if self._decoupled:
+                w *= 1 - lr * wd
+            else:
+                np.multiply(w, wd, out=t0)
+                np.add(t0, g, out=t0)
+                d = t0
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        np.subtract(d, m, out=t1)
+        t1 *= 1 - beta1
+        m += t1
+        v *= beta2
+        np.multiply(d, d, out=t1)
+        t1 *= 1 - beta2
+        v += t1
+        step_size = lr / (1 - beta1**step)
+        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
+        second = v
+        if group["amsgrad"]:
+            second = state["max_exp_avg_sq"]
+            np.maximum(second, v, out=second)
+        np.sqrt(second, out=t1)
+        t1 /= bias_correction2_sqrt
+        t1 += eps
+        np.divide(m, t1, out=t1)
+        t1 *= step_size
+        np.subtract(w, t1, out=w)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 0.01): ``w *= 1 - lr wd`` before the step."""
+
+    _decoupled = True
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad)

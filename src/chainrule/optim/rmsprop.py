@@ -1,0 +1,85 @@
+"""RMSProp: divide the step by a running root-mean-square of the gradient (PyTorch's rule).
+
+With ``g`` the gradient (plus ``weight_decay * w``)::
+
+    v = alpha v + (1 - alpha) g^2                         (square_avg)
+    centered: a = alpha a + (1 - alpha) g;  v~ = v - a^2  (grad_avg)
+    denom = sqrt(v~ or v) + eps
+    momentum > 0:  b = momentum b + g / denom;  w = w - lr b
+    otherwise:     w = w - lr g / denom
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from chainrule.optim.optimizer import Optimizer
+from chainrule.tensor import Tensor
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSProp; state ``step``, ``square_avg`` (+ ``momentum_buffer``, ``grad_avg``).
+
+    >>> opt = optim.RMSprop(model.parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered))
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        for name in ("alpha", "eps", "momentum"):
+            if group[name] < 0:
+                raise ValueError(f"RMSprop: invalid {name} {group[name]} (must be >= 0)")
+
+    def _update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
+        lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
+        momentum = group["momentum"]
+        w, g = p.data, p.grad
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(w)
+            if momentum > 0:
+                state["momentum_buffer"] = np.zeros_like(w)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(w)
+        state["step"] += 1
+        t0, t1, t2 = self._temp(p, 3)
+        d = g
+        if wd != 0:
+            np.multiply(w, wd, out=t0)
+            np.add(t0, g, out=t0)
+            d = t0
+        sq = state["square_avg"]
+        sq *= alpha
+        np.multiply(d, d, out=t1)
+        t1 *= 1 - alpha
+        sq += t1
+        if group["centered"]:
+            ga = state["grad_avg"]
+            np.subtract(d, ga, out=t1)
+            t1 *= 1 - alpha
+            ga += t1
+            np.multiply(ga, ga, out=t1)
+            np.subtract(sq, t1, out=t1)
+            np.sqrt(t1, out=t1)
+        else:
+            np.sqrt(sq, out=t1)
+        t1 += eps
+        np.divide(d, t1, out=t2)
+        if momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= momentum
+            buf += t2
+            np.multiply(buf, lr, out=t2)
+        else:
+            t2 *= lr
+        np.subtract(w, t2, out=w)

@@ -1,0 +1,76 @@
+"""Stochastic gradient descent, with momentum and Nesterov momentum (PyTorch's rule).
+
+With ``g`` the gradient (plus ``weight_decay * w``), each step does::
+
+    b = momentum * b + (1 - dampening) * g      (b = g on the first step)
+    d = g + momentum * b   if nesterov   else   b      (d = g without momentum)
+    w = w - lr * d
+
+The lecture's plain update ``W := W - alpha dL/dW`` is ``SGD(params, lr=alpha)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from chainrule.optim.optimizer import Optimizer
+from chainrule.tensor import Tensor
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """SGD (+ momentum); state ``momentum_buffer`` per parameter when ``momentum > 0``.
+
+    ``weight_decay=wd`` adds ``wd * w`` to the gradient: the gradient of
+    ``(wd / 2) sum w^2``, i.e. ``nn.l2_penalty(model, wd / 2)`` (see
+    :mod:`chainrule.nn.regularization`), applied to every parameter of the group.
+
+    >>> opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    >>> loss.backward(); opt.step(); opt.zero_grad()
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.0,
+                 dampening: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      nesterov=nesterov, weight_decay=weight_decay))
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        if group["momentum"] < 0:
+            raise ValueError(f"SGD: invalid momentum {group['momentum']} (must be >= 0)")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("SGD: Nesterov momentum requires momentum > 0 and dampening = 0")
+
+    def _update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
+        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        w, g = p.data, p.grad
+        t0, t1 = self._temp(p, 2)
+        d = g
+        if wd != 0:
+            np.multiply(w, wd, out=t0)
+            np.add(t0, g, out=t0)
+            d = t0
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(d, copy=True)
+            else:
+                buf *= momentum
+                if group["dampening"] != 0:
+                    np.multiply(d, 1 - group["dampening"], out=t1)
+                    buf += t1
+                else:
+                    buf += d
+            if group["nesterov"]:
+                np.multiply(buf, momentum, out=t1)
+                np.add(d, t1, out=t1)
+                d = t1
+            else:
+                d = buf
+        np.multiply(d, lr, out=t0)
+        np.subtract(w, t0, out=w)
