@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
 __all__ = [
@@ -196,13 +197,25 @@ class Function:
                 datas.append(a)
                 needs.append(False)
         ctx.needs_input_grad = needs
-        out = cls.forward(ctx, *datas)
+        try:
+            out = cls.forward(ctx, *datas)
+        except ValueError as e:  # zero cost unless raised: name the op and the shapes
+            raise _broadcast_error(cls, datas, e) from None
         if record and _grad_enabled:
             ctx.fn = cls
             ctx.inputs = args
             ctx.out = out
             return Tensor._from_op(out, ctx)
         return Tensor._from_op(out, None)
+
+
+def _broadcast_error(fn: type, datas: list, error: ValueError) -> ValueError:
+    """Turn NumPy's broadcasting ValueError into a ShapeError naming the op and shapes."""
+    if "broadcast" not in str(error) or isinstance(error, ShapeError):
+        return error
+    shapes = [str(np.shape(d)) for d in datas if isinstance(d, (np.ndarray, np.generic))]
+    listed = ", ".join(shapes[:-1]) + " and " + shapes[-1] if len(shapes) > 1 else "".join(shapes)
+    return ShapeError(f"{fn.__name__.lower()}: operands of shapes {listed} do not broadcast")
 
 
 def unbroadcast(grad: Any, shape: tuple) -> Any:
