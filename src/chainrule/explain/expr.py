@@ -28,7 +28,10 @@ import numpy as np
 from chainrule.explain.trace import ExplainError
 from chainrule.tensor import Tensor
 
-__all__ = ["FUNCTIONS", "evaluate", "parse", "parse_value", "parse_values", "variables"]
+__all__ = [
+    "FUNCTIONS", "evaluate", "evaluate_tensors", "parse", "parse_value", "parse_values",
+    "variables",
+]
 
 MAX_LENGTH = 2000
 MAX_NODES = 500
@@ -77,7 +80,7 @@ def _refuse(node: ast.AST, expr: str, what: str) -> ExplainError:
     col = getattr(node, "col_offset", None)
     where = f" at column {col + 1}" if col is not None else ""
     return ExplainError(
-        f"explain: refused expression {expr!r}: {what}{where} is not allowed; only numbers, "
+        f"refused expression {expr!r}: {what} not allowed{where}; only numbers, "
         "names, + - * / ** @, unary minus and the functions "
         f"{', '.join(sorted(FUNCTIONS))} may appear"
     )
@@ -86,20 +89,23 @@ def _refuse(node: ast.AST, expr: str, what: str) -> ExplainError:
 def parse(expr: str) -> ast.Expression:
     """Parse and validate ``expr``; raise :class:`ExplainError` for anything not allowed."""
     if not isinstance(expr, str):
-        raise ExplainError(f"explain: the expression must be a string, not {type(expr).__name__}")
+        raise ExplainError(f"the expression must be a string, not {type(expr).__name__}")
     if not expr.strip():
-        raise ExplainError("explain: the expression is empty")
+        raise ExplainError("the expression is empty")
     if len(expr) > MAX_LENGTH:
-        raise ExplainError(f"explain: the expression is longer than {MAX_LENGTH} characters")
+        raise ExplainError(f"the expression is longer than {MAX_LENGTH} characters")
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as e:
-        raise ExplainError(f"explain: cannot parse {expr!r}: {e.msg}") from None
-    count = 0
-    for node in ast.walk(tree):
-        count += 1
-        if count > MAX_NODES:
-            raise ExplainError(f"explain: the expression has more than {MAX_NODES} parts")
+        raise ExplainError(f"cannot parse {expr!r}: {e.msg}") from None
+    all_nodes = list(ast.walk(tree))
+    if len(all_nodes) > MAX_NODES:
+        raise ExplainError(f"the expression has more than {MAX_NODES} parts")
+    for node in all_nodes:  # name the worst construct first (a lambda, not its call)
+        for kind, what in _REFUSED.items():
+            if isinstance(node, kind):
+                raise _refuse(node, expr, what)
+    for node in all_nodes:
         _check(node, expr)
     return tree
 
@@ -132,7 +138,7 @@ def _check(node: ast.AST, expr: str) -> None:
         if len(node.args) not in FUNCTIONS[func.id]:
             want = " or ".join(str(n) for n in FUNCTIONS[func.id])
             raise ExplainError(
-                f"explain: {func.id}() takes {want} argument(s), got {len(node.args)}"
+                f"{func.id}() takes {want} argument(s), got {len(node.args)}"
             )
         return
     for kind, what in _REFUSED.items():
@@ -161,14 +167,14 @@ def parse_value(text: str) -> np.ndarray:
         value = ast.literal_eval(text.strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise ExplainError(
-            f"explain: cannot read the value {text!r}: give a number or a nested list of "
+            f"cannot read the value {text!r}: give a number or a nested list of "
             "numbers, e.g. -2 or [[0.1,0.5],[-0.3,0.8]]"
         ) from None
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (ValueError, TypeError):
         raise ExplainError(
-            f"explain: the value {text!r} is not a number or a rectangular list of numbers"
+            f"the value {text!r} is not a number or a rectangular list of numbers"
         ) from None
     return arr
 
@@ -181,7 +187,7 @@ def parse_values(items: Sequence[str]) -> dict[str, np.ndarray]:
         name = name.strip()
         if not sep or not name.isidentifier() or name.startswith("_"):
             raise ExplainError(
-                f"explain: cannot read {item!r}: write NAME=VALUE, e.g. x=-2 or \"x=[1,2]\""
+                f"cannot read {item!r}: write NAME=VALUE, e.g. x=-2 or \"x=[1,2]\""
             )
         values[name] = parse_value(text)
     return values
@@ -199,20 +205,29 @@ def evaluate(expr: str, values: Mapping[str, Any]) -> Tensor:
     missing = [n for n in names if n not in values]
     if missing:
         raise ExplainError(
-            f"explain: no value given for {', '.join(missing)} "
+            f"no value given for {', '.join(missing)} "
             f"(add e.g. --values {missing[0]}=1.0)"
         )
     unused = [n for n in values if n not in names]
     if unused:
-        raise ExplainError(f"explain: {', '.join(unused)} given a value but not used in {expr!r}")
+        raise ExplainError(f"{', '.join(unused)} given a value but not used in {expr!r}")
     leaves: dict[str, Tensor] = {}
     for n in names:
         t = Tensor(np.asarray(values[n], dtype=np.float64), dtype=np.float64, requires_grad=True)
         t.name = n
         leaves[n] = t
-    result = _Evaluator(expr, leaves).visit(tree.body)
+    return evaluate_tensors(expr, leaves)
+
+
+def evaluate_tensors(expr: str, tensors: Mapping[str, Tensor]) -> Tensor:
+    """Compute ``expr`` on the given tensors (the caller owns the leaves); named ``f``."""
+    tree = parse(expr)
+    missing = [n for n in variables(tree) if n not in tensors]
+    if missing:
+        raise ExplainError(f"no value given for {', '.join(missing)}")
+    result = _Evaluator(expr, dict(tensors)).visit(tree.body)
     if not isinstance(result, Tensor):
-        raise ExplainError(f"explain: {expr!r} uses no variable; there is nothing to differentiate")
+        raise ExplainError(f"{expr!r} uses no variable; there is nothing to differentiate")
     result.name = "f"
     return result
 
@@ -252,14 +267,14 @@ class _Evaluator(ast.NodeVisitor):
                 return a / b
             return a**b
         except (OverflowError, ZeroDivisionError) as e:
-            raise ExplainError(f"explain: cannot compute a constant part of {self.expr!r}: {e}") \
+            raise ExplainError(f"cannot compute a constant part of {self.expr!r}: {e}") \
                 from None
 
     def _matmul(self, a: Any, b: Any) -> Tensor:
         import chainrule as cr
 
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-            raise ExplainError("explain: @ needs at least one variable operand")
+            raise ExplainError("@ needs at least one variable operand")
         return cr.matmul(a, b)
 
     def visit_Call(self, node: ast.Call) -> Any:

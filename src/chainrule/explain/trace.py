@@ -198,7 +198,7 @@ class Trace:
         rows = [("value", "computed as", "shape", "forward value")]
         for n in self.nodes:
             rows.append((n.name, describe(self, n), _shape_text(n.shape),
-                         format_array(n.value, precision)))
+                         format_array(n.value, precision, 16)))
         return _table(rows)
 
     def backward_table(self, precision: int = 2) -> str:
@@ -219,10 +219,10 @@ class Trace:
                     str(s.index) if first else "",
                     s.node.label if first else "",
                     f"{s.node.name} = {describe(self, s.node)}" if first else "",
-                    format_array(s.upstream, precision) if first else "",
+                    format_array(s.upstream, precision, 16) if first else "",
                     inp.name,
-                    loc if isinstance(loc, str) else format_array(loc, precision),
-                    "-" if down is None else format_array(down, precision),
+                    loc if isinstance(loc, str) else format_array(loc, precision, 16),
+                    "-" if down is None else format_array(down, precision, 16),
                     (s.pattern or "") if first else "",
                 ))
                 first = False
@@ -239,7 +239,8 @@ class Trace:
         return to_html(self, **kwargs)
 
     def __repr__(self) -> str:
-        return f"<Trace: {len(self.gates)} gates, {len(self.inputs)} inputs, {len(self.steps)} steps>"
+        return (f"<Trace: {len(self.gates)} gates, {len(self.inputs)} inputs, "
+                f"{len(self.steps)} steps>")
 
 
 def steps(tr: Trace) -> list[Step]:
@@ -690,7 +691,8 @@ def describe(tr: Trace, node: TraceNode) -> str:
     if node.kind == "const":
         return "constant"
     args = [tr.nodes[i].name for i in node.inputs]
-    consts = {int(k[1:]): v for k, v in node.params.items() if k.startswith("c") and k[1:].isdigit()}
+    consts = {int(k[1:]): v for k, v in node.params.items()
+              if k.startswith("c") and k[1:].isdigit()}
     slots = node.params.get("_slots", [])
     full: list[str] = []
     total = len(slots) + len(consts)

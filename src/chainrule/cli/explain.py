@@ -1,0 +1,225 @@
+"""``chainrule explain``: a computation as a graph, forward values and backward step by step.
+
+    chainrule explain "(x + y) * z" --values x=-2 y=5 z=-4
+    chainrule explain "sum((W @ x) ** 2)" --values "W=[[0.1,0.5],[-0.3,0.8]]" "x=[0.2,0.4]"
+    chainrule explain --example sigmoid-neuron --svg neuron.svg --html neuron.html
+    chainrule explain --model runs/mnist --image digit.png
+    chainrule explain --jacobian relu --values "x=[1,-2,3,-1]" --upstream "[4,-1,5,9]"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.explain.trace import ExplainError, Trace, format_array
+
+EXAMPLE_NAMES = ("simple", "sigmoid-neuron", "gates", "relu-vector", "matmul", "vectorized-norm")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "explain",
+        help="show backprop on any expression as a graph, step by step",
+        description=(
+            "Compute an expression (or a lecture example, or a trained model's loss), print "
+            "every forward value and the backward pass gate by gate (upstream, local and "
+            "downstream gradients, with the lecture's pattern names), and optionally draw "
+            "it as SVG or as an HTML page that steps through it. Expressions are parsed "
+            "safely: numbers, names, + - * / ** @, unary minus and the functions exp, log, "
+            "sqrt, sigmoid, tanh, relu, max, min, sum, mean, dot."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 2)[2],
+    )
+    p.add_argument("expression", nargs="?",
+                   help='the expression, e.g. "(x + y) * z" (quote it for the shell)')
+    p.add_argument("--values", nargs="+", default=[], metavar="NAME=VALUE",
+                   help="input values: numbers or nested lists, "
+                        'e.g. x=-2 "W=[[0.1,0.5],[-0.3,0.8]]"')
+    p.add_argument("--upstream", metavar="VALUE",
+                   help="dL/d(output) to start the backward pass with (default: ones)")
+    p.add_argument("--example", choices=EXAMPLE_NAMES, metavar="NAME",
+                   help=f"a worked example of the lecture: {', '.join(EXAMPLE_NAMES)}")
+    p.add_argument("--model", metavar="RUN",
+                   help="a training run folder or checkpoint: explain its loss on one input")
+    p.add_argument("--image", metavar="FILE", help="with --model: the input image (PNG/JPEG)")
+    p.add_argument("--input", metavar="FILE.npy",
+                   help="with --model: an input feature vector already in the model's input space")
+    p.add_argument("--label", metavar="CLASS",
+                   help="with --model: the true class (index or name; default: the predicted one)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="with --model and no input: seed of the random input (default 0)")
+    p.add_argument("--jacobian", metavar="FUNCTION",
+                   help="print the explicit Jacobian of FUNCTION (relu, sigmoid, tanh, exp, log, "
+                        "sqrt, or an expression of one variable) at --values, and the implicit "
+                        "product backprop uses instead")
+    p.add_argument("--svg", metavar="FILE", help="write the graph as SVG")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained page that steps "
+                                                  "through forward and backward")
+    p.add_argument("--precision", type=int, default=None, metavar="N",
+                   help="decimals to print (default 2, 3 for vectorized-norm)")
+    p.add_argument("--layout", choices=("auto", "dot", "layered"), default="auto",
+                   help="graph layout: Graphviz dot if installed (auto), or the built-in "
+                        "layered one")
+    p.set_defaults(func=run)
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def run(args: argparse.Namespace) -> int:
+    chosen = [n for n, v in (("an expression", args.expression), ("--example", args.example),
+                             ("--model", args.model), ("--jacobian", args.jacobian)) if v]
+    if len(chosen) != 1:
+        raise ExplainError(
+            "explain: give exactly one of an expression, --example NAME, --model RUN or "
+            f"--jacobian FUNCTION (got {', '.join(chosen) if chosen else 'none'}); "
+            'e.g. chainrule explain "(x + y) * z" --values x=-2 y=5 z=-4'
+        )
+    if args.precision is not None and not 0 <= args.precision <= 12:
+        raise ExplainError("explain: --precision must be between 0 and 12")
+    if args.jacobian:
+        return _run_jacobian(args)
+    if args.model:
+        return _run_model(args)
+    if args.example:
+        from chainrule.explain.examples import EXAMPLES
+
+        ex = EXAMPLES[args.example]
+        tr = ex.build()
+        precision = args.precision if args.precision is not None else ex.precision
+        print(f"example {ex.name}: {ex.description}")
+    else:
+        from chainrule.explain.expr import evaluate, parse_value, parse_values
+        from chainrule.explain.trace import trace
+
+        out = evaluate(args.expression, parse_values(args.values))
+        upstream = parse_value(args.upstream) if args.upstream else None
+        tr = trace(out, upstream=upstream, title=f"f = {args.expression.strip()}")
+        precision = args.precision if args.precision is not None else 2
+    if tr.title:
+        print(tr.title)
+    _print_trace(tr, precision)
+    _write_pictures(tr, args, precision)
+    return 0
+
+
+def _print_trace(tr: Trace, precision: int) -> None:
+    print()
+    print("forward pass:")
+    print(tr.forward_table(precision))
+    print()
+    print("backward pass (downstream = local x upstream):")
+    print(tr.backward_table(precision))
+    print()
+    print("gradients:")
+    width = max(len(n.name) for n in tr.inputs)
+    for n in tr.inputs:
+        g = "(no gradient)" if n.grad is None else format_array(n.grad, precision, 16)
+        print(f"  dL/d{n.name.ljust(width)} = {g}")
+
+
+def _write_pictures(tr: Trace, args: argparse.Namespace, precision: int) -> None:
+    if args.svg:
+        from chainrule.explain.svg import to_svg
+
+        path = write_atomic(args.svg, to_svg(tr, precision=precision, engine=args.layout))
+        print(f"wrote {path}")
+    if args.html:
+        from chainrule.explain.html import to_html
+
+        path = write_atomic(args.html, to_html(tr, precision=precision, engine=args.layout))
+        print(f"wrote {path}")
+
+
+def _run_model(args: argparse.Namespace) -> int:
+    from chainrule.explain.model import explain_model
+
+    if args.image and args.input:
+        raise ExplainError("explain --model: give --image or --input, not both")
+    report = explain_model(args.model, image=args.image, input_path=args.input,
+                           label=args.label, seed=args.seed)
+    print(report.text())
+    _write_pictures(report.trace, args, args.precision if args.precision is not None else 2)
+    return 0
+
+
+_JACOBIAN_FUNCTIONS = ("relu", "sigmoid", "tanh", "exp", "log", "sqrt")
+
+
+def _run_jacobian(args: argparse.Namespace) -> int:
+    import chainrule as cr
+    from chainrule.explain.expr import evaluate_tensors, parse_value, parse_values, variables
+
+    values = parse_values(args.values)
+    expr = args.jacobian.strip()
+    if expr in _JACOBIAN_FUNCTIONS:
+        if len(values) != 1:
+            raise ExplainError(f"explain --jacobian {expr}: give exactly one value, e.g. "
+                               '--values "x=[1,-2,3,-1]"')
+        (var,) = values
+        expr = f"{expr}({var})"
+    names = variables(expr)
+    if len(names) != 1:
+        raise ExplainError(f"explain --jacobian: {expr!r} must use exactly one variable, "
+                           f"not {names}")
+    (var,) = names
+    if var not in values:
+        raise ExplainError(f"explain --jacobian: no value given for {var} (--values {var}=...)")
+    x = values[var]
+    precision = args.precision if args.precision is not None else 2
+
+    def fn(t: cr.Tensor) -> cr.Tensor:
+        return evaluate_tensors(expr, {var: t})
+
+    jac = cr.jacobian(fn, cr.tensor(x, dtype="float64"))
+    leaf = cr.tensor(x, dtype="float64", requires_grad=True)
+    leaf.name = var
+    out = evaluate_tensors(expr, {var: leaf})
+    upstream = (parse_value(args.upstream) if args.upstream
+                else np.ones(out.shape, dtype=np.float64))
+    if upstream.size != out.data.size:
+        raise ExplainError(f"explain --jacobian: --upstream has {upstream.size} numbers, the "
+                           f"output has {out.data.size}")
+    (implicit,) = cr.grad(out, [leaf], upstream=upstream.reshape(out.shape))
+    explicit = upstream.reshape(-1) @ jac
+    print(f"z = {expr} at {var} = {format_array(x, precision, 64)}")
+    print(f"z = {format_array(out.data, precision, 64)}")
+    print()
+    print(f"explicit Jacobian dz/d{var} ({jac.shape[0]} x {jac.shape[1]}, "
+          f"{np.count_nonzero(jac)} of {jac.size} entries non-zero):")
+    print(np.array2string(jac, precision=precision, suppress_small=True, floatmode="fixed"))
+    print()
+    print(f"upstream dL/dz = {format_array(upstream, precision, 64)}")
+    print(f"explicit product  dL/d{var} = (dL/dz) J = {format_array(explicit, precision, 64)}")
+    print(f"implicit product  dL/d{var} = backward(upstream) = "
+          f"{format_array(implicit.data, precision, 64)}")
+    diag = jac.shape[0] == jac.shape[1] and np.count_nonzero(jac - np.diag(np.diag(jac))) == 0
+    if diag:
+        print(f"The Jacobian is diagonal: backprop never forms it and multiplies elementwise, "
+              f"dL/d{var} = dL/dz * diag(J).")
+    else:
+        print("Backprop never forms the Jacobian; each gate's backward computes the product.")
+    return 0
+

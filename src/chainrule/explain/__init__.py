@@ -1,0 +1,47 @@
+"""The backprop explainer: see any computation as a graph with values and gradients.
+
+``trace(output)`` captures the graph behind a tensor, with every node's forward value
+and, for every gate, the upstream, local and downstream gradients of the backward pass
+(``downstream = local x upstream``). ``steps(trace)`` lists the backward pass gate by
+gate, naming the lecture's patterns (distributor, swap multiplier, router, adder,
+output multiplier). ``to_svg`` draws it as the lecture does; ``to_html`` makes a page
+that steps through it.
+
+>>> import chainrule as cr
+>>> from chainrule import explain
+>>> t = explain.trace(explain.evaluate("(x + y) * z", {"x": -2, "y": 5, "z": -4}))
+>>> [float(t[n].grad) for n in ("x", "y", "z")]
+[-4.0, -4.0, 3.0]
+"""
+
+from chainrule.explain.expr import evaluate, parse, parse_values
+from chainrule.explain.html import to_html
+from chainrule.explain.svg import to_svg
+from chainrule.explain.trace import (
+    ExplainError,
+    Step,
+    Trace,
+    TraceNode,
+    Wire,
+    format_array,
+    format_number,
+    steps,
+    trace,
+)
+
+__all__ = [
+    "ExplainError",
+    "Step",
+    "Trace",
+    "TraceNode",
+    "Wire",
+    "evaluate",
+    "format_array",
+    "format_number",
+    "parse",
+    "parse_values",
+    "steps",
+    "to_html",
+    "to_svg",
+    "trace",
+]
