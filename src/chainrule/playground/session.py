@@ -98,7 +98,7 @@ class Config:
     features: list[str] = field(default_factory=lambda: ["x1", "x2"])
     hidden: list[int] = field(default_factory=lambda: [4, 2])
     activation: str = "tanh"
-    learning_rate: float = 0.03
+    learning_rate: float = 0.1
     optimizer: str = "sgd"
     regularization: str = "none"
     reg_rate: float = 0.0
@@ -175,33 +175,47 @@ def make_dataset(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Points ``(n, 2)`` in the plane ``[-6, 6]^2`` and their labels (or regression targets).
 
-    Classification sets come from ``chainrule.data.toy`` scaled to radius 5; the
-    regression sets are a tilted plane and a sum of signed Gaussian bumps, with targets
-    in ``[-1, 1]``. ``noise`` is a percentage.
+    The classification sets come from :mod:`chainrule.data.toy` (``circle``: the two
+    circles, ``xor``, ``gauss``: two Gaussian blobs, or ``num_classes`` blobs on a circle,
+    ``spiral``: ``num_classes`` arms), scaled to the playground's plane. The regression
+    sets are a tilted plane and a sum of signed Gaussian bumps, targets in ``[-1, 1]``.
+    ``noise`` is a percentage (0-50) of each set's natural spread.
+
+    >>> X, y = make_dataset("spiral", 300, 10, 3, seed=0)
+    >>> X.shape, sorted(set(y.tolist()))
+    ((300, 2), [0, 1, 2])
     """
-    rng = np.random.default_rng(seed)
-    if name in CLASSIFICATION_DATASETS:
-        X, y = _toy(name, n, noise / 100.0, num_classes, seed)
-        scale = 5.0 / max(float(np.abs(X).max()), 1e-6)
-        X = np.clip(X * scale, -limits.DOMAIN, limits.DOMAIN)
-        return X.astype(np.float32), y.astype(np.int64)
-    X = rng.uniform(-5.0, 5.0, size=(n, 2))
-    target = _regression_target(name, X)
-    X = X + rng.normal(0.0, 1.0, size=X.shape) * (noise / 100.0) * 2.0
-    X = np.clip(X, -limits.DOMAIN, limits.DOMAIN)
-    return X.astype(np.float32), target.astype(np.float32)
-
-
-def _toy(name: str, n: int, noise: float, num_classes: int, seed: int) -> tuple:
     from chainrule.data import toy
 
+    rng = np.random.default_rng(seed)
+    level = noise / 100.0
     if name == "circle":
-        return toy.circles(n, noise=noise, seed=seed)
-    if name == "xor":
-        return toy.xor(n, noise=noise, seed=seed)
-    if name == "gauss":
-        return toy.gaussians(n, num_classes=num_classes, noise=noise, seed=seed)
-    return toy.spiral(n, num_classes=num_classes, noise=noise, seed=seed)
+        X, y = toy.circles(n, noise=0.4 * level, factor=0.5, seed=seed)
+        X = X * 4.0
+    elif name == "xor":
+        X, y = toy.xor(n, noise=0.4 * level, seed=seed)
+        X = X * 5.0
+    elif name == "gauss" and num_classes == 2:
+        X, y = toy.gaussians(n, noise=0.25 + level, seed=seed)
+        X = X * 2.5
+    elif name == "gauss":
+        y = np.arange(n) % num_classes
+        angle = 2 * np.pi * y / num_classes
+        centres = np.stack([np.cos(angle), np.sin(angle)], axis=1) * 3.5
+        X = centres + rng.normal(0.0, 0.6 + 2.0 * level, size=(n, 2))
+    elif name == "spiral":
+        per_class = max(1, n // num_classes)
+        X, y = toy.spiral(per_class, classes=num_classes, noise=1.0 * level, seed=seed)
+        X = X * 5.0
+    elif name in REGRESSION_DATASETS:
+        X = rng.uniform(-5.0, 5.0, size=(n, 2))
+        target = _regression_target(name, X)
+        X = np.clip(X + rng.normal(0.0, 2.0 * level, size=X.shape), -5.0, 5.0)
+        return X.astype(np.float32), target.astype(np.float32)
+    else:
+        raise LimitError(f"dataset: unknown data set {name!r}")
+    X = np.clip(X, -limits.DOMAIN, limits.DOMAIN)
+    return X.astype(np.float32), np.asarray(y, dtype=np.int64)
 
 
 def _regression_target(name: str, X: np.ndarray) -> np.ndarray:
@@ -582,22 +596,25 @@ class Session:
     def backprop_graph(self, index: int) -> dict[str, Any]:
         """The computational graph of the loss on point ``index`` with values and gradients.
 
-        Uses the explainer (``chainrule.explain.trace`` / ``to_svg``); the parameters'
-        ``.grad`` is left as it was, so training is not disturbed.
+        Uses the explainer (``chainrule.explain.trace`` / ``to_svg``), which runs its own
+        reverse pass: the parameters' ``.grad`` is left alone, so training is not disturbed.
         """
-        from chainrule import explain
+        from chainrule.explain.svg import to_svg
+        from chainrule.explain.trace import trace
 
         index = limits.check_int("index", index, 0, len(self.X) - 1)
-        saved = [(p, None if p.grad is None else p.grad.copy()) for p in self.model.parameters()]
-        try:
-            for p, _ in saved:
-                p.grad = None
-            loss = self.loss_on(np.array([index]))
-            trace = explain.trace(loss)
-            svg = explain.to_svg(trace)
-        finally:
-            for p, g in saved:
-                p.grad = g
+        x = cr.tensor(self.phi[index:index + 1])
+        names: dict[str, cr.Tensor] = {"x": x}
+        for i, lin in enumerate(self.linears, start=1):
+            names[f"W{i}"] = lin.weight
+            names[f"b{i}"] = lin.bias
+        scores = self.model(x)
+        loss = self._data_loss(scores, self.y[index:index + 1])
+        penalty = self._penalty()
+        if penalty is not None:
+            loss = loss + penalty
+        title = f"loss on point #{index} = {float(loss.item()):.4f}"
+        svg = to_svg(trace(loss, names=names, title=title))
         point = self.X[index].tolist()
         return {"type": "backprop", "index": index, "point": point, "label": self.y[index].item(),
                 "loss": float(loss.item()), "svg": svg}
