@@ -218,7 +218,8 @@ class Trace:
                 rows.append((
                     str(s.index) if first else "",
                     s.node.label if first else "",
-                    f"{s.node.name} = {describe(self, s.node)}" if first else "",
+                    f"{s.node.name} = {describe(self, s.node)} = "
+                    f"{format_array(s.node.value, precision)}" if first else "",
                     format_array(s.upstream, precision, 16) if first else "",
                     inp.name,
                     loc if isinstance(loc, str) else format_array(loc, precision, 16),
