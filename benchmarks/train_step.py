@@ -15,6 +15,7 @@ and JAX jit when installed.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -40,7 +41,7 @@ def init_weights(sizes: tuple[int, ...], seed: int = 0) -> list[tuple[np.ndarray
     """He-uniform weights in PyTorch's (out, in) layout, zero biases."""
     rng = np.random.default_rng(seed)
     layers = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         bound = np.sqrt(6.0 / fan_in)
         w = rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32)
         layers.append((w, np.zeros(fan_out, dtype=np.float32)))
@@ -296,7 +297,7 @@ def mnist_epoch(data_dir: str, hidden: list[int], batch: int = 128, lr: float = 
             step(xb, yb)
 
     tmodel = torch.nn.Sequential(*[
-        m for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
+        m for i, (a, b) in enumerate(itertools.pairwise(sizes))
         for m in ([torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else []))
     ])
     topt = torch.optim.SGD(tmodel.parameters(), lr=lr, momentum=0.9)

@@ -18,6 +18,7 @@ from chainrule.autograd import (
     no_grad,
     set_grad_enabled,
 )
+from chainrule.compile import CompiledStep, compile
 from chainrule.errors import ChainruleError, DataError, ShapeError
 from chainrule.gradcheck import GradcheckError, gradcheck, jacobian, numerical_gradient, rel_error
 from chainrule.ops import (
@@ -89,8 +90,9 @@ float32 = "float32"
 float64 = "float64"
 
 __all__ = [
-    "ChainruleError", "Context", "DataError", "Function", "GradcheckError", "ShapeError",
-    "Tensor", "__version__", "abs", "arange", "broadcast_to", "cat", "clip", "concatenate",
+    "ChainruleError", "CompiledStep", "Context", "DataError", "Function", "GradcheckError",
+    "ShapeError", "Tensor", "__version__", "abs", "arange", "broadcast_to", "cat", "clip",
+    "compile", "concatenate",
     "enable_grad", "exp", "expand", "eye", "flatten", "float32", "float64", "full", "full_like",
     "functional", "get_rng", "grad", "gradcheck", "is_grad_enabled", "jacobian", "linear",
     "linspace", "log", "logsumexp", "manual_seed", "matmul", "max", "maximum", "mean", "min",

@@ -431,7 +431,7 @@ def _compare_constants(first: list[Context], second: list[Context]) -> None:
                 )
 
 
-def compile(  # noqa: A001
+def compile(
     loss_fn: Callable[..., Tensor],
     optimizer: Any = None,
     *,

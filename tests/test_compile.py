@@ -1,0 +1,126 @@
+"""The compiled step must give the eager step's results (it replays the same kernels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.functional as F
+
+
+def _pair(sizes: tuple, dtype: str = "float32", **mlp_kw: object) -> tuple:
+    cr.manual_seed(1)
+    a = cr.nn.MLP(sizes[0], list(sizes[1:-1]), sizes[-1], **mlp_kw)
+    b = cr.nn.MLP(sizes[0], list(sizes[1:-1]), sizes[-1], **mlp_kw)
+    b.load_state_dict(a.state_dict())
+    if dtype == "float64":
+        for m in (a, b):
+            for p in m.parameters():
+                p.data = p.data.astype(np.float64)
+    return a, b
+
+
+def _data(n: int, d: int, c: int, dtype: str = "float32", seed: int = 0) -> tuple:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)).astype(dtype), rng.integers(0, c, n)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("sizes", [(2, 16, 16, 2), (20, 30, 5)])
+def test_compiled_matches_eager_over_steps(optimizer: str, sizes: tuple) -> None:
+    eager_model, fast_model = _pair(sizes, "float64")
+
+    def make(params: object) -> object:
+        if optimizer == "sgd":
+            return cr.optim.SGD(params, lr=0.1)
+        if optimizer == "momentum":
+            return cr.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True)
+        return cr.optim.Adam(params, lr=1e-2)
+
+    opt_e, opt_f = make(eager_model.parameters()), make(fast_model.parameters())
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    for s in range(8):
+        x, y = _data(16, sizes[0], sizes[-1], "float64", seed=s)
+        opt_e.zero_grad()
+        le = loss_fn(eager_model(cr.tensor(x, dtype="float64")), y)
+        le.backward()
+        opt_e.step()
+        lf = step(x, y)
+        assert lf.item() == pytest.approx(le.item(), rel=1e-12, abs=1e-12)
+    for (name, pe), pf in zip(eager_model.named_parameters(), fast_model.parameters()):
+        np.testing.assert_allclose(pf.data, pe.data, rtol=1e-10, atol=1e-12, err_msg=name)
+    assert step.traces == 1
+
+
+def test_compiled_float32_close_to_eager_and_gradients_land_in_grad() -> None:
+    eager_model, fast_model = _pair((10, 8, 3))
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), None)
+    x, y = _data(12, 10, 3)
+    loss = step(x, y)
+    ref = loss_fn(eager_model(x), y)
+    ref.backward()
+    assert loss.dtype == np.float32
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
+    for pe, pf in zip(eager_model.parameters(), fast_model.parameters()):
+        assert pf.grad is not None and pf.grad.dtype == np.float32
+        np.testing.assert_allclose(pf.grad, pe.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_regularized_loss_uses_generic_kernels() -> None:
+    eager_model, fast_model = _pair((6, 5, 4), "float64", activation="tanh")
+
+    def loss_of(model: object, x: object, y: object) -> cr.Tensor:
+        scores = model(x)
+        return F.multiclass_hinge_loss(scores, y) + cr.nn.l2_penalty(model, 1e-2)
+
+    step = cr.compile(lambda x, y: loss_of(fast_model, x, y), None)
+    x, y = _data(9, 6, 4, "float64")
+    loss = step(x, y)
+    ref = loss_of(eager_model, cr.tensor(x, dtype="float64"), y)
+    ref.backward()
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-12)
+    for pe, pf in zip(eager_model.parameters(), fast_model.parameters()):
+        np.testing.assert_allclose(pf.grad, pe.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_new_shape_retraces() -> None:
+    _, model = _pair((4, 3, 2))
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(model(x), y), None)
+    step(*_data(8, 4, 2))
+    step(*_data(8, 4, 2, seed=1))
+    assert step.traces == 1
+    step(*_data(5, 4, 2))
+    assert step.traces == 2
+
+
+def test_dropout_in_training_mode_is_refused() -> None:
+    model = cr.nn.MLP(4, [8], 2, dropout=0.5)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(model(x), y), None, model=model)
+    with pytest.raises(ValueError, match="Dropout"):
+        step(*_data(8, 4, 2))
+
+
+def test_random_constant_is_detected_without_model() -> None:
+    model = cr.nn.MLP(4, [8], 2)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(0)
+
+    def noisy(x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
+        mask = (rng.random((8, 8)) > 0.5).astype(np.float32)
+        return loss_fn(F.linear(F.relu(model[0](x)) * mask, model[2].weight, model[2].bias), y)
+
+    step = cr.compile(noisy, None)
+    with pytest.raises(ValueError, match="changes between calls"):
+        step(*_data(8, 4, 2))
+
+
+def test_transformed_labels_are_refused() -> None:
+    model = cr.nn.MLP(4, [8], 3)
+    step = cr.compile(lambda x, y: F.cross_entropy(model(x), (y.data + 1) % 3), None)
+    with pytest.raises(ValueError, match="labels"):
+        step(*_data(8, 4, 3))
