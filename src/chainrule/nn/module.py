@@ -193,14 +193,18 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
-    def _input_dtype(self) -> Any:
+    def _input_dtype(self, args: tuple) -> Any:
+        """The float dtype NumPy inputs take: the parameters', else a Tensor argument's."""
         for p in self.parameters():
             return p.dtype
+        for a in args:
+            if isinstance(a, Tensor) and a.dtype.kind == "f":
+                return a.dtype
         return None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if any(isinstance(a, (np.ndarray, np.generic)) for a in args):
-            dtype = self._input_dtype()
+            dtype = self._input_dtype(args)
             args = tuple(
                 _array_to_tensor(a, dtype) if isinstance(a, (np.ndarray, np.generic)) else a
                 for a in args
