@@ -166,7 +166,7 @@ def _graph(tr: Trace, precision: int, numbers: bool) -> tuple[dict[str, _LNode],
     nodes: dict[str, _LNode] = {}
     for n in tr.nodes:
         if n.kind == "op":
-            r = max(17.0, len(n.label) * 4.2 + 8)
+            r = min(max(17.0, len(n.label) * 4.2 + 8), 36.0)
             nodes[f"n{n.id}"] = _LNode(f"n{n.id}", "gate", 2 * r, 2 * r)
         elif n.kind == "input":
             nodes[f"n{n.id}"] = _LNode(f"n{n.id}", "input", max(24.0, len(n.name) * 8.5 + 8), 24)
@@ -435,7 +435,7 @@ def _path(pts: list[tuple[float, float]]) -> str:
 def _draw_node(kind: str, n: _LNode, label: str, node_id: int, op: str | None) -> str:
     if kind == "op":
         r = n.width / 2
-        size = 13 if len(label) <= 3 else 11
+        size = 13 if len(label) <= 3 else 11 if len(label) <= 8 else 9
         return (f'<g class="gate" id="node-{node_id}" data-node="{node_id}" '
                 f'data-op="{escape(op or "")}"><circle cx="{n.x:.1f}" cy="{n.y:.1f}" r="{r:.1f}" '
                 'fill="#ffffff" stroke="#222222" stroke-width="1.6"/>'
