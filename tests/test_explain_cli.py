@@ -144,3 +144,21 @@ def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
     write_atomic(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in tmp_path.iterdir()] == ["a.svg"]
+
+
+def test_model_run_on_an_image(capsys, tmp_path: Path) -> None:
+    pil = pytest.importorskip("PIL.Image")
+    data = pytest.importorskip("chainrule.data")
+    train = pytest.importorskip("chainrule.train")
+    imgs = np.random.default_rng(0).integers(0, 255, (10, 4, 4, 1)).astype(np.uint8)
+    st = data.Standardizer().fit(data.images_to_features(imgs))
+    cr.manual_seed(0)
+    train.save_checkpoint(tmp_path / "run", cr.nn.MLP(16, [5], 2), normalization=st,
+                          image_shape=(4, 4, 1), class_names=["a", "b"],
+                          config={"features": "pixels"})
+    pil.fromarray(imgs[0, :, :, 0]).save(tmp_path / "img.png")
+    code, out, err = run(capsys, "--model", str(tmp_path / "run"), "--image",
+                         str(tmp_path / "img.png"), "--label", "1")
+    assert code == 0, err
+    assert f"input: image {tmp_path / 'img.png'}" in out
+    assert "label: 1 (b)" in out and "(1, 16)" in out
