@@ -16,7 +16,9 @@ from chainrule import __version__
 from chainrule.errors import ChainruleError
 
 #: Sub-command modules of ``chainrule.cli``, in the order ``--help`` lists them.
-COMMANDS: list[str] = ["train", "evaluate", "predict", "playground", "explain"]
+COMMANDS: list[str] = [
+    "train", "evaluate", "predict", "datasets", "download", "playground", "explain",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
