@@ -133,7 +133,10 @@ _JS = """
       }
     });
     var node = document.getElementById("node-" + s.node);
-    if (node) { node.classList.add("current"); }
+    if (node) {
+      node.classList.add("current");
+      if (node.scrollIntoView) { node.scrollIntoView({block: "nearest", inline: "nearest"}); }
+    }
     s.wires.forEach(function (w) {
       svg.querySelectorAll(".wire-w" + w).forEach(function (el) { el.classList.add("current"); });
     });

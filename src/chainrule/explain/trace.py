@@ -559,7 +559,7 @@ def _reverse_pass(nodes: list[TraceNode], wires: list[Wire], ctx_of: dict[int, C
             continue
         ctx = ctx_of[node.id]
         tensor_slots = node.params["_slots"]
-        down_raw = _call_backward(ctx, upstream)
+        down_raw = _call_backward(ctx, upstream.copy())  # a backward may write into it
         ones_down = None
         elementwise = node.op in _ELEMENTWISE or (
             node.value.size == 1 and all(nodes[i].value.size == 1 for i in node.inputs))
