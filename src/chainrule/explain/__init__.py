@@ -14,8 +14,10 @@ that steps through it.
 [-4.0, -4.0, 3.0]
 """
 
+from chainrule.explain.examples import EXAMPLES, example
 from chainrule.explain.expr import evaluate, parse, parse_values
 from chainrule.explain.html import to_html
+from chainrule.explain.model import explain_model
 from chainrule.explain.svg import to_svg
 from chainrule.explain.trace import (
     ExplainError,
@@ -30,12 +32,15 @@ from chainrule.explain.trace import (
 )
 
 __all__ = [
+    "EXAMPLES",
     "ExplainError",
     "Step",
     "Trace",
     "TraceNode",
     "Wire",
     "evaluate",
+    "example",
+    "explain_model",
     "format_array",
     "format_number",
     "parse",
