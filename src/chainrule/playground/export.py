@@ -231,7 +231,21 @@ if __name__ == "__main__":
 
 
 def _array_text(a: np.ndarray) -> str:
-    return pformat(a.tolist(), width=96, compact=True)
+    """A Python literal of ``a``; float32 values as their shortest exact text."""
+    if a.dtype != np.float32:
+        return pformat(a.tolist(), width=96, compact=True)
+
+    def number(v: np.float32) -> str:
+        return np.format_float_positional(v, unique=True, trim="0")
+
+    if a.ndim == 1:
+        rows = [number(v) for v in a]
+        per_line = 8
+    else:
+        rows = ["[" + ", ".join(number(v) for v in row) + "]" for row in a]
+        per_line = 3
+    lines = [", ".join(rows[i:i + per_line]) for i in range(0, len(rows), per_line)]
+    return "[\n    " + ",\n    ".join(lines) + ",\n]"
 
 
 def script(session: Session) -> str:
@@ -248,8 +262,8 @@ def script(session: Session) -> str:
         n=len(session.X),
         config=pformat(config, width=96, sort_dicts=False),
         what="classes" if classification else "targets",
-        points=_array_text(np.round(session.X.astype(np.float64), 4)),
-        labels=_array_text(session.y if classification else np.round(session.y, 4)),
+        points=_array_text(session.X.astype(np.float32)),
+        labels=_array_text(session.y),
         label_dtype="np.int64" if classification else "np.float32",
         is_train=_array_text(session.is_train.astype(int)),
         feature_lines=feature_lines,

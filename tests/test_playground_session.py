@@ -1,0 +1,231 @@
+"""The playground's session (no web): data, features, config rules, frames, export, limits."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.playground import export, limits
+from chainrule.playground.limits import LimitError, RateLimiter
+from chainrule.playground.session import (
+    FEATURES,
+    Config,
+    Session,
+    feature_matrix,
+    make_dataset,
+    parse_csv,
+)
+
+
+def test_feature_matrix_formulas():
+    pts = np.array([[1.0, 2.0], [-3.0, 0.5]], dtype=np.float32)
+    phi = feature_matrix(pts, list(FEATURES))
+    a, b = pts[:, 0], pts[:, 1]
+    expected = np.stack([a, b, a * a, b * b, a * b, np.sin(a), np.sin(b), np.hypot(a, b),
+                         np.arctan2(b, a)], axis=1)
+    np.testing.assert_allclose(phi, expected, rtol=1e-6)
+    assert phi.dtype == np.float32
+
+
+@pytest.mark.parametrize("name, classes", [("circle", 2), ("xor", 2), ("gauss", 2),
+                                           ("gauss", 4), ("spiral", 3), ("spiral", 5)])
+def test_classification_datasets(name, classes):
+    X, y = make_dataset(name, 300, 20, classes, seed=3)
+    assert X.dtype == np.float32 and y.dtype == np.int64
+    assert np.abs(X).max() <= limits.DOMAIN
+    assert sorted(set(y.tolist())) == list(range(classes))
+    X2, y2 = make_dataset(name, 300, 20, classes, seed=3)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)  # seeded: the same setup gives the same points
+
+
+@pytest.mark.parametrize("name", ["plane", "multigauss"])
+def test_regression_datasets(name):
+    X, y = make_dataset(name, 200, 0, 2, seed=0)
+    assert X.shape == (200, 2) and y.dtype == np.float32
+    assert -1.0 <= y.min() < 0 < y.max() <= 1.0
+
+
+def test_circle_is_separable_by_radius():
+    X, y = make_dataset("circle", 400, 0, 2, seed=1)
+    r = np.hypot(X[:, 0], X[:, 1])
+    assert r[y == 1].max() < r[y == 0].min()  # inner circle is class 1
+
+
+def test_parse_csv_and_its_errors():
+    X, y = parse_csv("x1,x2,label\n# note\n1,2,0\n\n-1;0.5;3\n", "classification")
+    assert X.tolist() == [[1.0, 2.0], [-1.0, 0.5]] and y.tolist() == [0, 3]
+    X, y = parse_csv("0,0,0.5\n1,1,-1\n", "regression")
+    assert y.dtype == np.float32 and y.tolist() == [0.5, -1.0]
+    for text, needle, problem in [
+        ("1,2,0\n", "at least 2", "classification"),
+        ("1,2,0\n1,2,0.5\n", "not a class", "classification"),
+        ("1,2,0\n1,2,9\n", "not a class", "classification"),
+        ("0,0,2\n1,1,0\n", "outside", "regression"),
+        ("1,2,0\nfoo,2,1\n", "line 2: not numbers", "classification"),
+    ]:
+        with pytest.raises(LimitError, match=needle):
+            parse_csv(text, problem)
+    many = "".join("0,0,0\n" for _ in range(limits.MAX_POINTS + 1))
+    with pytest.raises(LimitError, match="more than"):
+        parse_csv(many, "classification")
+
+
+def test_config_validation():
+    c = Config()
+    assert c.updated({"hidden": [8] * limits.MAX_LAYERS}).hidden == [8] * 6
+    with pytest.raises(LimitError, match="at most 6"):
+        c.updated({"hidden": [1] * 7})
+    with pytest.raises(LimitError, match="unknown field"):
+        c.updated({"__class__": 1})
+    with pytest.raises(LimitError, match="dataset"):
+        c.updated({"dataset": "plane"})  # a regression set for a classification problem
+    assert c.updated({"problem": "regression", "dataset": "plane"}).dataset == "plane"
+    assert c.updated({"dataset": "xor", "num_classes": 5}).num_classes == 2
+    assert c.updated({"features": ["r", "x1"]}).features == ["x1", "r"]  # canonical order
+    with pytest.raises(LimitError):
+        c.updated({"batch_size": True})
+
+
+def test_apply_rebuilds_only_what_changed():
+    s = Session()
+    s.step(2)
+    weights = s.linears[0].weight.data.copy()
+    assert s.apply({"learning_rate": 0.5}) == "live"
+    assert s.epoch == 2 and s.optimizer.param_groups[0]["lr"] == 0.5
+    np.testing.assert_array_equal(s.linears[0].weight.data, weights)
+    assert s.apply({"optimizer": "adam", "regularization": "l1", "reg_rate": 0.01}) == "live"
+    assert s.epoch == 2 and type(s.optimizer).__name__ == "Adam"
+    assert s.apply({"activation": "elu"}) == "net" and s.epoch == 0
+    assert s.apply({"hidden": []}) == "net" and len(s.linears) == 1
+    n = len(s.X)
+    assert s.apply({"num_points": 200}) == "data" and len(s.X) == 200 != n
+
+
+def test_reset_is_reproducible():
+    a, b = Session(), Session()
+    np.testing.assert_array_equal(a.linears[0].weight.data, b.linears[0].weight.data)
+    a.reset_net()
+    assert not np.array_equal(a.linears[0].weight.data, b.linears[0].weight.data)
+
+
+@pytest.mark.parametrize("reg", ["none", "l1", "l2"])
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_training_lowers_the_loss(reg, loss):
+    s = Session(Config(regularization=reg, reg_rate=0.001, loss=loss, learning_rate=0.1,
+                       features=["x1", "x2", "x1sq", "x2sq"], hidden=[4]))
+    before = s.frame()["train_loss"]
+    s.step(15)
+    after = s.frame()
+    assert after["train_loss"] < before and after["train_acc"] > 0.8
+
+
+def test_l1_penalty_is_the_sum_of_absolute_weights():
+    s = Session(Config(regularization="l1", reg_rate=0.5))
+    expected = 0.5 * sum(np.abs(lin.weight.data).sum() for lin in s.linears)
+    assert float(s._penalty().item()) == pytest.approx(expected, rel=1e-5)
+    s.apply({"regularization": "l2"})
+    expected = 0.5 * sum((lin.weight.data ** 2).sum() for lin in s.linears)
+    assert float(s._penalty().item()) == pytest.approx(expected, rel=1e-5)
+
+
+def test_frame_is_one_batched_forward_pass(monkeypatch):
+    s = Session(Config(hidden=[5, 3]))
+    calls = []
+    original = nn.Linear.forward
+
+    def counting(self, x):
+        calls.append(x.shape)
+        return original(self, x)
+
+    monkeypatch.setattr(nn.Linear, "forward", counting)
+    f = s.frame()
+    grid = limits.GRID * limits.GRID
+    assert calls == [(grid + len(s.X), 2), (grid + len(s.X), 5), (grid + len(s.X), 3)]
+    assert len(base64.b64decode(f["heat_class"])) == grid
+    assert len(base64.b64decode(f["heat_conf"])) == grid
+    assert [len(layer) for layer in f["neurons"]] == [5, 3]
+    assert len(base64.b64decode(f["neurons"][0][0])) == limits.NEURON_GRID ** 2
+    assert len(f["inputs"]) == 2
+    assert np.array(f["weights"][1]).shape == (3, 5)
+
+
+def test_heat_map_matches_the_model():
+    s = Session()
+    s.step(5)
+    f = s.frame()
+    cls = np.frombuffer(base64.b64decode(f["heat_class"]), dtype=np.uint8)
+    grid = s._make_grid()
+    with cr.no_grad():
+        pred = s.model(cr.tensor(feature_matrix(grid, s.config.features))).data.argmax(axis=1)
+    np.testing.assert_array_equal(cls, pred)
+    assert grid[0].tolist() == [-limits.DOMAIN, limits.DOMAIN]  # row 0 is the top-left
+
+
+def test_regression_frame():
+    s = Session(Config(problem="regression", dataset="multigauss"))
+    s.step(3)
+    f = s.frame()
+    assert "heat_value" in f and "heat_class" not in f and "train_acc" not in f
+    assert f["train_loss"] is not None
+    assert len(base64.b64decode(f["heat_value"])) == limits.GRID ** 2
+
+
+def test_points_and_weights_edits_are_bounded():
+    s = Session()
+    with pytest.raises(LimitError):
+        s.add_point(0.0, 7.0, 0)
+    with pytest.raises(LimitError):
+        s.set_weight(0, 99, 0, 1.0)
+    with pytest.raises(LimitError):
+        s.set_bias(0, 0, float("nan"))
+    s.apply({"num_points": limits.MAX_POINTS})
+    with pytest.raises(LimitError, match="already has"):
+        s.add_point(0.0, 0.0, 0)
+    assert not s.remove_point(5.9, -5.9)  # nothing that close
+
+
+def test_backprop_graph_does_not_touch_training_gradients():
+    s = Session()
+    for p in s.model.parameters():
+        p.grad = np.full(p.shape, 7.0, dtype=np.float32)
+    out = s.backprop_graph(0)
+    assert "<svg" in out["svg"] and out["index"] == 0
+    assert all((p.grad == 7.0).all() for p in s.model.parameters())
+
+
+@pytest.mark.parametrize("config", [
+    Config(features=list(FEATURES)),
+    Config(problem="regression", dataset="multigauss", features=["x1", "x2", "r"], hidden=[3]),
+])
+def test_exported_script_uses_the_same_features(tmp_path, config):
+    s = Session(config)
+    path = tmp_path / "model.py"
+    path.write_text(export.script(s))
+    spec = importlib.util.spec_from_file_location("playground_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    np.testing.assert_allclose(module.features(module.POINTS),
+                               feature_matrix(s.X, s.config.features), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(module.LABELS, s.y)
+    assert module.IS_TRAIN.sum() == s.is_train.sum()
+    model = module.main(epochs=1, verbose=False)
+    assert isinstance(model, nn.MLP) and model.hidden == s.config.hidden
+
+
+def test_export_csv_has_features_label_and_split():
+    s = Session(Config(features=["x1", "r"]))
+    lines = export.points_csv(s).splitlines()
+    assert lines[0] == "x1,r,label,split" and len(lines) == len(s.X) + 1
+    assert {line.rsplit(",", 1)[1] for line in lines[1:]} == {"train", "test"}
+
+
+def test_rate_limiter_window():
+    r = RateLimiter(limit=3, window=1.0)
+    assert [r.allow(now=t) for t in (0.0, 0.1, 0.2, 0.3)] == [True, True, True, False]
+    assert r.allow(now=1.15) is True  # the first one left the window
