@@ -16,6 +16,7 @@ NumPy arrays, so a tampered archive cannot run code.
 
 from __future__ import annotations
 
+import codecs
 import io
 import pickle
 import tarfile
@@ -54,6 +55,7 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
             table[(module, name)] = obj
     for module in ("numpy.core.numeric", "numpy._core.numeric"):
         table[(module, "_frombuffer")] = _frombuffer  # pickle protocol 5 (Python 3 writers)
+    table[("_codecs", "encode")] = codecs.encode  # bytes in protocol 2 from Python 3 writers
     return table
 
 
