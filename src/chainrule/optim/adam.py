@@ -28,6 +28,10 @@ __all__ = ["Adam", "AdamW"]
 class Adam(Optimizer):
     """Adam; state ``step``, ``exp_avg``, ``exp_avg_sq`` (+ ``max_exp_avg_sq`` for amsgrad).
 
+    ``weight_decay=wd`` adds ``wd * w`` to the gradient (L2 regularization of strength
+    ``wd / 2``, as in SGD; see :mod:`chainrule.nn.regularization`), which Adam then
+    rescales like any gradient; ``AdamW`` decouples it.
+
     >>> opt = optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
     """
 

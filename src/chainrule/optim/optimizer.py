@@ -14,6 +14,7 @@ that has a gradient, in place.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -55,7 +56,7 @@ class Optimizer:
     def _validate(self, group: dict[str, Any]) -> None:
         """Check hyperparameters; subclasses extend it."""
         lr = group.get("lr")
-        if lr is None or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
+        if not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr < 0:
             raise ValueError(f"{type(self).__name__}: invalid learning rate {lr!r} "
                              "(must be a number >= 0)")
         wd = group.get("weight_decay", 0.0)
