@@ -20,8 +20,8 @@ __all__ = ["BagOfWords"]
 
 
 def _normalize_patches(patches: np.ndarray, eps: float) -> np.ndarray:
-    centered = patches - patches.mean(axis=1, keepdims=True)
-    return centered / np.sqrt((centered**2).mean(axis=1, keepdims=True) + eps)
+    centered = patches - patches.mean(axis=-1, keepdims=True)
+    return centered / np.sqrt((centered**2).mean(axis=-1, keepdims=True) + eps)
 
 
 class BagOfWords:
