@@ -23,6 +23,7 @@ before reaching the loss.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -161,7 +162,7 @@ def _make_kernel(node: Context, args: list) -> Any:
 class _Plan:
     """The recorded step: kernels in forward order and the gradient routes for backward."""
 
-    __slots__ = ("backward", "forward", "leaf_buffers", "leaves", "loss_dtype", "signature")
+    __slots__ = ("backward", "forward", "leaf_buffers", "leaves", "loss_dtype", "run", "signature")
 
     def __init__(self) -> None:
         self.forward: list = []  # (kernel, arg specs)
@@ -170,6 +171,7 @@ class _Plan:
         self.leaf_buffers: list[np.ndarray | None] = []
         self.signature: tuple = ()
         self.loss_dtype = np.dtype(np.float32)
+        self.run: Callable[[list], np.ndarray] = _no_plan
 
 
 class CompiledStep:
@@ -198,7 +200,7 @@ class CompiledStep:
         plan = self.plan
         if plan is None or plan.signature != signature:
             plan = self.plan = self._trace(arrays, signature)
-        loss = self._replay(plan, arrays)
+        loss = plan.run(arrays)
         if self.optimizer is not None:
             self.optimizer.step()
         return Tensor._from_op(loss, None)
@@ -332,48 +334,72 @@ class CompiledStep:
                 seen.add(key)
             plan.backward.append((i, kernel, routes))
         plan.leaf_buffers = [None] * len(plan.leaves)
+        plan.run = _generate(plan, len(arrays))
         return plan
 
-    # ------------------------------------------------------------------ replay
-    def _replay(self, plan: _Plan, arrays: list) -> np.ndarray:
-        leaves = plan.leaves
-        values: list = []
-        for kernel, specs in plan.forward:
-            args = []
-            for kind, payload in specs:
-                if kind == _NODE:
-                    args.append(values[payload])
-                elif kind == _INPUT:
-                    args.append(arrays[payload])
-                elif kind == _LEAF:
-                    args.append(leaves[payload].data)
-                else:
-                    args.append(payload)
-            values.append(kernel.forward(*args))
-        loss = values[-1]
-        grads: list = [None] * len(values)
-        grads[-1] = np.ones_like(loss)
-        for i, kernel, routes in plan.backward:
-            upstream = grads[i]
-            grads[i] = None
-            out = kernel.backward(upstream)
-            for k, kind, payload, first, shape in routes:
-                g = out[k]
-                if g is None:
-                    continue
-                if g.shape != shape:
-                    g = unbroadcast(g, shape)
-                if kind == _NODE:
-                    grads[payload] = g if first else grads[payload] + g
-                    continue
-                leaf = leaves[payload]
-                if first:
-                    if g.dtype != leaf.data.dtype:
-                        g = g.astype(leaf.data.dtype)
-                    leaf.grad = g if _owned(g, upstream, out, k) else _buffer(plan, payload, g)
-                else:
-                    np.add(leaf.grad, g, out=leaf.grad)
-        return loss
+def _no_plan(arrays: list) -> np.ndarray:
+    raise RuntimeError("compile: the step has not been traced yet")
+
+
+_BUFFERED = (_LinearKernel, _ReLUKernel, _CrossEntropyKernel)
+
+
+def _generate(plan: _Plan, n_inputs: int) -> Callable[[list], np.ndarray]:
+    """Write the replay as straight-line Python: one call per kernel, no loops or lookups.
+
+    The generated function reads the inputs, calls each kernel's forward, then each
+    backward in reverse order, routing gradients exactly as the eager engine would.
+    """
+    ns: dict[str, Any] = {
+        "_unbroadcast": unbroadcast, "_owned": _owned, "_buffer": _buffer, "_plan": plan,
+        "_add": np.add, "_zeros": np.zeros, "ONE": np.ones((), dtype=plan.loss_dtype),
+    }
+    lines = ["def replay(arrays):"]
+    lines += [f"    a{k} = arrays[{k}]" for k in range(n_inputs)]
+    for i, (kernel, specs) in enumerate(plan.forward):
+        ns[f"f{i}"] = kernel.forward
+        args = []
+        for j, (kind, payload) in enumerate(specs):
+            if kind == _NODE:
+                args.append(f"v{payload}")
+            elif kind == _INPUT:
+                args.append(f"a{payload}")
+            elif kind == _LEAF:
+                ns[f"L{payload}"] = plan.leaves[payload]
+                args.append(f"L{payload}.data")
+            else:
+                ns[f"c{i}_{j}"] = payload
+                args.append(f"c{i}_{j}")
+        lines.append(f"    v{i} = f{i}({', '.join(args)})")
+    last = len(plan.forward) - 1
+    lines.append(f"    g{last} = ONE")
+    for i, kernel, routes in plan.backward:
+        ns[f"b{i}"] = kernel.backward
+        buffered = isinstance(kernel, _BUFFERED)
+        lines.append(f"    o = b{i}(g{i})")
+        for k, kind, payload, first, shape in routes:
+            ns[f"S{i}_{k}"] = shape
+            lines.append(f"    g = o[{k}]")
+            if not buffered:
+                lines.append(f"    if g is None: g = _zeros(S{i}_{k}, ONE.dtype)")
+                lines.append(f"    if g.shape != S{i}_{k}: g = _unbroadcast(g, S{i}_{k})")
+            if kind == _NODE:
+                lines.append(f"    g{payload} = g" if first else f"    g{payload} = g{payload} + g")
+                continue
+            leaf = f"L{payload}"
+            if not first:
+                lines.append(f"    _add({leaf}.grad, g, out={leaf}.grad)")
+            elif buffered:
+                lines.append(f"    {leaf}.grad = g")  # the kernel's own buffer, reused each step
+            else:
+                ns[f"D{payload}"] = plan.leaves[payload].data.dtype
+                lines.append(f"    if g.dtype != D{payload}: g = g.astype(D{payload})")
+                own = f"_owned(g, g{i}, o, {k})"
+                lines.append(f"    {leaf}.grad = g if {own} else _buffer(_plan, {payload}, g)")
+    lines.append(f"    return v{last}")
+    code = builtins.compile("\n".join(lines), "<chainrule.compile replay>", "exec")
+    exec(code, ns)  # our own generated source, built from the traced graph only
+    return ns["replay"]
 
 
 def _owned(g: np.ndarray, upstream: np.ndarray, out: tuple, k: int) -> bool:
