@@ -90,6 +90,8 @@ def gradcheck(
     checked: list[int] = []
     for i, a in enumerate(inputs):
         data = a.data if isinstance(a, Tensor) else a
+        if isinstance(data, (float, np.floating)):  # a scalar input is a 0-d array
+            data = np.asarray(data)
         if isinstance(data, np.ndarray) and data.dtype.kind == "f":
             args.append(Tensor(data.astype(np.float64), dtype=np.float64, requires_grad=True))
             checked.append(i)

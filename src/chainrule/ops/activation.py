@@ -63,9 +63,14 @@ def _channel_shape(x_ndim: int, w_size: int) -> tuple:
 
 
 class PReLU(Function):
-    """``x if x > 0 else a * x`` with a learned slope ``a`` (one, or one per channel)."""
+    """``x if x > 0 else a * x`` with a learned slope ``a`` (one, or one per channel).
+
+    Local gradients: ``1`` or ``a`` for x; ``0`` or ``x`` for a, summed over every
+    position that shares the slope (all but the channel axis 1).
+    """
 
     symbol = "prelu"
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -77,24 +82,26 @@ class PReLU(Function):
                 f"prelu: weight of shape {weight.shape} needs 1 or {channels} slopes "
                 f"for input of shape {x.shape}"
             )
+        ctx.save_for_backward(x, weight)
         w = weight.reshape(_channel_shape(x.ndim, weight.size)) if x.ndim >= 2 else weight
-        ctx.save_for_backward(x, w)
-        ctx.w_shape = weight.shape
         return np.where(x > 0, x, w * x)
 
     @staticmethod
-    def backward(ctx: Context, upstream: np.ndarray) -> tuple:
-        x, w = ctx.saved_tensors
-        positive = x > 0
-        gx = upstream * np.where(positive, 1, w) if ctx.needs_input_grad[0] else None
-        gw = None
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        x, weight = ctx.saved_tensors
+        ndim = raw(x).ndim
+        w = weight.reshape(_channel_shape(ndim, weight.size)) if ndim >= 2 else weight
+        negative = raw(x) <= 0
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            gx = upstream * (~negative + w * negative)
         if ctx.needs_input_grad[1]:
-            gw_full = np.where(positive, 0, upstream * x)
-            if w.size == 1:
-                gw = np.asarray(gw_full.sum()).reshape(ctx.w_shape)
+            gw_full = upstream * x * negative
+            if weight.size == 1:
+                gw = gw_full.sum().reshape(weight.shape)
             else:
-                axes = tuple(i for i in range(x.ndim) if i != (1 if x.ndim >= 2 else 0))
-                gw = gw_full.sum(axis=axes).reshape(ctx.w_shape)
+                channel = 1 if ndim >= 2 else 0
+                gw = gw_full.sum(axis=tuple(i for i in range(ndim) if i != channel))
         return gx, gw
 
 

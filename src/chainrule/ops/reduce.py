@@ -133,6 +133,30 @@ class LogSumExp(Function):
         return _restore(upstream, ctx) * exp(x - out), None, None
 
 
+class StdSqrt(Function):
+    """The square root that turns a variance into a standard deviation.
+
+    Its local gradient ``1 / (2 std)`` is infinite where the spread is 0; there (as in
+    ``torch.std``) the gradient is defined as 0, the value of the subgradient that
+    leaves constant inputs constant.
+    """
+
+    symbol = "sqrt"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, variance: np.ndarray) -> np.ndarray:
+        out = np.sqrt(variance)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        zero = (out.data if isinstance(out, Tensor) else out) == 0
+        return upstream * ~zero / (2 * out + zero)
+
+
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (an int, a tuple, or None for all)."""
     return Sum.apply(x, axis, keepdims)
@@ -169,7 +193,5 @@ def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> T
 
 
 def std(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Standard deviation over ``axis``: ``sqrt(var)``."""
-    from chainrule.ops.elementwise import sqrt
-
-    return sqrt(var(x, axis, keepdims, ddof))
+    """Standard deviation over ``axis``: ``sqrt(var)`` (gradient 0 where it is 0)."""
+    return StdSqrt.apply(var(x, axis, keepdims, ddof))
