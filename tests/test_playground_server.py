@@ -330,3 +330,41 @@ def test_cli_registers_playground():
                                capture_output=True, text=True, timeout=60,
                                cwd=Path(__file__).parent).stdout
     assert "127.0.0.1" in help_text
+
+
+def test_training_failure_pauses_the_session_not_the_server(client, monkeypatch):
+    from chainrule.playground.session import Session
+
+    def broken(self, epochs=1):
+        raise FloatingPointError("overflow in the update")
+
+    with client.websocket_connect("/ws") as ws:
+        open_session(ws)
+        monkeypatch.setattr(Session, "step", broken)
+        ws.send_json({"type": "play"})
+        assert "training stopped: overflow" in receive_until(ws, "error")["message"]
+        assert receive_until(ws, "status")["playing"] is False
+        assert_alive(ws)
+
+
+def test_command_binds_localhost_and_prints_the_url():
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule", "playground", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(url, timeout=5)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        assert page.status_code == 200 and "chainrule playground" in page.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

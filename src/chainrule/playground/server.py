@@ -269,6 +269,15 @@ class _Connection:
         async with self.send_lock:
             await self.websocket.send_text(text)
 
+    async def _try_send(self, payload: dict[str, Any]) -> bool:
+        """Send, or return False when the socket has gone (the reader then cleans up)."""
+        try:
+            await self.send(payload)
+        except Exception:
+            self.entry.playing = False
+            return False
+        return True
+
     async def error(self, message: str) -> None:
         await self.send({"type": "error", "message": message})
 
@@ -423,19 +432,30 @@ class _Connection:
                                  "the page to start a new one"})
                 continue
             started = time.perf_counter()
-            for _ in range(self.session.config.steps_per_frame):
-                self.session.step(1)
-                if time.perf_counter() - started > FRAME_BUDGET_S:
-                    break
             try:
-                await self.send(self.session.frame())
-                now = time.monotonic()
-                if entry.backprop_index is not None and (
-                    now - entry.backprop_sent >= BACKPROP_INTERVAL_S
-                ):
-                    await self._send_backprop()
-            except Exception:  # the socket went away: stop quietly, the reader cleans up
+                for _ in range(self.session.config.steps_per_frame):
+                    self.session.step(1)
+                    if time.perf_counter() - started > FRAME_BUDGET_S:
+                        break
+                frame = self.session.frame()
+            except Exception as e:  # a training failure pauses this session, never the server
                 entry.playing = False
+                await self._try_send({"type": "error", "message": f"training stopped: {e}"})
+                await self._try_send({"type": "status", "playing": False})
+                continue
+            if not await self._try_send(frame):
                 return
+            now = time.monotonic()
+            if entry.backprop_index is not None and now - entry.backprop_sent >= (
+                BACKPROP_INTERVAL_S
+            ):
+                try:
+                    payload = self.session.backprop_graph(entry.backprop_index)
+                except Exception as e:
+                    entry.backprop_index = None
+                    payload = {"type": "error", "message": f"backprop view: {e}"}
+                entry.backprop_sent = now
+                if not await self._try_send(payload):
+                    return
             elapsed = time.perf_counter() - started
             await asyncio.sleep(max(0.002, FRAME_INTERVAL_S - elapsed))

@@ -124,11 +124,12 @@ const HANDLERS = {
     if (msg.epoch < state.lastEpoch || (msg.epoch === 0 && state.lastEpoch !== 0)) resetChart();
     state.frame = msg;
     state.frames += 1;
+    const row = { epoch: msg.epoch, train_loss: msg.train_loss, test_loss: msg.test_loss,
+      train_acc: msg.train_acc, test_acc: msg.test_acc };
     if (state.history.length && state.history[state.history.length - 1].epoch === msg.epoch) {
-      state.history[state.history.length - 1] = msg;
+      state.history[state.history.length - 1] = row;
     } else {
-      state.history.push({ epoch: msg.epoch, train_loss: msg.train_loss, test_loss: msg.test_loss,
-        train_acc: msg.train_acc, test_acc: msg.test_acc });
+      state.history.push(row);
       if (state.history.length > 2000) state.history = state.history.filter((_, i) => i % 2 === 0);
     }
     state.lastEpoch = msg.epoch;
