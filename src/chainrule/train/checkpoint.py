@@ -222,7 +222,7 @@ def save_checkpoint(
     doc = {
         "architecture": architecture,
         "weights": sorted(weights),
-        "config": config or {},
+        "config": enc.encode(config or {}, "config"),
         "class_names": list(class_names) if class_names is not None else None,
         "image_shape": list(image_shape) if image_shape is not None else None,
         "normalization": enc.encode(state(normalization), "normalization"),
@@ -233,7 +233,8 @@ def save_checkpoint(
         "trainer": enc.encode(trainer_state, "trainer"),
         "rng": enc.encode(rng_state if rng_state is not None else get_rng_state(), "rng"),
         "epoch": epoch,
-        "history": history.to_dict() if hasattr(history, "to_dict") else history,
+        "history": enc.encode(history.to_dict() if hasattr(history, "to_dict") else history,
+                              "history"),
         "resume_weights": resume_weights is not None,
     }
     metadata = {
@@ -384,7 +385,7 @@ def load_checkpoint(path_or_run_dir: str | os.PathLike, *, build_model: bool = T
         model=None,
         state_dict=weights,
         architecture=doc["architecture"],
-        config=doc["config"] or {},
+        config=_decode(doc["config"], tensors, where) or {},
         class_names=doc.get("class_names"),
         normalization=_decode(doc.get("normalization"), tensors, where),
         features=_decode(doc.get("features"), tensors, where),
@@ -396,7 +397,7 @@ def load_checkpoint(path_or_run_dir: str | os.PathLike, *, build_model: bool = T
         trainer_state=_decode(doc.get("trainer"), tensors, where),
         resume_state_dict=resume,
         epoch=doc["epoch"],
-        history=doc.get("history"),
+        history=_decode(doc.get("history"), tensors, where),
         version=version,
         format_version=fmt,
     )
