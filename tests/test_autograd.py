@@ -21,8 +21,6 @@ def leaf(value: Any) -> cr.Tensor:
 class Cube(cr.Function):
     """A user-defined op: x^3 with local gradient 3x^2."""
 
-    calls: list[tuple[bool, ...]] = []
-
     @staticmethod
     def forward(ctx: cr.Context, x: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(x)
@@ -97,7 +95,7 @@ def test_backward_returning_wrong_count_is_reported() -> None:
         def backward(ctx: cr.Context, upstream: np.ndarray) -> np.ndarray:
             return upstream
 
-    with pytest.raises(RuntimeError, match="Bad.backward returned 1 gradients for 2 inputs"):
+    with pytest.raises(RuntimeError, match=r"Bad\.backward returned 1 gradients for 2 inputs"):
         Bad.apply(leaf([1.0]), leaf([2.0])).sum().backward()
 
 

@@ -162,7 +162,8 @@ def test_vectorized_example_norm_of_wx() -> None:
 
 def test_two_layer_class_example_matches_hand_backprop() -> None:
     rng = np.random.default_rng(4)
-    X, W1, W2 = rng.standard_normal((5, 3)), rng.standard_normal((3, 6)), rng.standard_normal((6, 2))
+    X, W1 = rng.standard_normal((5, 3)), rng.standard_normal((3, 6))
+    W2 = rng.standard_normal((6, 2))
     tx, t1, t2 = leaf(X), leaf(W1), leaf(W2)
     y_hat = F.relu(tx @ t1) @ t2
     (y_hat * y_hat).sum().backward()

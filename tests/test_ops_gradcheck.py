@@ -262,7 +262,7 @@ def test_maxout(lead: tuple, features: int, pieces: int, seed: int) -> None:
        seed=seeds)
 def test_prelu(shape: tuple, per_channel: bool, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    channels = shape[1] if len(shape) >= 2 else shape[0]
+    channels = shape[1] if len(shape) >= 2 else 1
     w = rng.uniform(0.05, 0.5, channels if per_channel else 1)
     check(F.prelu, away_from_zero(rng, shape), w, seed=seed)
 

@@ -76,21 +76,21 @@ class PReLU(Function):
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
         if weight.ndim != 1:
             raise ShapeError(f"prelu: weight must be 1-D, got shape {weight.shape}")
-        channels = x.shape[1] if x.ndim >= 2 else (x.shape[0] if x.ndim == 1 else 1)
+        channels = x.shape[1] if x.ndim >= 2 else 1  # PyTorch: below 2-D, one channel
         if weight.size not in (1, channels):
             raise ShapeError(
                 f"prelu: weight of shape {weight.shape} needs 1 or {channels} slopes "
                 f"for input of shape {x.shape}"
             )
         ctx.save_for_backward(x, weight)
-        w = weight.reshape(_channel_shape(x.ndim, weight.size)) if x.ndim >= 2 else weight
+        w = weight.reshape(_channel_shape(x.ndim, weight.size))
         return np.where(x > 0, x, w * x)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
         x, weight = ctx.saved_tensors
         ndim = raw(x).ndim
-        w = weight.reshape(_channel_shape(ndim, weight.size)) if ndim >= 2 else weight
+        w = weight.reshape(_channel_shape(ndim, weight.size))
         negative = raw(x) <= 0
         gx = gw = None
         if ctx.needs_input_grad[0]:
@@ -100,8 +100,7 @@ class PReLU(Function):
             if weight.size == 1:
                 gw = gw_full.sum().reshape(weight.shape)
             else:
-                channel = 1 if ndim >= 2 else 0
-                gw = gw_full.sum(axis=tuple(i for i in range(ndim) if i != channel))
+                gw = gw_full.sum(axis=tuple(i for i in range(ndim) if i != 1))
         return gx, gw
 
 
@@ -221,7 +220,10 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def prelu(x: Tensor, weight: Tensor) -> Tensor:
-    """Leaky ReLU whose slope ``weight`` is learned (1 value, or one per channel = axis 1)."""
+    """Leaky ReLU whose slope ``weight`` is learned (1 value, or one per channel = axis 1).
+
+    As in PyTorch, an input of fewer than 2 dimensions has a single channel.
+    """
     return PReLU.apply(x, weight)
 
 

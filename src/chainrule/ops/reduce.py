@@ -119,7 +119,8 @@ class LogSumExp(Function):
         axes = _setup(ctx, x, axis, keepdims, "logsumexp")
         m = np.max(x, axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # all -inf along an axis: the answer is -inf
+            out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
         ctx.save_for_backward(x, out)
         return out if keepdims else out.reshape(
             tuple(n for i, n in enumerate(x.shape) if i not in axes)
