@@ -98,3 +98,13 @@ def test_help_lists_commands(capsys) -> None:
         main(["download", "--help"])
     out = capsys.readouterr().out
     assert "md5" in out and "--root" in out and "ossci-datasets.s3.amazonaws.com" in out
+
+
+def test_datasets_command_without_rich(tmp_path: Path, capsys, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rich.table", None)  # makes `import rich.table` fail
+    assert main(["datasets", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"data folder: {tmp_path}" in out
+    assert "mnist\n" in out and "present: no: chainrule download mnist" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -39,12 +40,8 @@ def rows(data_dir: str | Path | None) -> list[tuple[str, str, str, str]]:
     out = []
     for name, info in DATASETS.items():
         if name == "digits":
-            try:
-                import sklearn  # noqa: F401
-
-                present = "yes (embedded)"
-            except ImportError:
-                present = "no: pip install 'chainrule[data]'"
+            installed = importlib.util.find_spec("sklearn") is not None  # importing is slow
+            present = "yes (embedded)" if installed else "no: pip install 'chainrule[data]'"
             out.append((name, info.summary, "scikit-learn (sklearn.datasets)", present))
             continue
         found = locate(name, data_dir)

@@ -18,7 +18,9 @@ and a test split) or, for a CSV of features, a :class:`TabularDataset`.
 Loaders by format: :func:`load_digits`, :func:`load_mnist` (IDX), :func:`load_cifar10`
 (python batches or tar.gz), :func:`load_image_folder` (class folders or a zip),
 :func:`load_csv`; :func:`read_idx` and :func:`load_image` read single files;
-:func:`download` fetches MNIST, Fashion-MNIST and CIFAR-10 with md5 checks.
+:func:`download` fetches MNIST, Fashion-MNIST and CIFAR-10 with md5 checks. The
+lecture's toy 2D sets: :func:`spiral`, :func:`circles`, :func:`xor`, :func:`gaussians`,
+:func:`moons` (from :mod:`chainrule.data.toy`).
 """
 
 from chainrule.data.cifar import CIFAR10_CLASSES, load_cifar10
@@ -46,6 +48,7 @@ from chainrule.data.split import (
     train_val_split,
 )
 from chainrule.data.tabular import load_csv
+from chainrule.data.toy import circles, gaussians, moons, spiral, xor
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -61,8 +64,10 @@ __all__ = [
     "Standardizer",
     "TabularDataset",
     "candidate_locations",
+    "circles",
     "default_data_dir",
     "download",
+    "gaussians",
     "images_to_features",
     "load",
     "load_cifar10",
@@ -73,7 +78,10 @@ __all__ = [
     "load_mnist",
     "locate",
     "md5sum",
+    "moons",
     "read_idx",
+    "spiral",
     "stratified_split_indices",
     "train_val_split",
+    "xor",
 ]
