@@ -163,3 +163,39 @@ def test_threaded_decoding_matches(tmp_path: Path) -> None:
     one = load_image_folder(tmp_path / "p", workers=1)
     many = load_image_folder(tmp_path / "p", workers=3)
     np.testing.assert_array_equal(one.train_images, many.train_images)
+
+
+def test_decoded_zip_is_cached(tmp_path: Path, monkeypatch) -> None:
+    import importlib
+
+    module = importlib.import_module("chainrule.data.imagefolder")
+    monkeypatch.setattr(module, "CACHE_MIN_IMAGES", 1)
+    monkeypatch.setenv(module.CACHE_ENV, str(tmp_path / "cache"))
+    make_folder(tmp_path / "d", per_class=3)
+    archive = tmp_path / "d.zip"
+
+    def pack(per_class: int) -> None:
+        with zipfile.ZipFile(archive, "w") as z:
+            for c in sorted(COLORS):
+                for i in range(per_class):
+                    z.write(tmp_path / "d" / c / f"{i:03d}.png", f"{c}/{i:03d}.png")
+
+    pack(3)
+    first = load_image_folder(archive, seed=1)
+    assert len(list((tmp_path / "cache").glob("d-*.npz"))) == 1
+
+    def no_decoding(*args: object) -> None:
+        raise AssertionError("decoded again instead of using the cache")
+
+    with monkeypatch.context() as m:
+        m.setattr(module, "_read_tree", no_decoding)
+        again = load_image_folder(archive, seed=1)
+    np.testing.assert_array_equal(again.train_images, first.train_images)
+    np.testing.assert_array_equal(again.test_labels, first.test_labels)
+    assert again.classes == first.classes
+    pack(2)  # the zip changed (size, mtime): a new entry, the new content
+    changed = load_image_folder(archive)
+    assert len(changed.train_labels) + len(changed.test_labels) == 6
+    assert len(list((tmp_path / "cache").glob("d-*.npz"))) == 2
+    monkeypatch.setenv(module.CACHE_ENV, "off")
+    assert module.cache_dir() is None

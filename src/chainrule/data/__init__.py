@@ -39,7 +39,7 @@ from chainrule.data.datasets import (
 from chainrule.data.digits import load_digits
 from chainrule.data.download import download, md5sum
 from chainrule.data.idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_mnist, read_idx
-from chainrule.data.imagefolder import IMAGE_EXTENSIONS, load_image, load_image_folder
+from chainrule.data.imagefolder import IMAGE_EXTENSIONS, cache_dir, load_image, load_image_folder
 from chainrule.data.loader import DataLoader
 from chainrule.data.split import (
     Standardizer,
@@ -63,6 +63,7 @@ __all__ = [
     "ImageDataset",
     "Standardizer",
     "TabularDataset",
+    "cache_dir",
     "candidate_locations",
     "circles",
     "default_data_dir",
