@@ -163,7 +163,25 @@ def test_network_controls_and_weight_editing(page):
     page.fill("#editor-value", "1.25")
     page.click("#editor-ok")
     wait_for(page, "window.playground.frame.weights[0][0][0] === 1.25")
+    page.hover("#neuron-1-0")  # its heat map takes over the big plot
+    wait_for(page, "window.playground.hover && window.playground.hover.layer === 1")
     shot(page, "network", clip={"x": 250, "y": 80, "width": 780, "height": 600})
+
+
+def test_hidden_layer_view(page):
+    page.check("#transform")
+    wait_for(page, "window.playground.frame.transform !== undefined")
+    n = page.evaluate("window.playground.data.x.length")
+    frame = page.evaluate("window.playground.frame.transform")
+    assert len(frame["points"]) == n and len(frame["lines"]) == 22
+    assert (frame["layer"], frame["x"], frame["y"]) == (0, 0, 1)
+    page.select_option("#transform-layer", value="1")
+    wait_for(page, "window.playground.frame.transform.layer === 1")
+    page.click("#play")
+    until(lambda: epoch(page) >= (150 if SHOTS else 5), timeout=60)
+    page.click("#play")
+    wait_for(page, "!window.playground.playing")
+    shot(page, "transform", clip={"x": 1040, "y": 80, "width": 360, "height": 820})
 
 
 def test_url_round_trip_restores_the_setup(page, browser, base_url):

@@ -176,6 +176,21 @@ def test_backprop_view_sends_an_svg_of_the_loss_graph(client):
         assert ws.receive_json()["type"] == "pong"  # no backprop message any more
 
 
+def test_hidden_layer_view(client):
+    with client.websocket_connect("/ws") as ws:
+        open_session(ws)
+        ws.send_json({"type": "transform", "layer": 0, "x": 1, "y": 3})
+        view = receive_until(ws, "frame")["transform"]
+        assert (view["layer"], view["x"], view["y"]) == (0, 1, 3)
+        assert len(view["points"]) == 400 and len(view["lines"]) == 22
+        ws.send_json({"type": "config", "changes": {"hidden": [2]}})
+        view = receive_until(ws, "frame")["transform"]
+        assert (view["layer"], view["x"], view["y"]) == (0, 1, 1)  # clamped to the new net
+        ws.send_json({"type": "transform", "layer": None})
+        ws.send_json({"type": "step"})
+        assert "transform" not in receive_until(ws, "frame")
+
+
 @pytest.mark.parametrize("payload, needle", [
     ("not json", "not valid JSON"),
     ("[1, 2]", '"type"'),
@@ -196,6 +211,8 @@ def test_backprop_view_sends_an_svg_of_the_loss_graph(client):
     ('{"type": "set_weight", "layer": 5, "row": 0, "col": 0, "value": 1}', "layer"),
     ('{"type": "set_weight", "layer": 0, "row": 0, "col": 0, "value": "x"}', "value"),
     ('{"type": "backprop", "index": -1}', "index"),
+    ('{"type": "transform", "layer": 0, "x": 0, "y": 4}', "y neuron"),
+    ('{"type": "transform", "layer": 2, "x": 0, "y": 0}', "layer"),
     ('{"type": "csv", "text": "x1,x2,label\\n1,2\\n"}', "csv line 2"),
     ('{"type": "csv", "text": "1,2,0\\n9,0,1\\n"}', "outside"),
     ('{"type": "csv", "text": "1,2,0\\n1,0,nan\\n"}', "finite"),

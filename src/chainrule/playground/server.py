@@ -13,6 +13,7 @@ Messages from the page (``{"type": ..., ...}``): ``config`` (``changes``: fields
 ``regenerate``, ``add_point`` (``x``, ``y``, ``label``), ``remove_point`` (``x``, ``y``),
 ``csv`` (``text``), ``set_weight`` (``layer``, ``row``, ``col``, ``value``), ``set_bias``
 (``layer``, ``row``, ``value``), ``backprop`` (``index`` of a point, or ``null`` to stop),
+``transform`` (``layer``, ``x``, ``y``: neurons of a hidden layer, or ``layer: null``),
 ``ping``. Messages to the page: ``hello`` (session id, limits, choices), ``config``,
 ``data`` (the points), ``frame`` (heat maps, losses, weights), ``backprop`` (an SVG),
 ``error`` (``message``), ``expired``.
@@ -401,6 +402,13 @@ class _Connection:
         index = limits.check_int("index", index, 0, len(self.session.X) - 1)
         self.entry.backprop_index = index
         await self._send_backprop()
+
+    async def on_transform(self, msg: dict[str, Any]) -> None:
+        if msg.get("layer") is None:
+            self.session.transform_view = None
+            return
+        self.session.set_transform_view(msg.get("layer"), msg.get("x"), msg.get("y"))
+        await self.send(self.session.frame())
 
     async def _after_change(self) -> None:
         index = self.entry.backprop_index

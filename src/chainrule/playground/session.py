@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import math
+import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -295,12 +296,18 @@ def _unit_to_u8(v: np.ndarray) -> np.ndarray:
 
 
 class Session:
-    """A training session: data, model, optimizer, epoch counter, loss history."""
+    """A training session: data, model, optimizer, epoch counter, and what the page views.
+
+    ``transform_view`` is ``None`` or ``(layer, i, j)``: then each frame also carries the
+    plane as hidden layer ``layer`` sees it, neuron ``i`` against neuron ``j`` (ConvNetJS's
+    view of how a layer warps the input space).
+    """
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()
         self.resets = 0
         self.data_version = 0
+        self.transform_view: tuple[int, int, int] | None = None
         self._grid = self._make_grid()
         self.regenerate()
 
@@ -402,7 +409,7 @@ class Session:
         self.resets += 1
         self.linears = [m for m in self.model.modules() if isinstance(m, nn.Linear)]
         self.epoch = 0
-        self.history: list[dict[str, float]] = []
+        self.epoch_ms = 0.0
         self._rng = np.random.default_rng(c.seed + self.resets)
         self._build_optimizer()
         self._refresh_features()
@@ -505,6 +512,7 @@ class Session:
         """Train ``epochs`` passes over the training points in shuffled mini-batches."""
         train_idx = np.flatnonzero(self.is_train)
         bs = self.config.batch_size
+        started = time.perf_counter()
         for _ in range(epochs):
             order = self._rng.permutation(train_idx)
             for start in range(0, len(order), bs):
@@ -513,6 +521,8 @@ class Session:
                 loss.backward()
                 self.optimizer.step()
             self.epoch += 1
+        if epochs > 0:
+            self.epoch_ms = (time.perf_counter() - started) * 1000.0 / epochs
 
     # ---- what the page sees -----------------------------------------------------------
     @staticmethod
@@ -566,11 +576,43 @@ class Session:
         frame["inputs"] = self._neuron_maps([self._grid_phi])[0]
         frame["weights"] = [np.round(lin.weight.data, 4).tolist() for lin in self.linears]
         frame["biases"] = [np.round(lin.bias.data, 4).tolist() for lin in self.linears]
-        if self.history and self.history[-1]["epoch"] == self.epoch:
-            self.history[-1] = _history_row(frame)
-        else:
-            self.history.append(_history_row(frame))
+        frame["epoch_ms"] = round(self.epoch_ms, 2)
+        if self.transform_view is not None:
+            frame["transform"] = self._transform(hidden, data_out)
         return frame
+
+    def set_transform_view(self, layer: Any, i: Any, j: Any) -> None:
+        """Show hidden layer ``layer`` as neuron ``i`` (horizontal) against neuron ``j``."""
+        hidden = self.config.hidden
+        if not hidden:
+            raise LimitError("transform: the network has no hidden layer")
+        layer = limits.check_int("layer", layer, 0, len(hidden) - 1)
+        i = limits.check_int("x neuron", i, 0, hidden[layer] - 1)
+        j = limits.check_int("y neuron", j, 0, hidden[layer] - 1)
+        self.transform_view = (layer, i, j)
+
+    def _transform(self, hidden: list[np.ndarray], data_out: np.ndarray) -> dict[str, Any] | None:
+        """Grid lines of the plane and the data points, as two neurons of one layer see them."""
+        assert self.transform_view is not None
+        if not hidden:
+            return None
+        layer, i, j = self.transform_view
+        layer = min(layer, len(hidden) - 1)  # the net may have shrunk under the view
+        width = hidden[layer].shape[1]
+        i, j = min(i, width - 1), min(j, width - 1)
+        g = limits.GRID
+        acts = hidden[layer]
+        plane = acts[: g * g].reshape(g, g, -1)[:, :, [i, j]]
+        every = np.linspace(0, g - 1, 11).round().astype(int)
+        along = np.linspace(0, g - 1, 34).round().astype(int)
+        rows = [plane[r, along] for r in every]  # lines of constant X2
+        cols = [plane[along, c] for c in every]  # lines of constant X1
+        points = acts[g * g:][:, [i, j]]
+        return {
+            "layer": layer, "x": i, "y": j,
+            "lines": [np.round(line, 4).tolist() for line in rows + cols],
+            "points": np.round(points, 4).tolist(),
+        }
 
     def _loss_value(self, scores: np.ndarray, targets: np.ndarray) -> float | None:
         if len(targets) == 0:
@@ -624,6 +666,3 @@ def _mean(mask: np.ndarray) -> float | None:
     return float(mask.mean()) if mask.size else None
 
 
-def _history_row(frame: dict[str, Any]) -> dict[str, Any]:
-    keys = ("epoch", "train_loss", "test_loss", "train_acc", "test_acc")
-    return {k: frame.get(k) for k in keys}

@@ -13,7 +13,8 @@ const state = {
   data: null, frame: null, history: [], lastEpoch: -1,
   ui: { show_test: false, discretize: false, click_class: 0 },
   backprop: { on: false, index: null },
-  pendingHash: null, frames: 0,
+  transform: { on: false, layer: 0, x: 0, y: 1 },
+  pendingHash: null, frames: 0, hover: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -185,6 +186,42 @@ function syncControls() {
   syncPlay();
   drawLegend();
   drawNetwork();
+  syncTransform();
+}
+
+function fillSelect(sel, count, prefix) {
+  const value = Number(sel.value);
+  sel.innerHTML = "";
+  for (let k = 0; k < count; k++) sel.add(new Option(`${prefix}${k + 1}`, String(k)));
+  return value;
+}
+
+function syncTransform() {
+  const hidden = state.config.hidden, t = state.transform;
+  $("transform").disabled = hidden.length === 0;
+  if (hidden.length === 0) {
+    t.on = false;
+    $("transform").checked = false;
+    $("transform-panel").classList.add("hidden");
+    return;
+  }
+  t.layer = Math.min(t.layer, hidden.length - 1);
+  const width = hidden[t.layer];
+  t.x = Math.min(t.x, width - 1);
+  t.y = Math.min(t.y, width - 1);
+  fillSelect($("transform-layer"), hidden.length, "layer ");
+  fillSelect($("transform-x"), width, "neuron ");
+  fillSelect($("transform-y"), width, "neuron ");
+  $("transform-layer").value = String(t.layer);
+  $("transform-x").value = String(t.x);
+  $("transform-y").value = String(t.y);
+  if (t.on) sendTransform();
+}
+
+function sendTransform() {
+  const t = state.transform;
+  send(t.on ? { type: "transform", layer: t.layer, x: t.x, y: t.y }
+    : { type: "transform", layer: null });
 }
 
 function syncPlay() {
@@ -281,6 +318,21 @@ function bindControls() {
     if (state.backprop.index === null) state.backprop.index = firstTrainIndex();
     send({ type: "backprop", index: state.backprop.index });
   });
+  $("transform").addEventListener("change", (e) => {
+    state.transform.on = e.target.checked;
+    $("transform-panel").classList.toggle("hidden", !state.transform.on);
+    if (state.transform.on && state.config.hidden[0] > 1 && state.transform.x === state.transform.y) {
+      state.transform.y = state.transform.x === 0 ? 1 : 0;
+    }
+    syncTransform();
+    if (!state.transform.on) sendTransform();
+  });
+  for (const key of ["layer", "x", "y"]) {
+    $(`transform-${key}`).addEventListener("change", (e) => {
+      state.transform[key] = Number(e.target.value);
+      syncTransform();
+    });
+  }
   const points = $("points");
   points.addEventListener("click", onPlotClick);
   points.addEventListener("mousemove", (e) => {
@@ -381,7 +433,10 @@ function drawFrame() {
   $("train-acc").textContent = f.train_acc == null ? "" : `accuracy ${(100 * f.train_acc).toFixed(1)}%`;
   $("test-acc").textContent = f.test_acc == null ? "" : `accuracy ${(100 * f.test_acc).toFixed(1)}%`;
   const g = state.limits.grid;
-  if (f.problem === "classification") {
+  const hovered = hoveredMap(f);
+  if (hovered) {
+    paintNeuron($("heatmap"), hovered);
+  } else if (f.problem === "classification") {
     const cls = decode(f.heat_class), conf = decode(f.heat_conf);
     const colors = PALETTE.map(hexRgb);
     paint($("heatmap"), g, (i) => mix(colors[cls[i]],
@@ -390,8 +445,64 @@ function drawFrame() {
     const values = decode(f.heat_value);
     paint($("heatmap"), g, (i) => diverging(values[i], state.ui.discretize));
   }
+  $("epoch-ms").textContent = f.epoch_ms ? f.epoch_ms.toFixed(1) : "–";
   drawChart();
   updateNetwork();
+  if (state.transform.on && f.transform) drawTransform(f.transform);
+}
+
+function drawTransform(t) {
+  const canvas = $("transform-canvas"), ctx = canvas.getContext("2d");
+  const s = canvas.width, pad = 10;
+  ctx.clearRect(0, 0, s, s);
+  let lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
+  const extend = (p) => {
+    for (const k of [0, 1]) { lo[k] = Math.min(lo[k], p[k]); hi[k] = Math.max(hi[k], p[k]); }
+  };
+  t.lines.forEach((line) => line.forEach(extend));
+  t.points.forEach(extend);
+  const span = [Math.max(hi[0] - lo[0], 1e-6), Math.max(hi[1] - lo[1], 1e-6)];
+  const px = (p) => [pad + ((p[0] - lo[0]) / span[0]) * (s - 2 * pad),
+    s - pad - ((p[1] - lo[1]) / span[1]) * (s - 2 * pad)];
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = "rgba(0, 0, 0, 0.25)";
+  for (const line of t.lines) {
+    ctx.beginPath();
+    line.forEach((p, k) => { const [x, y] = px(p); if (k) ctx.lineTo(x, y); else ctx.moveTo(x, y); });
+    ctx.stroke();
+  }
+  const data = state.data;
+  t.points.forEach((p, i) => {
+    if (!data || data.x.length !== t.points.length) return;
+    const [x, y] = px(p);
+    let fill;
+    if (data.problem === "classification") fill = PALETTE[data.y[i]];
+    else { const c = mix(data.y[i] >= 0 ? POSITIVE : NEGATIVE, Math.abs(data.y[i])); fill = `rgb(${c.map(Math.round)})`; }
+    ctx.beginPath();
+    ctx.arc(x, y, 2.5, 0, 2 * Math.PI);
+    ctx.fillStyle = fill;
+    ctx.fill();
+  });
+  ctx.fillStyle = "#555";
+  ctx.font = "11px sans-serif";
+  ctx.fillText(`layer ${t.layer + 1}: neuron ${t.x + 1} (x) vs neuron ${t.y + 1} (y)`, 6, 12);
+}
+
+// Hovering a neuron (or a feature) shows its heat map on the big plot, as the
+// TensorFlow Playground does.
+function hoveredMap(f) {
+  const h = state.hover;
+  if (!h) return null;
+  if (h.kind === "feature") {
+    const k = layout ? layout.enabled.indexOf(h.name) : -1;
+    return k >= 0 ? f.inputs[k] : null;
+  }
+  return f.neurons[h.layer] ? f.neurons[h.layer][h.row] || null : null;
+}
+
+function hoverable(node, target) {
+  node.addEventListener("mouseenter", () => { state.hover = target; drawFrame(); });
+  node.addEventListener("mouseleave", () => { state.hover = null; drawFrame(); });
 }
 
 function fmt(v) { return v == null ? "–" : v.toFixed(3); }
@@ -484,6 +595,7 @@ function drawNetwork() {
   if (!c || !choices) return;
   const nodes = $("nodes"), svg = $("links");
   nodes.innerHTML = "";
+  state.hover = null;  // the hovered node, if any, is gone
   const featureNames = Object.keys(choices.features);
   const enabled = featureNames.filter((f) => c.features.includes(f));
   const outputs = c.problem === "classification" ? c.num_classes : 1;
@@ -515,6 +627,7 @@ function drawNetwork() {
     label.className = "label";
     label.textContent = choices.features[name];
     node.appendChild(label);
+    if (on) hoverable(node, { kind: "feature", name });
     node.addEventListener("click", () => {
       const next = on ? c.features.filter((f) => f !== name) : [...c.features, name];
       if (next.length) configure({ features: next });
@@ -524,6 +637,8 @@ function drawNetwork() {
   c.hidden.forEach((count, layer) => {
     for (let j = 0; j < count; j++) {
       const node = makeNode(nodes, layout.columns[layer + 1][j], "neuron", `neuron-${layer}-${j}`);
+      node.title = `neuron ${j + 1} of layer ${layer + 1}: hover to see it on the plot`;
+      hoverable(node, { kind: "neuron", layer, row: j });
       addBiasHandle(node, layer, j);
     }
   });
