@@ -66,6 +66,9 @@ def test_jpeg_train_test_folders_and_zip(tmp_path: Path) -> None:
         z.writestr("__MACOSX/wrapped/._junk.jpg", b"resource fork")
     from_zip = cr.data.load(str(archive))
     assert from_zip.name == "d" and from_zip.classes == ["cat", "dog", "emu"]
+    (tmp_path / "holder").mkdir()
+    archive.rename(tmp_path / "holder" / "d.zip")  # a folder holding only the zip
+    assert cr.data.load(str(tmp_path / "holder")).classes == from_zip.classes
     np.testing.assert_array_equal(from_zip.train_images, ds.train_images)
     np.testing.assert_array_equal(from_zip.test_labels, ds.test_labels)
 

@@ -338,9 +338,11 @@ def load(
     ``fashion-mnist``, ``cifar10`` (looked for under ``data_dir``, default
     :func:`default_data_dir`; see :func:`candidate_locations`).
 
-    Paths: a folder of MNIST-style IDX files; a CIFAR-10 python batches folder or its
+    Paths: a folder of MNIST-style IDX files (Fashion-MNIST's class names when the
+    folder's name contains ``fashion``); a CIFAR-10 python batches folder or its
     ``.tar.gz``; an image folder (one sub-folder per class, optional ``train/`` and
-    ``test/``) or a ``.zip`` of one; a ``.csv`` with a ``label_column``. When a data set has
+    ``test/``) or a ``.zip`` of one (or a folder holding just that zip); a ``.csv``
+    with a ``label_column``. When a data set has
     no test split, a stratified one of ``test_fraction`` is drawn with ``seed``. ``size``
     and ``grayscale`` apply to image folders (see :func:`load_image_folder`).
 
@@ -391,4 +393,8 @@ def load(
         return load_mnist(path, kind=kind, name=path.name)
     if is_cifar_source(path):
         return load_cifar10(path)
+    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+    if len(entries) == 1 and entries[0].is_file() and entries[0].suffix.lower() == ".zip":
+        # a folder that only holds a zip (as the shared cifar10-jpeg/ does): load the zip
+        return load_image_folder(entries[0], size=size, grayscale=grayscale, **split)
     return load_image_folder(path, size=size, grayscale=grayscale, **split)
