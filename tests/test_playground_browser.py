@@ -150,6 +150,19 @@ def test_click_adds_and_shift_click_removes_a_point(page):
     wait_for(page, f"window.playground.data.x.length === {before}")
 
 
+def test_csv_upload(page, tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text("x1,x2,label\n-3,-3,0\n3,3,1\n3,-3,2\n-3,3,2\n0,0,1\n")
+    page.set_input_files("#csv", str(path))
+    wait_for(page, "window.playground.config.dataset === 'custom'")
+    wait_for(page, "window.playground.data.x.length === 5")
+    assert page.evaluate("window.playground.config.num_classes") == 3
+    path.write_text("x1,x2,label\n1,2,0\n100,2,1\n")
+    page.set_input_files("#csv", str(path))
+    wait_for(page, "document.querySelector('#status').textContent.includes('csv line 3')")
+    assert page.evaluate("window.playground.data.x.length") == 5
+
+
 def test_network_controls_and_weight_editing(page):
     page.click("#add-layer")
     wait_for(page, "window.playground.config.hidden.length === 3")
@@ -163,6 +176,10 @@ def test_network_controls_and_weight_editing(page):
     page.fill("#editor-value", "1.25")
     page.click("#editor-ok")
     wait_for(page, "window.playground.frame.weights[0][0][0] === 1.25")
+    page.click("#neuron-0-1 .bias")
+    page.fill("#editor-value", "-0.5")
+    page.press("#editor-value", "Enter")
+    wait_for(page, "window.playground.frame.biases[0][1] === -0.5")
     page.hover("#neuron-1-0")  # its heat map takes over the big plot
     wait_for(page, "window.playground.hover && window.playground.hover.layer === 1")
     shot(page, "network", clip={"x": 250, "y": 80, "width": 780, "height": 600})

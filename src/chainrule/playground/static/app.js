@@ -306,7 +306,9 @@ function bindControls() {
   $("share").addEventListener("click", () => {
     writeHash();
     const done = () => showStatus("Link copied: it reproduces this setup.", false);
-    if (navigator.clipboard) navigator.clipboard.writeText(location.href).then(done, () => {});
+    const manual = () => showStatus("The address bar holds the link to this setup.", false);
+    if (navigator.clipboard) navigator.clipboard.writeText(location.href).then(done, manual);
+    else manual();
   });
   $("backprop").addEventListener("change", (e) => {
     state.backprop.on = e.target.checked;
