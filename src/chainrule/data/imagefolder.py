@@ -8,10 +8,11 @@ zips often have, is looked through)::
     ROOT/test/<class>/*.jpg                   (``val/`` or ``validation/`` also count as test)
 
 Classes are the sub-folder names in sorted order (label 0 is the first), as in
-torchvision's ``ImageFolder``. Images are decoded with Pillow (in a thread pool) into
+torchvision's ``ImageFolder``. Images are decoded with Pillow into
 ``(H, W, C)`` uint8: gray images keep one channel unless some image of the set is in
 colour, then all become RGB; ``grayscale=True`` makes all gray. Every image must have
-the same size unless ``size`` is given, then all are resized to it.
+the same size unless ``size`` is given, then all are resized to it. Large decoded zips
+are cached (see :func:`load_image_folder`).
 
 >>> ds = load_image_folder("pets/", size=(64, 64))          # doctest: +SKIP
 >>> ds.classes, ds.image_shape                              # doctest: +SKIP
@@ -290,7 +291,7 @@ def _decode_all(
     if workers is None or workers <= 1 or len(files) < 64:
         return [one(f) for f in files]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, files, chunksize=256))
+        return list(pool.map(one, files))
 
 
 def _stack(arrays: list[np.ndarray], files: list[str], tree: _Tree) -> np.ndarray:
