@@ -32,8 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import chainrule as cr  # noqa: E402
-import chainrule.functional as F  # noqa: E402
+import chainrule as cr
+import chainrule.functional as F
 
 Runner = Callable[[], object]
 
@@ -234,22 +234,24 @@ def build_cases(n: int, torch: object | None) -> dict[str, dict[str, Runner]]:
     return cases
 
 
-def measure(cases: dict[str, dict[str, Runner]], number: int, repeats: int) -> dict:
+def measure(
+    cases: dict[str, dict[str, Runner]], number: int, repeats: int, clock: Callable[[], float]
+) -> dict:
     """Median microseconds per call, libraries interleaved in every round."""
     samples: dict[str, dict[str, list[float]]] = {
         op: {lib: [] for lib in libs} for op, libs in cases.items()
     }
-    for op, libs in cases.items():  # warm-up
+    for libs in cases.values():  # warm-up
         for fn in libs.values():
             for _ in range(max(10, number // 10)):
                 fn()
     for _ in range(repeats):
         for op, libs in cases.items():
             for lib, fn in libs.items():
-                start = time.perf_counter()
+                start = clock()
                 for _ in range(number):
                     fn()
-                samples[op][lib].append((time.perf_counter() - start) / number * 1e6)
+                samples[op][lib].append((clock() - start) / number * 1e6)
     return {
         op: {lib: statistics.median(values) for lib, values in libs.items()}
         for op, libs in samples.items()
@@ -281,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=25, help="timings per op; median (25)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument("--torch-threads", type=int, default=1, help="torch threads (1)")
+    parser.add_argument(
+        "--clock", choices=["cpu", "wall"], default="cpu",
+        help="cpu: process CPU time, robust on a shared machine (default); wall: perf_counter",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
 
@@ -292,14 +298,16 @@ def main(argv: list[str] | None = None) -> int:
             print("PyTorch not installed: comparing with NumPy only", file=sys.stderr)
         else:
             torch.set_num_threads(args.torch_threads)
-    results = measure(build_cases(args.size, torch), args.number, args.repeats)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    results = measure(build_cases(args.size, torch), args.number, args.repeats, clock)
     print(f"forward+backward on {args.size}x{args.size} float32, median of {args.repeats} x "
-          f"{args.number} calls; numpy {np.__version__}"
+          f"{args.number} calls ({args.clock} time); numpy {np.__version__}"
           + (f", torch {torch.__version__}" if torch is not None else ""))
     print(table(results))
     if args.json:
         path = Path(args.json)
         payload = {"size": args.size, "number": args.number, "repeats": args.repeats,
+                   "clock": args.clock,
                    "unit": "microseconds per forward+backward", "results": results}
         fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=path.name, suffix=".tmp")
         with os.fdopen(fd, "w") as f:

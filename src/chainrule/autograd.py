@@ -331,6 +331,9 @@ def _run_backward(
     With ``inputs`` given, gradients for those tensors are returned (``cr.grad``) and no
     ``.grad`` attribute is touched; otherwise leaves accumulate into ``.grad``.
     """
+    if inputs is None and not create_graph:
+        _backprop(roots, upstreams, retain_graph)
+        return None
     grads: dict[Context, Any] = {}
     root_nodes = []
     leaf_grads: dict[int, Any] = {}
@@ -361,18 +364,10 @@ def _run_backward(
         upstream = grads.pop(node)
         if node in wanted_nodes:
             _add_into(leaf_grads, wanted_nodes[node], upstream)
-        ref = node.out_ref
-        if ref is not None and inputs is None:
-            out = ref()
-            if out is not None:  # retain_grad(): keep (and accumulate) the intermediate's grad
-                g = upstream.data if isinstance(upstream, Tensor) else upstream
-                out.grad = np.array(g) if out.grad is None else out.grad + g
+        if node.out_ref is not None and inputs is None:
+            _retain(node, upstream)
         if node.freed:
-            raise RuntimeError(
-                f"{node.fn.__name__}: trying to backward through the graph a second time; "
-                "its saved values were freed after the first backward(). "
-                "Pass retain_graph=True to the first backward() to keep them."
-            )
+            raise _freed_error(node)
         if create_graph:
             downstream = _differentiable_backward(node, upstream)
         else:
@@ -381,10 +376,7 @@ def _run_backward(
             downstream = (downstream,)
         node_inputs = node.inputs
         if len(downstream) != len(node_inputs):
-            raise RuntimeError(
-                f"{node.fn.__name__}.backward returned {len(downstream)} gradients "
-                f"for {len(node_inputs)} inputs"
-            )
+            raise _count_error(node, downstream)
         for t, g in zip(node_inputs, downstream):
             if g is None or not isinstance(t, Tensor) or not t.requires_grad:
                 continue
@@ -414,6 +406,87 @@ def _run_backward(
     if inputs is None:
         return None
     return [leaf_grads.get(id(t)) for t in inputs]
+
+
+def _backprop(roots: Sequence[Tensor], upstreams: Sequence[Any], retain_graph: bool) -> None:
+    """The first-order backward pass into ``.grad``: ``_run_backward``'s hot path.
+
+    Same walk (Kahn's order, accumulation at branches, central unbroadcast), without
+    the branches that ``cr.grad`` and ``create_graph`` need.
+    """
+    grads: dict[Context, Any] = {}
+    root_nodes = []
+    for root, up in zip(roots, upstreams):
+        node = root.grad_fn
+        if node is None:  # the root is itself a leaf: its gradient is the upstream
+            _accumulate_leaf(root, up, False)
+        elif node in grads:
+            grads[node] = grads[node] + up
+        else:
+            grads[node] = up
+            root_nodes.append(node)
+    pending = _topological_nodes(root_nodes)
+    ready = [n for n in root_nodes if pending[n] == 0]
+    while ready:
+        node = ready.pop()
+        upstream = grads.pop(node)
+        if node.out_ref is not None:
+            _retain(node, upstream)
+        if node.freed:
+            raise _freed_error(node)
+        downstream = node.fn.backward(node, upstream)
+        if type(downstream) is not tuple:
+            downstream = (downstream,)
+        node_inputs = node.inputs
+        if len(downstream) != len(node_inputs):
+            raise _count_error(node, downstream)
+        for t, g in zip(node_inputs, downstream):
+            if g is None or not (type(t) is Tensor or isinstance(t, Tensor)) or not t.requires_grad:
+                continue
+            data = t.data
+            if g.shape != data.shape:
+                g = unbroadcast(g, data.shape)
+            if g.dtype != data.dtype:
+                g = g.astype(data.dtype)
+            parent = t.grad_fn
+            if parent is None:
+                _accumulate_leaf(t, g, False)
+                continue
+            if parent in grads:
+                grads[parent] = grads[parent] + g
+            else:
+                grads[parent] = g
+            left = pending[parent] - 1
+            pending[parent] = left
+            if left == 0:
+                ready.append(parent)
+        if not retain_graph:
+            node.saved = ()
+            node.freed = True
+        del downstream, upstream
+
+
+def _retain(node: Context, upstream: Any) -> None:
+    """``retain_grad()``: keep (and accumulate) an intermediate tensor's gradient."""
+    out = node.out_ref()
+    if out is not None:
+        g = upstream.data if isinstance(upstream, Tensor) else upstream
+        out.grad = np.array(g) if out.grad is None else out.grad + g
+
+
+def _freed_error(node: Context) -> RuntimeError:
+    return RuntimeError(
+        f"{node.fn.__name__}: trying to backward through the graph a second time; "
+        "its saved values were freed after the first backward(). "
+        "Pass retain_graph=True to the first backward() to keep them."
+    )
+
+
+def _count_error(node: Context, downstream: tuple) -> RuntimeError:
+    return RuntimeError(
+        f"{node.fn.__name__}.backward returned {len(downstream)} gradients "
+        f"for {len(node.inputs)} inputs"
+    )
 
 
 def _add_into(store: dict, key: int, g: Any) -> None:
@@ -547,8 +620,14 @@ def backward(
             "backward: this tensor does not require grad and has no grad_fn "
             "(create the inputs with requires_grad=True, outside cr.no_grad())"
         )
-    ups = _upstreams([tensor], upstream, "backward")
-    _run_backward([tensor], ups, retain_graph or create_graph, create_graph)
+    if upstream is None and tensor.data.size == 1:  # the usual loss.backward()
+        ups = [np.ones_like(tensor.data)]
+    else:
+        ups = _upstreams([tensor], upstream, "backward")
+    if create_graph:
+        _run_backward([tensor], ups, True, True)
+    else:
+        _backprop([tensor], ups, retain_graph)
 
 
 def retain_grad_ref(t: Tensor) -> None:

@@ -133,15 +133,11 @@ class Tensor:
         (then it is 1). The graph's saved values are freed afterwards unless
         ``retain_graph=True``.
         """
-        from chainrule.autograd import backward
-
-        backward(self, upstream, retain_graph=retain_graph, create_graph=create_graph)
+        _autograd.backward(self, upstream, retain_graph, create_graph)
 
     def retain_grad(self) -> Tensor:
         """Keep this intermediate tensor's ``.grad`` after backward (leaves always do)."""
-        from chainrule.autograd import retain_grad_ref
-
-        retain_grad_ref(self)
+        _autograd.retain_grad_ref(self)
         return self
 
     def zero_grad(self) -> None:
@@ -525,4 +521,5 @@ def randn_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor
     return randn(np.shape(_raw(t)), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
-from chainrule import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+from chainrule import autograd as _autograd  # noqa: E402  (both need Tensor defined first)
+from chainrule import ops as _ops  # noqa: E402

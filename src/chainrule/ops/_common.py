@@ -25,10 +25,16 @@ def log(a: Any) -> Any:
 
 
 def expand(a: Any, shape: tuple) -> Any:
-    """Broadcast ``a`` to ``shape`` (a read-only view for arrays)."""
+    """Copy ``a`` along its broadcast axes to ``shape``.
+
+    For arrays the result is a new array (one allocation, cheaper than NumPy's
+    ``broadcast_to`` view, and ready to become a leaf's ``.grad`` without a copy).
+    """
     if isinstance(a, Tensor):
         return a.broadcast_to(shape)
-    return np.broadcast_to(a, shape)
+    out = np.empty(shape, dtype=a.dtype)
+    out[...] = a
+    return out
 
 
 def swap_last(a: Any) -> Any:
@@ -46,6 +52,8 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """Axes as a sorted tuple of non-negative ints; ``None`` means all axes."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, fast
+        return (axis % ndim,)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:

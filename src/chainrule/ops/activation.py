@@ -138,7 +138,8 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
         e = np.exp(-np.abs(x))
-        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        r = 1 / (1 + e)
+        out = np.where(x >= 0, r, e * r)
         ctx.save_for_backward(out)
         return out
 

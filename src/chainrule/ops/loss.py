@@ -67,17 +67,18 @@ class CrossEntropy(Function):
     def forward(ctx: Context, scores: np.ndarray, labels: np.ndarray, reduction: str) -> np.ndarray:
         n = scores.shape[0]
         shifted = scores - scores.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        log_probs = shifted - log_norm
-        rows = np.arange(n)
-        per_example = -log_probs[rows, labels]
-        ctx.save_for_backward(scores, log_probs)
+        e = np.exp(shifted)
+        norm = e.sum(axis=1)
+        # L_i = log(sum_j e^{s_j - m}) - (s_y - m): only the label's log-probability is needed.
+        per_example = np.log(norm) - shifted[np.arange(n), labels]
+        e /= norm[:, None]  # the softmax probabilities, kept for backward
+        ctx.save_for_backward(scores, e)
         ctx.labels, ctx.reduction = labels, reduction
         return _reduce(per_example, reduction)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        scores, log_probs = ctx.saved_tensors
+        scores, probs = ctx.saved_tensors
         labels, n = ctx.labels, scores.shape[0]
         if isinstance(upstream, Tensor):  # differentiable: softmax on the graph
             from chainrule.ops.activation import log_softmax
@@ -86,7 +87,7 @@ class CrossEntropy(Function):
             onehot[np.arange(n), labels] = 1
             grad = exp(log_softmax(scores, 1)) - onehot
             return grad * _scale(upstream, ctx.reduction, n), None, None
-        grad = np.exp(log_probs)
+        grad = probs.copy()  # saved values stay intact for a retain_graph=True backward
         grad[np.arange(n), labels] -= 1
         grad *= _scale(upstream, ctx.reduction, n)
         return grad, None, None

@@ -6,6 +6,7 @@ copy is the gradient; mean: divided by the count; max/min: routed to the winners
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
         axes = _setup(ctx, x, axis, keepdims, "sum")
-        return np.sum(x, axis=axes, keepdims=keepdims)
+        return np.add.reduce(x, axis=axes, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -56,12 +57,14 @@ class Mean(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
         axes = _setup(ctx, x, axis, keepdims, "mean")
-        ctx.count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
-        return np.mean(x, axis=axes, keepdims=keepdims)
+        shape = x.shape
+        ctx.count = math.prod([shape[a] for a in axes])
+        scale = 1.0 / ctx.count if ctx.count else np.nan  # the mean of nothing is NaN
+        return np.add.reduce(x, axis=axes, keepdims=keepdims) * scale
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        g = _restore(upstream, ctx) * (1.0 / ctx.count)
+        g = _restore(upstream, ctx) * (1.0 / ctx.count if ctx.count else np.nan)
         return expand(g, ctx.in_shape), None, None
 
 
