@@ -174,3 +174,13 @@ def test_checkpoint_stores_best_weights_and_resume_weights(tmp_path):
 
     make(lr=0.05, scheduler=False, callbacks=[save]).fit((X, y), (Xv, yv), epochs=15)
     assert found, "validation accuracy never dropped: the test did not run its check"
+
+
+def test_fit_in_steps_equals_one_fit():
+    X, y = blobs()
+    whole = make()
+    whole.fit((X, y), None, epochs=3)
+    steps = make()
+    for e in (1, 2, 3):
+        steps.fit((X, y), None, epochs=e)  # a new tuple each time: same data, same loader
+    assert steps.history.train_loss == whole.history.train_loss

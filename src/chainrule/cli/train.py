@@ -33,7 +33,15 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from chainrule.train.run import ACTIVATIONS, DEFAULT_LR, LOSSES, OPTIMIZERS, SCHEDULES
+    from chainrule.train.run import (
+        ACTIVATIONS,
+        AUGMENTATIONS,
+        AUTO_AUGMENT_BELOW,
+        DEFAULT_LR,
+        LOSSES,
+        OPTIMIZERS,
+        SCHEDULES,
+    )
 
     p = subparsers.add_parser(
         "train", help="train an image classifier (default: a 2-layer net on digits)",
@@ -52,6 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--val-fraction", type=float, default=0.1, metavar="F",
                       help="share of the training images held out for validation, per class "
                            "(default 0.1; 0 = no validation, no keep-best)")
+    data.add_argument("--augment", default="auto", choices=AUGMENTATIONS,
+                      help="shift = add copies of the training images moved by one pixel up, "
+                           "down, left and right (5x the data); auto (default) = shift for "
+                           f"data sets under {AUTO_AUGMENT_BELOW:,} training images, else none")
     data.add_argument("--features", default="pixels", metavar="NAMES",
                       help="model inputs: 'pixels' (default) or a comma-separated list of "
                            "image features from hog, color, gabor, bow (e.g. hog,color)")
@@ -117,6 +129,7 @@ def main(args: argparse.Namespace) -> int:
             epochs=args.epochs if args.epochs is not None else 30, batch_size=args.batch_size,
             dropout=args.dropout, batchnorm=args.batchnorm, val_fraction=args.val_fraction,
             seed=args.seed, features=args.features, early_stopping=args.early_stopping,
+            augment=args.augment,
         )
         if not args.quiet:
             hidden = " -> ".join(str(h) for h in cfg.hidden) or "(linear)"

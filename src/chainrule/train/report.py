@@ -139,22 +139,40 @@ def _to_image(row: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndarray:
 
 def _grid(images: list[np.ndarray], titles: list[str], cmap: str | None, title: str,
           cols: int = 10) -> str:
+    """Tile the images into one mosaic (one axes: fast) with a caption under each tile."""
     plt = _pyplot()
+    h, w = images[0].shape[:2]
+    rgb = images[0].ndim == 3
     rows = max(1, math.ceil(len(images) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, img, t in zip(axes.flat, images, titles):
-        ax.imshow(img, cmap=cmap, interpolation="nearest")
-        ax.set_title(t, fontsize=7)
-    fig.suptitle(title)
+    cols = min(cols, len(images))
+    pad = max(1, h // 8)
+    caption = max(h // 2, 3) if any(titles) else 0
+    cell_h, cell_w = h + 2 * pad + caption, w + 2 * pad
+    shape = (rows * cell_h, cols * cell_w) + ((3,) if rgb else ())
+    mosaic = np.ones(shape)
+    for i, img in enumerate(images):
+        r, c = divmod(i, cols)
+        y0, x0 = r * cell_h + pad, c * cell_w + pad
+        mosaic[y0:y0 + h, x0:x0 + w] = img
+    lines = max((t.count("\n") + 1 for t in titles), default=1)
+    fig_w = min(14.0, max(4.0, cols * 1.1))
+    fig_h = fig_w * shape[0] / shape[1] + 0.25 * lines * rows * (1 if caption else 0) + 0.4
+    fig, ax = plt.subplots(figsize=(fig_w, fig_h))
+    ax.imshow(mosaic, cmap=cmap, interpolation="nearest", vmin=0.0, vmax=1.0)
+    ax.axis("off")
+    for i, t in enumerate(titles):
+        if t:
+            r, c = divmod(i, cols)
+            ax.text(c * cell_w + cell_w / 2, r * cell_h + pad + h + pad / 2, t, ha="center",
+                    va="top", fontsize=7)
+    ax.set_title(title)
     return _png(fig)
 
 
 def _templates(weights: np.ndarray, image_shape: tuple[int, int, int], limit: int = 50) -> str:
     rows = weights[:limit]
     images = [_to_image(r, image_shape) for r in rows]
-    titles = [f"unit {i}" for i in range(len(rows))]
+    titles = [""] * len(rows)
     cmap = "gray" if image_shape[2] == 1 else None
     return _grid(images, titles, cmap, f"First-layer weights as images ({len(rows)} of "
                  f"{len(weights)} units; each scaled to its own min..max)")
@@ -167,7 +185,7 @@ def _misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.ndarr
         return None, 0
     chosen = wrong[:limit]
     gray = images.shape[-1] == 1
-    pics = [images[i][..., 0] if gray else images[i] for i in chosen]
+    pics = [(images[i][..., 0] if gray else images[i]) / 255.0 for i in chosen]
     titles = [f"true {class_names[labels[i]]}\npred {class_names[predictions[i]]}"
               for i in chosen]
     png = _grid(pics, titles, "gray" if gray else None,

@@ -319,7 +319,7 @@ class Trainer:
         """
         if epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be >= 0, got {epochs}")
-        if self.loader is None or train is not self._train_arg:
+        if self.loader is None or not _same_data(train, self._train_arg):
             self.loader = self._make_loader(train, shuffle=True)
             self._train_arg = train
         if self._pending_loader_state is not None:
@@ -414,6 +414,13 @@ class Trainer:
         if not self.progress:
             return _NoBar()
         return _RichBar(self.console)
+
+
+def _same_data(a: Any, b: Any) -> bool:
+    """Whether ``fit`` got the same training data again (then its loader keeps shuffling on)."""
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return all(x is y for x, y in zip(a, b))
+    return a is b
 
 
 class _NoBar:

@@ -1,0 +1,164 @@
+"""``chainrule train`` / ``evaluate`` / ``predict`` end to end on the embedded digits."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.cli import main
+from chainrule.train import load_checkpoint
+from chainrule.train.run import TrainConfig, train_run
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """One short training run shared by the tests that only read its folder."""
+    out = tmp_path_factory.mktemp("run")
+    cr.manual_seed(0)
+    rc = main(["train", "--epochs", "3", "--hidden", "64", "--batch-size", "64", "--quiet",
+               "--out", str(out)])
+    assert rc == 0
+    return out
+
+
+def test_train_writes_the_run_folder_and_learns(run_dir, capsys):
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "checkpoint.safetensors", "metrics.json", "report.html"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    # 3 short epochs give ~87% on digits; a wrong gradient or a label mix-up gives ~10%
+    assert metrics["test"]["accuracy"] > 0.8
+    assert metrics["test"]["num_examples"] == 359
+    assert metrics["history"]["epochs"] == 3
+    assert metrics["config"]["hidden"] == [64]
+    html = (run_dir / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and html.count("data:image/png;base64,") == 4
+    ckpt = load_checkpoint(run_dir)
+    assert ckpt.image_shape == (8, 8, 1) and ckpt.class_names == [str(d) for d in range(10)]
+    assert ckpt.epoch == 3 and ckpt.normalization["mean"].shape == (64,)
+
+
+def test_train_prints_progress_and_accuracy(tmp_path, capsys):
+    rc = main(["train", "--epochs", "1", "--hidden", "16", "--augment", "none",
+               "--out", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "epoch 1/1" in out and "val acc" in out
+    assert "test accuracy:" in out and str(tmp_path / "r") in out
+
+
+def test_evaluate_command(run_dir, capsys):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert main(["evaluate", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"test accuracy: {metrics['test']['accuracy']:.2%}" in out
+    assert "confusion matrix" in out and "precision" in out
+    assert main(["evaluate", str(run_dir), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["confusion_matrix"] == metrics["test"]["confusion_matrix"]
+
+
+def test_predict_on_generated_pngs(run_dir, tmp_path, capsys):
+    from PIL import Image
+
+    ds = cr.data.load("digits")
+    idx = [int(np.flatnonzero(ds.test_labels == d)[0]) for d in (0, 3, 7)]
+    files = []
+    for i in idx:
+        f = tmp_path / f"digit{i}.png"
+        Image.fromarray(ds.test_images[i][..., 0]).save(f)
+        files.append(str(f))
+    big = tmp_path / "big.jpg"  # larger RGB, inverted: resized, grayed, inverted back
+    Image.fromarray(255 - ds.test_images[idx[0]][..., 0]).resize((64, 64), Image.NEAREST) \
+        .convert("RGB").save(big, quality=95)
+    assert main(["predict", str(run_dir), *files, "--json"]) == 0
+    preds = json.loads(capsys.readouterr().out)
+    ckpt = load_checkpoint(run_dir)
+    from chainrule.train.metrics import predict_scores
+    from chainrule.train.run import Preprocessor
+
+    pre = Preprocessor.from_checkpoint(ckpt)
+    expected = predict_scores(ckpt.model, pre.transform(ds.test_images[idx])).argmax(axis=1)
+    assert [p["prediction"] for p in preds] == [str(e) for e in expected]
+    for p in preds:
+        probs = [t["probability"] for t in p["top"]]
+        assert len(probs) == 3 and probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
+    assert main(["predict", str(run_dir), str(big), "--invert", "--top", "2"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{big}: ") and line.count("%") == 2
+
+
+def test_resume_continues_exactly(tmp_path):
+    cfg = TrainConfig(epochs=3, hidden=[32], batch_size=64, augment="none", dropout=0.2)
+    train_run(cfg, out=tmp_path / "full", progress=False)
+
+    def crash_after_two(trainer, epoch, logs):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, out=tmp_path / "cut", progress=False, callbacks=(crash_after_two,))
+    assert load_checkpoint(tmp_path / "cut").epoch == 2
+    cr.manual_seed(999)
+    assert main(["train", "--resume", str(tmp_path / "cut"), "--quiet"]) == 0
+    a = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "cut" / "metrics.json").read_text())
+    for key in ("train_loss", "train_acc", "val_acc", "lr"):
+        assert a["history"][key] == b["history"][key]
+    assert a["test"] == b["test"]
+    wa, wb = load_checkpoint(tmp_path / "full"), load_checkpoint(tmp_path / "cut")
+    for name, value in wa.state_dict.items():
+        np.testing.assert_array_equal(wb.state_dict[name], value)
+
+
+def _one_line_error(capsys, argv, command):
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc != 0
+    assert err.startswith(f"chainrule {command}: error:"), err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_error_paths_print_one_line(run_dir, tmp_path, capsys):
+    assert "epochs must be >= 1" in _one_line_error(capsys, ["train", "--epochs", "0"], "train")
+    assert "learning rate must be > 0" in _one_line_error(
+        capsys, ["train", "--lr", "-1"], "train")
+    assert "dropout must be in [0, 1)" in _one_line_error(
+        capsys, ["train", "--dropout", "1.5"], "train")
+    _one_line_error(capsys, ["train", "--data", str(tmp_path / "nowhere")], "train")
+    assert "no checkpoint here" in _one_line_error(
+        capsys, ["train", "--resume", str(tmp_path / "missing")], "train")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "checkpoint.safetensors").write_bytes(b"\x00" * 20)
+    assert "bad header" in _one_line_error(capsys, ["evaluate", str(bad)], "evaluate")
+    assert "no checkpoint here" in _one_line_error(
+        capsys, ["evaluate", str(tmp_path / "missing")], "evaluate")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    assert "not a readable PNG/JPEG image" in _one_line_error(
+        capsys, ["predict", str(run_dir), str(text)], "predict")
+    assert "no such image file" in _one_line_error(
+        capsys, ["predict", str(run_dir), str(tmp_path / "none.png")], "predict")
+    assert "--top must be >= 1" in _one_line_error(
+        capsys, ["predict", str(run_dir), str(text), "--top", "0"], "predict")
+
+
+def test_help_lists_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--data", "--data-dir", "--hidden", "--activation", "--loss", "--optimizer",
+                   "--lr", "--reg", "--lr-schedule", "--epochs", "--batch-size", "--dropout",
+                   "--batchnorm", "--val-fraction", "--seed", "--out", "--resume",
+                   "--features", "--augment"):
+        assert option in out
+    for command in ("evaluate", "predict"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "RUN" in capsys.readouterr().out
