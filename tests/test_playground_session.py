@@ -192,6 +192,17 @@ def test_heat_map_matches_the_model():
     assert grid[0].tolist() == [-limits.DOMAIN, limits.DOMAIN]  # row 0 is the top-left
 
 
+def test_softmax_winner_matches_the_softmax():
+    from chainrule.playground.session import _softmax_winner
+
+    scores = np.random.default_rng(0).normal(size=(500, 5)).astype(np.float32) * 4
+    winner, p = _softmax_winner(scores)
+    probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    np.testing.assert_array_equal(winner, probs.argmax(axis=1))
+    np.testing.assert_allclose(p, probs.max(axis=1), rtol=1e-5)
+
+
 def test_regression_frame():
     s = Session(Config(problem="regression", dataset="multigauss"))
     s.step(3)

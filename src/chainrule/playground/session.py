@@ -588,12 +588,10 @@ class Session:
         c = self.config
         frame: dict[str, Any] = {"type": "frame", "epoch": self.epoch, "problem": c.problem}
         if c.problem == "classification":
-            shifted = grid_out - grid_out.max(axis=1, keepdims=True)
-            probs = np.exp(shifted)
-            probs /= probs.sum(axis=1, keepdims=True)
-            k = probs.shape[1]
-            conf = (probs.max(axis=1) - 1.0 / k) / (1.0 - 1.0 / k)
-            frame["heat_class"] = _b64(probs.argmax(axis=1))
+            winner, p_winner = _softmax_winner(grid_out)
+            k = grid_out.shape[1]
+            conf = (p_winner - 1.0 / k) / (1.0 - 1.0 / k)
+            frame["heat_class"] = _b64(winner)
             frame["heat_conf"] = _b64(np.round(np.clip(conf, 0, 1) * 255))
             pred = data_out.argmax(axis=1)
             frame["train_acc"] = _mean(pred[train] == self.y[train])
@@ -690,6 +688,24 @@ class Session:
         point = self.X[index].tolist()
         return {"type": "backprop", "index": index, "point": point, "label": self.y[index].item(),
                 "loss": float(loss.item()), "svg": svg}
+
+
+def _softmax_winner(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``scores`` ``(N, K)``: the winning class and its softmax probability.
+
+    ``p_win = 1 / sum_k exp(s_k - s_max)``. Written as a loop over the few classes:
+    NumPy's reductions along a short last axis are slow, and this runs every frame.
+    """
+    best = scores[:, 0].copy()
+    winner = np.zeros(len(scores), dtype=np.uint8)
+    for k in range(1, scores.shape[1]):
+        better = scores[:, k] > best
+        best[better] = scores[better, k]
+        winner[better] = k
+    total = np.zeros_like(best)
+    for k in range(scores.shape[1]):
+        total += np.exp(scores[:, k] - best)
+    return winner, 1.0 / total
 
 
 def _mean(mask: np.ndarray) -> float | None:
