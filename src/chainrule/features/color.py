@@ -73,7 +73,7 @@ def color_histogram(
         if c == 1:
             index = _bin_index(batch[..., 0], bins)
         else:
-            hsv = rgb2hsv(batch, channel_axis=-1)
+            hsv = rgb2hsv(batch.reshape(-1, 3)).reshape(batch.shape)  # flat: faster
             if channel == "joint":
                 hue, sat, val = (_bin_index(hsv[..., k], bins) for k in range(3))
                 index = (hue * bins + sat) * bins + val

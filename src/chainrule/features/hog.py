@@ -135,55 +135,68 @@ def _orientation_bins(g_row: np.ndarray, g_col: np.ndarray, orientations: int) -
     return bins
 
 
+_PAIRS = 511  # integer central differences of uint8 images lie in [-255, 255]
+
+
 @functools.lru_cache(maxsize=8)
-def _uint8_tables(orientations: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Magnitude and orientation bin of every integer gradient pair of uint8 images.
+def _uint8_tables(orientations: int) -> tuple[np.ndarray, np.ndarray, int, int, bool]:
+    """Lookup tables over every integer gradient ``(g_row, g_col)`` of uint8 images.
 
     Central differences of uint8 images are integers in [-255, 255], so the 511 x 511
-    possible ``(g_row, g_col)`` pairs can be tabulated once; the per-pixel work is then a
-    table lookup. The flag says whether a bin edge lies on a diagonal (45 or 135 degrees),
-    where scikit-image's float rounding of ``a/255 - b/255`` can tip a vote across the edge.
+    possible gradients are tabulated once and the per-pixel work is a lookup of
+    ``keys[g_row * 511 + g_col]`` (negative indices wrap, as NumPy indexing does)::
+
+        key = (g_row^2 + g_col^2) << shift  |  diagonal << bin_bits  |  orientation bin
+
+    A maximum of the keys over channels is the strongest channel's key; its high bits give
+    the magnitude (``magnitude[square]``), its low bits the vote's bin. ``diagonal`` marks
+    ``|g_row| == |g_col| > 0``, used only when a bin edge sits at 45, 90 or 135 degrees:
+    there scikit-image's float rounding of ``a/255 - b/255`` can tip a vote across the edge,
+    so those pixels are recomputed its way. Returns ``(keys, magnitude, shift, bin_bits,
+    diagonal_edge)``.
     """
-    k = np.arange(-255, 256, dtype=np.float64)
+    k = np.arange(-255, 256)
     g_row, g_col = np.meshgrid(k, k, indexing="ij")
-    magnitude = np.sqrt(g_row**2 + g_col**2).ravel() / 255.0
-    bins = _orientation_bins(g_row, g_col, orientations).astype(np.int16).ravel()
+    squares = g_row**2 + g_col**2
+    bins = _orientation_bins(g_row.astype(float), g_col.astype(float), orientations)
+    bin_bits = int(orientations).bit_length()
     inner_edges = _orientation_edges(orientations)[1:-1]
     diagonal_edge = bool(np.isin(inner_edges, (45.0, 90.0, 135.0)).any())
-    return magnitude, bins, diagonal_edge
-
-
-def _float_gradient_at(
-    images: np.ndarray, where: tuple[np.ndarray, ...], channel: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-image's float gradients (differences of ``uint8 / 255``) at a few pixels."""
-    n, r, c = where
-    h, w = images.shape[1:3]
-
-    def value(rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
-        return images[n, np.clip(rr, 0, h - 1), np.clip(cc, 0, w - 1), channel] / 255.0
-
-    g_row = np.where((r > 0) & (r < h - 1), value(r + 1, c) - value(r - 1, c), 0.0)
-    g_col = np.where((c > 0) & (c < w - 1), value(r, c + 1) - value(r, c - 1), 0.0)
-    return g_row, g_col
+    shift = bin_bits + int(diagonal_edge)
+    key = (squares << shift) | bins
+    if diagonal_edge:
+        key |= ((np.abs(g_row) == np.abs(g_col)) & (g_row != 0)) << bin_bits
+    dtype = np.int32 if int(squares.max()) < (1 << (31 - shift)) else np.int64
+    keys = np.empty(key.size, dtype)
+    keys[(g_row * _PAIRS + g_col).ravel()] = key.ravel()  # laid out for wrapping indices
+    magnitude = np.sqrt(np.arange(int(squares.max()) + 1)) / 255.0
+    return keys, magnitude, shift, bin_bits, diagonal_edge
 
 
 def _strongest_channel(
     squares: list[np.ndarray], values: list[tuple[np.ndarray, ...]]
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """Per pixel, the channel with the largest squared magnitude (the first one on ties).
 
-    Returns ``(channel, square, picked)``: ``picked[j]`` is ``values[channel][j]`` per pixel.
-    Ties are settled afterwards by the caller, the way scikit-image does (``hypot``).
+    Returns ``(square, picked)``: ``picked[j]`` is ``values[channel][j]`` per pixel.
     """
     square, picked = squares[0], list(values[0])
-    channel = np.zeros(square.shape, np.int8)
     for ch in range(1, len(squares)):
         stronger = squares[ch] > square
         square = np.where(stronger, squares[ch], square)
         picked = [np.where(stronger, new, old) for new, old in zip(values[ch], picked)]
-        channel = np.where(stronger, np.int8(ch), channel)
-    return channel, square, picked
+    return square, picked
+
+
+def _skimage_choice(batch: np.ndarray, where: tuple[np.ndarray, ...]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-image's float gradient at a few pixels: strongest channel by ``hypot``."""
+    floats = [_float_gradient_at(batch, where, np.full(where[0].size, ch))
+              for ch in range(batch.shape[-1])]
+    winner = np.stack([np.hypot(r, c) for r, c in floats]).argmax(axis=0)
+    pick = np.arange(winner.size)
+    return (np.stack([r for r, _ in floats])[winner, pick],
+            np.stack([c for _, c in floats])[winner, pick])
 
 
 def _oriented_gradients(
@@ -206,7 +219,7 @@ def _oriented_gradients(
         x = to_gray(x)[..., None]
     rows, cols = _central_differences(np.ascontiguousarray(np.moveaxis(x, -1, 0)), np.float64)
     squares = [r * r + c * c for r, c in zip(rows, cols)]
-    _, square, (g_row, g_col) = _strongest_channel(squares, list(zip(rows, cols)))
+    square, (g_row, g_col) = _strongest_channel(squares, list(zip(rows, cols)))
     if len(squares) > 1:
         tied = (sum((q >= square * (1 - 1e-12)).astype(np.int8) for q in squares) > 1)
         tied &= square > 0
@@ -223,29 +236,49 @@ def _oriented_gradients(
 def _oriented_gradients_uint8(
     batch: np.ndarray, orientations: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    magnitude_table, bin_table, diagonal_edge = _uint8_tables(orientations)
+    key_table, magnitude_table, shift, bin_bits, diagonal_edge = _uint8_tables(orientations)
     rows, cols = _central_differences(np.ascontiguousarray(np.moveaxis(batch, -1, 0)), np.int16)
-    pairs = [(r.astype(np.int32) + 255) * 511 + (c + 255) for r, c in zip(rows, cols)]
-    squares = [r.astype(np.int32) ** 2 + c.astype(np.int32) ** 2 for r, c in zip(rows, cols)]
-    channel, square, (pair,) = _strongest_channel(squares, [(p,) for p in pairs])
-    if len(squares) > 1:
-        tied = (sum((q == square).astype(np.int8) for q in squares) > 1) & (square > 0)
-        if tied.any():
-            where = np.nonzero(tied)
-            floats = [_float_gradient_at(batch, where, np.full(where[0].size, ch))
-                      for ch in range(len(squares))]
-            winner = np.stack([np.hypot(r, c) for r, c in floats]).argmax(axis=0)
-            channel[where] = winner
-            pair[where] = np.stack([p[where] for p in pairs])[winner, np.arange(winner.size)]
-    magnitude = magnitude_table[pair]
-    bins = bin_table[pair].astype(np.intp)
+    keys = []
+    for g_row, g_col in zip(rows, cols):
+        pair = np.multiply(g_row, _PAIRS, dtype=np.intp)
+        pair += g_col
+        keys.append(key_table[pair])
+    key = keys[0]
+    for other in keys[1:]:
+        key = np.maximum(key, other)  # the strongest channel's key
+    low = key.dtype.type((1 << shift) - 1)
+    special = None
+    if len(keys) > 1:
+        # Channels tied in magnitude with different bins (e.g. gradients (3, 4) and (0, 5)):
+        # the maximum of the keys with flipped low bits has the smallest low bits among the
+        # strongest; where it differs, scikit-image's hypot on its float gradients decides.
+        lowest = keys[0] ^ low
+        for other in keys[1:]:
+            lowest = np.maximum(lowest, other ^ low)
+        special = (lowest ^ low) != key
     if diagonal_edge:
-        g_row, g_col = pair // 511 - 255, pair % 511 - 255
-        where = np.nonzero((np.abs(g_row) == np.abs(g_col)) & (g_row != 0))
+        diagonal = (key & (1 << bin_bits)) != 0
+        special = diagonal if special is None else special | diagonal
+    magnitude = magnitude_table[key >> shift]
+    bins = (key & ((1 << bin_bits) - 1)).astype(np.intp)
+    if special is not None:
+        where = np.nonzero(special)
         if where[0].size:
-            f_row, f_col = _float_gradient_at(batch, where, channel[where])
+            f_row, f_col = _skimage_choice(batch, where)
+            magnitude[where] = np.hypot(f_col, f_row)
             bins[where] = _orientation_bins(f_row, f_col, orientations)
     return magnitude, bins
+
+
+@functools.lru_cache(maxsize=16)
+def _cell_slots(n: int, n_rows: int, n_cols: int, cell: tuple[int, int], slots: int
+                ) -> np.ndarray:
+    """Histogram slot of every pixel's bin 0: ``((image * rows + row) * cols + col) * slots``."""
+    row = np.arange(n_rows * cell[0]) // cell[0]
+    col = np.arange(n_cols * cell[1]) // cell[1]
+    cell_index = row[:, None] * n_cols + col[None, :]
+    image = np.arange(n)[:, None, None] * (n_rows * n_cols)
+    return (image + cell_index) * slots
 
 
 def _cell_histograms(
@@ -254,12 +287,10 @@ def _cell_histograms(
     """Mean orientation votes per cell: ``(N, n_cells_row, n_cells_col, orientations)``."""
     n = magnitude.shape[0]
     n_rows, n_cols = magnitude.shape[1] // cell[0], magnitude.shape[2] // cell[1]
-    magnitude = magnitude[:, : n_rows * cell[0], : n_cols * cell[1]]
-    index = bins[:, : n_rows * cell[0], : n_cols * cell[1]].copy()
     slots = orientations + 1  # the spare slot collects the votes that fall in no bin
-    index += ((np.arange(n_rows * cell[0]) // cell[0])[:, None] * n_cols
-              + (np.arange(n_cols * cell[1]) // cell[1])[None, :]) * slots
-    index += (np.arange(n) * (n_rows * n_cols * slots))[:, None, None]
+    index = bins[:, : n_rows * cell[0], : n_cols * cell[1]]
+    index += _cell_slots(n, n_rows, n_cols, cell, slots)  # bins is scratch: add in place
+    magnitude = magnitude[:, : n_rows * cell[0], : n_cols * cell[1]]
     hist = np.bincount(index.ravel(), weights=magnitude.ravel(),
                        minlength=n * n_rows * n_cols * slots)
     hist = hist.reshape(n, n_rows, n_cols, slots)[..., :orientations]
