@@ -90,6 +90,19 @@ def test_config_validation():
     assert c.updated({"features": ["r", "x1"]}).features == ["x1", "r"]  # canonical order
     with pytest.raises(LimitError):
         c.updated({"batch_size": True})
+    with pytest.raises(LimitError, match="uploaded CSV"):
+        c.updated({"dataset": "custom"})
+
+
+def test_uploaded_data_keeps_its_classes():
+    s = Session()
+    s.load_csv("0,0,0\n1,1,1\n2,2,2\n-1,-1,1\n")
+    assert s.config.dataset == "custom" and s.config.num_classes == 3
+    with pytest.raises(LimitError, match="keeps its problem"):
+        s.apply({"num_classes": 5})
+    assert s.config.num_classes == 3  # a refused change leaves the setup as it was
+    assert s.apply({"train_ratio": 80}) == "data" and len(s.X) == 4  # re-split, same points
+    assert s.apply({"dataset": "xor"}) == "data" and len(s.X) == 400
 
 
 def test_apply_rebuilds_only_what_changed():

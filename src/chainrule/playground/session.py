@@ -118,6 +118,8 @@ class Config:
         unknown = sorted(set(changes) - known)
         if unknown:
             raise LimitError(f"config: unknown field(s) {', '.join(map(str, unknown))}")
+        if changes.get("dataset") == "custom" and self.dataset != "custom":
+            raise LimitError("dataset: 'custom' is what an uploaded CSV becomes; upload one")
         merged = {**self.to_dict(), **changes}
         return Config(**_validate(merged))
 
@@ -369,10 +371,11 @@ class Session:
     def load_csv(self, text: str) -> None:
         """Replace the data by an uploaded CSV (see :func:`parse_csv`); the net resets."""
         X, y = parse_csv(text, self.config.problem)
-        changes: dict[str, Any] = {"dataset": "custom"}
+        num_classes = self.config.num_classes
         if self.config.problem == "classification":
-            changes["num_classes"] = max(2, int(y.max()) + 1)
-        self.config = self.config.updated(changes)
+            num_classes = max(2, int(y.max()) + 1)
+        self.config = Config(**{**self.config.to_dict(), "dataset": "custom",
+                                "num_classes": num_classes})
         self.X, self.y = X, y
         self._split()
         self.reset_net()
@@ -444,14 +447,12 @@ class Session:
         old = self.config
         new = old.updated(changes)
         changed = {k for k, v in new.to_dict().items() if old.to_dict()[k] != v}
+        if new.dataset == "custom" and changed & {"problem", "num_classes"}:
+            raise LimitError("config: an uploaded data set keeps its problem and classes")
         self.config = new
         if self._compiled is not None:
             self._compiled = {}  # the regularization or the loss may be part of the graph
         if changed & _DATA_KEYS:
-            if new.dataset == "custom" and old.dataset == "custom" and (
-                changed & {"problem", "num_classes"}
-            ):
-                raise LimitError("config: an uploaded data set keeps its problem and classes")
             self.regenerate()
             return "data"
         if changed & _NET_KEYS:

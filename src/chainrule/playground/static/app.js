@@ -39,6 +39,7 @@ function parseHash() {
     else if (NUM_KEYS.includes(key)) out.config[key] = Number(value);
     else out.config[key] = value;
   }
+  if (out.config.dataset === "custom") delete out.config.dataset;  // uploaded points are not in the URL
   return out;
 }
 
