@@ -44,7 +44,7 @@ def test_train_writes_the_run_folder_and_learns(run_dir, capsys):
 
 def test_train_prints_progress_and_accuracy(tmp_path, capsys):
     rc = main(["train", "--epochs", "1", "--hidden", "16", "--augment", "none",
-               "--out", str(tmp_path / "r")])
+               "--val-fraction", "0.1", "--out", str(tmp_path / "r")])
     out = capsys.readouterr().out
     assert rc == 0
     assert "epoch 1/1" in out and "val acc" in out
@@ -93,7 +93,8 @@ def test_predict_on_generated_pngs(run_dir, tmp_path, capsys):
 
 
 def test_resume_continues_exactly(tmp_path):
-    cfg = TrainConfig(epochs=3, hidden=[32], batch_size=64, augment="none", dropout=0.2)
+    cfg = TrainConfig(epochs=3, hidden=[32], batch_size=64, augment="none", dropout=0.2,
+                      val_fraction=0.2)
     train_run(cfg, out=tmp_path / "full", progress=False)
 
     def crash_after_two(trainer, epoch, logs):
@@ -147,6 +148,18 @@ def test_error_paths_print_one_line(run_dir, tmp_path, capsys):
         capsys, ["predict", str(run_dir), str(tmp_path / "none.png")], "predict")
     assert "--top must be >= 1" in _one_line_error(
         capsys, ["predict", str(run_dir), str(text), "--top", "0"], "predict")
+
+
+def test_cli_defaults_are_the_library_defaults():
+    from chainrule.cli import build_parser
+
+    args = build_parser().parse_args(["train"])
+    defaults = TrainConfig()
+    for key, value in defaults.to_dict().items():
+        if key == "epochs":
+            assert args.epochs is None  # None: 20, or the resumed run's
+            continue
+        assert getattr(args, key) == value, key
 
 
 def test_help_lists_every_option(capsys):

@@ -59,24 +59,27 @@ DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "rmsprop": 1e-3, "
 class TrainConfig:
     """Every setting of a run (what ``chainrule train`` exposes as options).
 
-    The defaults train a 2-layer net (64 -> 256 -> 10, ReLU) on the embedded digits with Adam,
-    a cosine learning-rate schedule and a little L2: about 98-99% test accuracy in seconds.
+    The defaults train a 2-layer net (64 -> 512 -> 10, ReLU, dropout 0.3) on the embedded
+    digits (plus their one-pixel shifts) with Adam, a cosine learning-rate schedule and a
+    little L2: 98-99% test accuracy in seconds. ``val_fraction`` is 0 by default: the 1,438
+    digit training images are few, and every one of them helps more than a validation split
+    (set it to e.g. 0.1 to watch validation accuracy and keep the best epoch).
     """
 
     data: str = "digits"
     data_dir: str | None = None
-    hidden: list[int] = field(default_factory=lambda: [256])
+    hidden: list[int] = field(default_factory=lambda: [512])
     activation: str = "relu"
     loss: str = "softmax"
     optimizer: str = "adam"
     lr: float | None = None
     reg: float = 1e-4
     lr_schedule: str = "cosine"
-    epochs: int = 30
-    batch_size: int = 32
-    dropout: float = 0.0
+    epochs: int = 20
+    batch_size: int = 64
+    dropout: float = 0.3
     batchnorm: bool = False
-    val_fraction: float = 0.1
+    val_fraction: float = 0.0
     seed: int = 0
     features: str = "pixels"
     early_stopping: int | None = None
