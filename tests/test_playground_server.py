@@ -385,3 +385,27 @@ def test_command_binds_localhost_and_prints_the_url():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_other_origins_get_no_session(client):
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
+            ws.receive_json()
+    assert client.app.state.manager.entries == {}
+    with client.websocket_connect("/ws", headers={"origin": "http://testserver"}) as ws:
+        open_session(ws)
+
+
+def test_an_internal_error_costs_one_reply_not_the_session(client, monkeypatch):
+    from chainrule.playground.session import Session
+
+    def broken(self):
+        raise RuntimeError("something unexpected")
+
+    with client.websocket_connect("/ws") as ws:
+        open_session(ws)
+        monkeypatch.setattr(Session, "reset_net", broken)
+        ws.send_json({"type": "reset"})
+        assert "internal error (RuntimeError" in receive_until(ws, "error")["message"]
+        monkeypatch.undo()
+        assert_alive(ws)

@@ -22,7 +22,8 @@ Training runs in this process with chainrule: while a session plays, a task step
 ``steps_per_frame`` epochs, computes one frame (one batched forward pass) and sends it, then
 yields to the event loop. Nothing the page sends is ever executed: every message is parsed
 as JSON and checked field by field against :mod:`chainrule.playground.limits`; a bad one
-gets an ``error`` reply and the session goes on.
+gets an ``error`` reply and the session goes on. A WebSocket opened by a page of another
+origin (another web site in the same browser) is refused.
 
 >>> from starlette.testclient import TestClient
 >>> with TestClient(create_app()).websocket_connect("/ws") as ws:   # doctest: +SKIP
@@ -40,6 +41,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from chainrule.playground import limits
 from chainrule.playground.limits import LimitError, RateLimiter
@@ -190,6 +192,11 @@ def create_app(
         return JSONResponse({"error": f"unknown export {kind[:40]!r}"}, status_code=404)
 
     async def socket(websocket: WebSocket) -> None:
+        origin = websocket.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc != websocket.headers.get("host"):
+            # Another web site's page in the user's browser: it gets no session here.
+            await websocket.close(code=1008)
+            return
         await websocket.accept()
         try:
             sid, entry = manager.create()
@@ -326,6 +333,8 @@ class _Connection:
             await handler(payload)
         except (LimitError, ValueError, TypeError, KeyError, IndexError, ArithmeticError) as e:
             await self.error(f"{kind}: {e}")
+        except Exception as e:  # a bug must cost one reply, not the tab's session
+            await self.error(f"{kind}: internal error ({type(e).__name__}: {e})")
 
     # ---- message handlers (one per type) --------------------------------------------
     async def on_ping(self, msg: dict[str, Any]) -> None:
