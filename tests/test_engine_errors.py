@@ -159,3 +159,12 @@ def test_gradcheck_failure_names_input_element_and_values() -> None:
     with pytest.raises(cr.GradcheckError, match=r"input 0 \(shape \(3,\)\), element \(\d,\): "
                        r"analytic .* vs numerical .*relative error"):
         cr.gradcheck(Wrong.apply, [np.array([1.0, 2.0, 3.0])])
+
+
+def test_upstream_of_another_shape_is_refused_not_reshaped() -> None:
+    x = cr.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    y = x * 2
+    with pytest.raises(cr.ShapeError, match=r"upstream gradient of shape \(3, 1\)"):
+        y.backward(np.ones((3, 1)))
+    y.backward(np.ones((1, 3)))
+    np.testing.assert_array_equal(x.grad, [[2.0, 2.0, 2.0]])

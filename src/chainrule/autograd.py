@@ -600,10 +600,12 @@ def _upstreams(outs: list[Tensor], upstream: Any, where: str) -> list[Any]:
             u = u.data
         u = np.asarray(u, dtype=o.data.dtype)
         if u.shape != o.shape:
-            if u.size == o.data.size:
+            # Only a single number may change its shape (a () upstream for a (1,) output);
+            # reshaping anything else could pair gradients with the wrong elements.
+            if u.size == 1 and o.data.size == 1:
                 u = u.reshape(o.shape)
             else:
-                raise ValueError(
+                raise ShapeError(
                     f"{where}: upstream gradient of shape {u.shape} does not match "
                     f"the output's shape {o.shape}"
                 )
