@@ -41,6 +41,10 @@ examples:
 """
 
 
+#: HOG cell size of the comparison unless --set hog.cell_size=... says otherwise.
+DEFAULT_HOG_CELL = 4
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "compare", help="linear / 2-layer nets on pixels vs image features (report)",
@@ -53,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "gabor, bow (default hog,color)")
     p.add_argument("--set", action="append", default=[], metavar="NAME.OPTION=VALUE",
                    dest="options",
-                   help="an extractor option, e.g. hog.cell_size=4 (JSON values; repeatable)")
+                   help="an extractor option, e.g. hog.cell_size=8 (JSON values; repeatable). "
+                        "Default here: hog.cell_size=4, since CIFAR's 32x32 images hold only "
+                        "4x4 of the lecture's 8x8-pixel cells")
     p.add_argument("--epochs", type=int, default=10, help="epochs per model (default 10)")
     p.add_argument("--hidden", type=int, default=500,
                    help="hidden units of the 2-layer nets (default 500)")
@@ -175,8 +181,8 @@ def run_comparison(parts: dict, classes: list[str], features: list[str], options
         log(f"{model_name:8s} on {label:16s} test accuracy {test_acc:.4f} "
             f"(train {train_acc:.4f}) in {seconds:.1f} s")
     return {
-        "train_images": int(len(fit_idx)), "val_images": int(len(val_idx)),
-        "test_images": int(len(test_x)), "image_shape": list(train_x.shape[1:]),
+        "train_images": len(fit_idx), "val_images": len(val_idx),
+        "test_images": len(test_x), "image_shape": list(train_x.shape[1:]),
         "classes": list(classes), "features": pipeline.names,
         "feature_config": pipeline.get_config(), "epochs": epochs, "hidden": hidden,
         "batch_size": batch_size, "seed": seed,
@@ -267,6 +273,9 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -314,6 +323,7 @@ orientation).</p><img alt="Gabor filters" src="data:image/png;base64,{gabor_png}
 def run(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.features.split(",") if n.strip()]
     options = parse_options(args.options)
+    options.setdefault("hog", {}).setdefault("cell_size", DEFAULT_HOG_CELL)
     parts, classes, title = load_images(args.data, args.data_dir, args.limit, args.seed)
     if args.epochs < 1:
         raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
