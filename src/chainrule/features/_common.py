@@ -25,14 +25,15 @@ def as_image_batch(
     op: str,
     dtype: type = np.float64,
     min_size: tuple[int, int] = (1, 1),
-    keep_uint8: bool = False,
+    keep_dtype: bool = False,
 ) -> np.ndarray:
     """Check a batch of images and return it as floats in ``[0, 1]``, shaped ``(N, H, W, C)``.
 
     Raises :class:`ShapeError` for a wrong rank, channel count or images smaller than
     ``min_size`` (rows, cols), and :class:`DataError` for a dtype that is not an image dtype
     (bool, integers other than uint8, complex, object) or float values outside ``[0, 1]``.
-    ``keep_uint8=True`` returns uint8 input unchanged (for extractors with an integer path).
+    ``keep_dtype=True`` checks but returns the array unchanged (uint8 or float): extractors
+    that convert batch by batch avoid a float copy of a whole data set.
     """
     data = getattr(images, "data", images) if not isinstance(images, np.ndarray) else images
     array = np.asarray(data)
@@ -56,14 +57,14 @@ def as_image_batch(
             f"pixels one cell/patch needs (shape {array.shape})"
         )
     if array.dtype == np.uint8:
-        if keep_uint8:
+        if keep_dtype:
             return array
         return array.astype(dtype) / dtype(255.0)
     if array.dtype.kind != "f":
         raise DataError(
             f"{op}: images must be uint8 in [0, 255] or floats in [0, 1], got dtype {array.dtype}"
         )
-    out = array.astype(dtype, copy=False)
+    out = array if keep_dtype else array.astype(dtype, copy=False)
     if out.size and n:
         lo, hi = float(out.min()), float(out.max())
         if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1e-6 or hi > 1.0 + 1e-6:

@@ -72,7 +72,7 @@ class BagOfWords:
     def _check(self, images: np.ndarray, op: str) -> np.ndarray:
         p = self.patch_size
         return as_image_batch(images, f"BagOfWords.{op}", np.float32, min_size=(p, p),
-                              keep_uint8=True)
+                              keep_dtype=True)
 
     def fit(self, images: np.ndarray, seed: int | None = None) -> BagOfWords:
         """Cluster ``n_patches`` random normalized patches into the codebook (k-means)."""

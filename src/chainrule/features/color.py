@@ -55,7 +55,7 @@ def color_histogram(
         raise ValueError(f"color_histogram: bins must be a positive int, got {bins!r}")
     if channel not in CHANNELS:
         raise ValueError(f"color_histogram: channel must be one of {CHANNELS}, got {channel!r}")
-    x = as_image_batch(images, "color_histogram", np.float32, keep_uint8=True)
+    x = as_image_batch(images, "color_histogram", np.float32, keep_dtype=True)
     n, h, w, c = x.shape
     if c != 3 and channel != "value":
         raise ShapeError(

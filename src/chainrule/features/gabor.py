@@ -199,7 +199,7 @@ def gabor_features(
     if int(grid) != grid or grid < 1:
         raise ValueError(f"gabor_features: grid must be a positive int, got {grid!r}")
     x = as_image_batch(images, "gabor_features", np.float32, min_size=(grid, grid),
-                       keep_uint8=True)
+                       keep_dtype=True)
     n, h, w, _ = x.shape
     rows, cols = _region_bounds(h, grid), _region_bounds(w, grid)
     out = np.empty((n, gabor_features_dim(bank, grid)), np.float32)

@@ -212,7 +212,9 @@ def _oriented_gradients(
     """
     if batch.dtype == np.uint8 and not transform_sqrt and color == "max":
         return _oriented_gradients_uint8(batch, orientations)
-    x = batch.astype(np.float64) / 255.0 if batch.dtype == np.uint8 else batch
+    x = batch.astype(np.float64)
+    if batch.dtype == np.uint8:
+        x /= 255.0
     if transform_sqrt:
         x = np.sqrt(x)
     if color == "gray":
@@ -357,7 +359,7 @@ def hog(
     if block_norm is None and block != (1, 1):
         raise ValueError(f"hog: block_size={block_size!r} needs a block_norm; "
                          "block_norm=None gives the raw cell histograms (block_size=1)")
-    x = as_image_batch(images, "hog", min_size=cell, keep_uint8=True)
+    x = as_image_batch(images, "hog", min_size=cell, keep_dtype=True)
     n, h, w, c = x.shape
     shape = hog_output_shape((h, w), cell, orientations, block)
     out = np.empty((n, int(np.prod(shape))), dtype=dtype)

@@ -204,7 +204,7 @@ class FeaturePipeline:
         return out
 
     def _check(self, images: np.ndarray, op: str) -> np.ndarray:
-        x = as_image_batch(images, f"FeaturePipeline.{op}", np.float32, keep_uint8=True)
+        x = as_image_batch(images, f"FeaturePipeline.{op}", np.float32, keep_dtype=True)
         if self.image_shape is not None and tuple(x.shape[1:]) != self.image_shape:
             raise ShapeError(f"FeaturePipeline.{op}: fitted on images of shape "
                              f"{self.image_shape}, got {tuple(x.shape[1:])}")
