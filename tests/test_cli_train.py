@@ -175,3 +175,25 @@ def test_help_lists_every_option(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "RUN" in capsys.readouterr().out
+
+
+def test_features_are_stored_and_applied_by_predict(tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "gabor"
+    assert main(["train", "--features", "gabor", "--hidden", "16", "--epochs", "1",
+                 "--augment", "none", "--quiet", "--out", str(out)]) == 0
+    ckpt = load_checkpoint(out)
+    assert ckpt.features is not None and ckpt.config["features"] == "gabor"
+    ds = cr.data.load("digits")
+    png = tmp_path / "d.png"
+    Image.fromarray(ds.test_images[0][..., 0]).save(png)
+    metrics = json.loads((out / "metrics.json").read_text())
+    capsys.readouterr()
+    assert main(["predict", str(out), str(png), "--json"]) == 0
+    pred = json.loads(capsys.readouterr().out)[0]["prediction"]
+    from chainrule.train import evaluate_run
+
+    ev = evaluate_run(out)
+    assert pred == ev.class_names[ev.predictions[0]]
+    assert ev.accuracy == metrics["test"]["accuracy"]
