@@ -137,3 +137,22 @@ def test_bad_inputs_give_clear_errors():
         hog(good, block_norm="L3")
     with pytest.raises(ValueError, match="needs a block_norm"):
         hog(good, block_size=2, block_norm=None)
+
+
+@pytest.mark.slow
+def test_real_cifar_images_match_skimage(shared_data):
+    import io
+    import zipfile
+
+    Image = pytest.importorskip("PIL.Image")
+    path = shared_data / "cifar10-jpeg" / "cifar10-jpeg.zip"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    with zipfile.ZipFile(path) as archive:
+        names = sorted(n for n in archive.namelist() if n.endswith(".jpg"))[::997][:50]
+        x = np.stack([np.asarray(Image.open(io.BytesIO(archive.read(n))).convert("RGB"))
+                      for n in names])
+    for orientations, norm in ((9, "L2-Hys"), (8, "L1")):
+        ours = hog(x, 4, orientations, 2, norm, dtype=np.float64)
+        np.testing.assert_allclose(ours, _reference(x, 4, orientations, 2, norm), rtol=1e-5,
+                                   atol=1e-9)
