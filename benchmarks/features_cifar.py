@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from chainrule.cli.compare import run_comparison, write_report
+from chainrule.cli.compare import run_comparison, sample_images, write_report
 from chainrule.cli.features import load_images
 
 REFERENCE = {("linear", "pixels"): "0.36-0.40", ("linear", "features"): "0.42-0.50",
@@ -52,7 +52,7 @@ def main() -> None:
                              progress=False, log=lambda m: print(m, flush=True))
     metrics["data"] = title
     write_report(Path(args.out), metrics, f"Image features vs learned features: {title}",
-                 parts["test"][0][:6])
+                 sample_images(*parts["test"]))
     print("\n| model | inputs | input size | test accuracy | course reference | "
           "training time |\n|---|---|---|---|---|---|")
     for r in metrics["results"]:

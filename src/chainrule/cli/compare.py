@@ -267,6 +267,12 @@ def gabor_figure(frequencies=(0.1, 0.2, 0.3), orientations: int = 4) -> str:
     return _png(fig)
 
 
+def sample_images(images: np.ndarray, labels: np.ndarray, count: int = 6) -> np.ndarray:
+    """One image of each of the first ``count`` classes (for the report's HOG picture)."""
+    _, first = np.unique(np.asarray(labels), return_index=True)
+    return images[np.sort(first)[:count]]
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -338,7 +344,7 @@ def run(args: argparse.Namespace) -> int:
                              seed=args.seed, progress=args.progress, log=log)
     metrics["data"] = title
     out = Path(args.out)
-    samples = parts["test"][0][:6]
-    write_report(out, metrics, f"Image features vs learned features: {title}", samples)
+    write_report(out, metrics, f"Image features vs learned features: {title}",
+                 sample_images(*parts["test"]))
     log(f"wrote {out / 'report.html'} and {out / 'metrics.json'}")
     return 0
