@@ -7,7 +7,7 @@ with the settings below (seed 0), and is measured on the data set's test split:
 data           model (all ReLU MLPs on raw pixels)          target
 =============  ===========================================  ========
 digits         ``chainrule train`` defaults                 >= 98%
-mnist          784 -> 512 -> 512 -> 10, dropout 0.2         >= 98.3%
+mnist          784 -> 512 -> 512 -> 10, dropout 0.2, shifts >= 98.3%
 fashion-mnist  784 -> 512 -> 512 -> 10, dropout 0.2         >= 89.5%
 cifar10 (JPEG) 3072 -> 500 -> 10                            >= 50%
 =============  ===========================================  ========
@@ -37,8 +37,8 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RUNS: dict[str, tuple[dict, float]] = {
     "digits": ({}, 0.98),
     "mnist": (dict(data="mnist", hidden=[512, 512], dropout=0.2, reg=0.0, optimizer="adam",
-                   lr=1e-3, lr_schedule="cosine", epochs=12, batch_size=128,
-                   val_fraction=0.05), 0.983),
+                   lr=1e-3, lr_schedule="cosine", epochs=4, batch_size=128,
+                   val_fraction=0.05, augment="shift"), 0.983),
     "fashion-mnist": (dict(data="fashion-mnist", hidden=[512, 512], dropout=0.2, reg=0.0,
                            optimizer="adam", lr=1e-3, lr_schedule="cosine", epochs=12,
                            batch_size=128, val_fraction=0.05), 0.895),

@@ -223,3 +223,11 @@ def test_state_dict_without_architecture(tmp_path):
     ckpt = load_checkpoint(save_checkpoint(tmp_path / "c.safetensors", weights))
     assert ckpt.model is None
     np.testing.assert_array_equal(ckpt.state_dict["w"], np.eye(2))
+
+
+def test_zero_dim_and_strided_arrays_keep_their_shape(tmp_path):
+    weights = {"count": np.array(7, dtype=np.int64),
+               "t": np.arange(6, dtype=np.float32).reshape(2, 3).T}
+    ckpt = load_checkpoint(save_checkpoint(tmp_path, weights))
+    assert ckpt.state_dict["count"].shape == () and ckpt.state_dict["count"] == 7
+    np.testing.assert_array_equal(ckpt.state_dict["t"], weights["t"])

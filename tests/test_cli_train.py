@@ -197,3 +197,20 @@ def test_features_are_stored_and_applied_by_predict(tmp_path, capsys):
     ev = evaluate_run(out)
     assert pred == ev.class_names[ev.predictions[0]]
     assert ev.accuracy == metrics["test"]["accuracy"]
+
+
+@pytest.mark.parametrize("options", [
+    ["--batchnorm", "--loss", "svm", "--optimizer", "nesterov", "--lr-schedule", "step"],
+    ["--optimizer", "rmsprop", "--lr-schedule", "invsqrt", "--activation", "tanh"],
+    ["--optimizer", "adamw", "--lr", "0.01", "--lr-schedule", "linear", "--hidden", "32", "32"],
+])
+def test_options_train_and_reload_exactly(tmp_path, options):
+    out = tmp_path / "run"
+    assert main(["train", "--hidden", "16", "--epochs", "1", "--augment", "none", "--quiet",
+                 "--out", str(out), *options]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] > 0.5  # one epoch; chance is 0.1
+    from chainrule.train import evaluate_run
+
+    # the reloaded checkpoint (batchnorm statistics included) predicts exactly the same
+    assert evaluate_run(out).to_dict()["confusion_matrix"] == metrics["test"]["confusion_matrix"]

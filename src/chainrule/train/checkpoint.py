@@ -111,7 +111,8 @@ class _Encoder:
                 raise CheckpointError(
                     f"save_checkpoint: {key} has dtype {obj.dtype}, which a checkpoint cannot hold"
                 )
-            self.tensors[key] = np.ascontiguousarray(obj)
+            # not np.ascontiguousarray: it turns 0-d arrays (BatchNorm's counter) into 1-d
+            self.tensors[key] = obj if obj.flags.c_contiguous else obj.copy(order="C")
             return {"__tensor__": key}
         if hasattr(obj, "data") and isinstance(getattr(obj, "data", None), np.ndarray):
             return self.encode(obj.data, key)  # a Tensor or Parameter
