@@ -102,7 +102,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="stop after PATIENCE epochs without a better validation accuracy")
     run = p.add_argument_group("run")
     run.add_argument("--seed", type=int, default=0,
-                     help="seed of the splits, initialization, shuffling and dropout (default 0)")
+                     help="seed of the validation split, initialization, shuffling and dropout "
+                          "(default 0; the test split is the data set's own, fixed)")
     run.add_argument("--out", default=None, metavar="DIR",
                      help="run folder to write (default runs/<date-time>-<data>/)")
     run.add_argument("--resume", default=None, metavar="RUN",
@@ -137,7 +138,7 @@ def main(args: argparse.Namespace) -> int:
             hidden = " -> ".join(str(h) for h in cfg.hidden) or "(linear)"
             console.print(f"training on {cfg.data}: hidden {hidden}, {cfg.activation}, "
                           f"{cfg.loss} loss, {cfg.optimizer} lr {cfg.learning_rate:g}, "
-                          f"{cfg.lr_schedule} schedule, {cfg.epochs} epochs")
+                          f"{cfg.lr_schedule} schedule, {cfg.epochs} epochs", soft_wrap=True)
         result = train_run(cfg, out=args.out, progress=not args.quiet, console=console)
     ev = result.evaluation
     print(f"test accuracy: {ev.accuracy:.2%} ({int(ev.confusion.trace())}/"

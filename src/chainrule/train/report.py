@@ -183,7 +183,14 @@ def _misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.ndarr
     wrong = np.flatnonzero(predictions != labels)
     if len(wrong) == 0:
         return None, 0
-    chosen = wrong[:limit]
+    # Round-robin over the true classes: test sets are often sorted by class, and the grid
+    # should show the mistakes of every class, not only of the first one.
+    per_class = [list(wrong[labels[wrong] == c]) for c in np.unique(labels[wrong])]
+    chosen = []
+    while len(chosen) < min(limit, len(wrong)):
+        for queue in per_class:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop(0))
     gray = images.shape[-1] == 1
     pics = [(images[i][..., 0] if gray else images[i]) / 255.0 for i in chosen]
     titles = [f"true {class_names[labels[i]]}\npred {class_names[predictions[i]]}"

@@ -307,10 +307,16 @@ def default_run_dir(cfg: TrainConfig, root: str | Path = "runs") -> Path:
     return candidate
 
 
-def _load_data(data: str, data_dir: str | None, seed: int) -> Any:
+def _load_data(data: str, data_dir: str | None) -> Any:
+    """The data set with its standard test split.
+
+    Data sets without an official test split (digits, image folders without ``test/``) get
+    the loader's seeded split with its default seed, whatever the run's ``--seed``: the test
+    set belongs to the data, so runs with different seeds are measured on the same images.
+    """
     from chainrule import data as crdata
 
-    return crdata.load(data, data_dir=data_dir, seed=seed)
+    return crdata.load(data, data_dir=data_dir)
 
 
 def _split(ds: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -354,7 +360,7 @@ def train_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
-    ds = _load_data(cfg.data, cfg.data_dir, cfg.seed)
+    ds = _load_data(cfg.data, cfg.data_dir)
     train_x, train_y, test_x, test_y = _split(ds)
     if cfg.val_fraction > 0:
         from chainrule.data import train_val_split
@@ -442,8 +448,7 @@ def evaluate_run(run: str | Path, data: str | None = None, data_dir: str | None 
 
     ckpt, pre = _load_run(run)
     name = data or ckpt.config.get("data", "digits")
-    ds = _load_data(name, data_dir or (None if data else ckpt.config.get("data_dir")),
-                    int(ckpt.config.get("seed", 0)))
+    ds = _load_data(name, data_dir or (None if data else ckpt.config.get("data_dir")))
     _, _, test_x, test_y = _split(ds)
     if ckpt.class_names is not None and list(ds.classes) != list(ckpt.class_names):
         raise ValueError(f"{name} has classes {_short(ds.classes)} but the run was trained on "

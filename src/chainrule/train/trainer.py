@@ -473,5 +473,5 @@ class _RichBar:
         self.console.print(
             f"epoch {logs['epoch']:>{width}}/{epochs}  loss {logs['train_loss']:.4f}  "
             f"train acc {logs['train_acc']:.2%}{val}  lr {logs['lr']:.3g}  "
-            f"{logs['seconds']:.1f}s{mark}", highlight=False,
+            f"{logs['seconds']:.1f}s{mark}", highlight=False, soft_wrap=True,
         )
