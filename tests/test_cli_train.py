@@ -214,3 +214,29 @@ def test_options_train_and_reload_exactly(tmp_path, options):
 
     # the reloaded checkpoint (batchnorm statistics included) predicts exactly the same
     assert evaluate_run(out).to_dict()["confusion_matrix"] == metrics["test"]["confusion_matrix"]
+
+
+def test_image_folder_rgb_end_to_end(tmp_path, capsys):
+    """An image folder of RGB PNGs: train on it, then predict a new file of another size."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    colors = {"red": (200, 30, 30), "blue": (30, 30, 200)}
+    for split, n in (("train", 20), ("test", 6)):
+        for name, rgb in colors.items():
+            folder = tmp_path / "shapes" / split / name
+            folder.mkdir(parents=True)
+            for i in range(n):
+                noise = rng.integers(-40, 40, size=(12, 12, 3))
+                img = np.clip(np.array(rgb) + noise, 0, 255).astype(np.uint8)
+                Image.fromarray(img).save(folder / f"{i}.png")
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "shapes"), "--hidden", "8", "--epochs", "3",
+                 "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] == 1.0
+    assert load_checkpoint(out).image_shape == (12, 12, 3)
+    Image.new("RGB", (40, 30), (220, 20, 20)).save(tmp_path / "new.jpg")
+    capsys.readouterr()
+    assert main(["predict", str(out), str(tmp_path / "new.jpg")]) == 0
+    assert capsys.readouterr().out.startswith(f"{tmp_path / 'new.jpg'}: red")

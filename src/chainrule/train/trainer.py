@@ -142,9 +142,10 @@ class Trainer:
         weight matrices (biases are not regularized), the lecture's ``R(W)``.
     early_stopping:
         Patience in epochs: stop when validation accuracy did not improve for that many
-        epochs (``None``: never stop early).
+        epochs (``None``: never stop early). Needs validation data.
     keep_best:
-        At the end, put back the weights of the epoch with the best validation accuracy.
+        At the end, put back the weights of the epoch with the best validation accuracy
+        (without validation data the last epoch's weights stay).
     callbacks:
         :class:`Callback` objects or functions ``f(trainer, epoch, logs)``.
     progress:
