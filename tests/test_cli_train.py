@@ -240,3 +240,34 @@ def test_image_folder_rgb_end_to_end(tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", str(out), str(tmp_path / "new.jpg")]) == 0
     assert capsys.readouterr().out.startswith(f"{tmp_path / 'new.jpg'}: red")
+
+
+def test_interrupt_prints_how_to_resume(tmp_path, capsys, monkeypatch):
+    from chainrule.train import trainer as trainer_mod
+
+    real = trainer_mod.Trainer._run_epoch
+    calls = []
+
+    def interrupt_second_epoch(self, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(trainer_mod.Trainer, "_run_epoch", interrupt_second_epoch)
+    out = tmp_path / "cut"
+    assert main(["train", "--hidden", "8", "--epochs", "3", "--augment", "none", "--quiet",
+                 "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert f"chainrule train --resume {out}" in err and "interrupted" in err
+    assert load_checkpoint(out).epoch == 1
+
+
+@pytest.mark.slow
+def test_train_on_real_mnist(shared_data, tmp_path):
+    rc = main(["train", "--data", "mnist", "--data-dir", str(shared_data), "--hidden", "64",
+               "--epochs", "1", "--batch-size", "128", "--quiet", "--out", str(tmp_path)])
+    assert rc == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test"]["num_examples"] == 10_000
+    assert metrics["test"]["accuracy"] > 0.93  # one epoch of a small MLP; chance is 0.1

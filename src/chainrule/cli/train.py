@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 DESCRIPTION = """\
 Train a fully-connected network (an MLP) to classify images: the lecture's data-driven
@@ -117,13 +118,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from chainrule.train.run import TrainConfig, train_run
+    from chainrule.train.checkpoint import CHECKPOINT_NAME
+    from chainrule.train.run import TrainConfig, default_run_dir, train_run
 
     console = Console(highlight=False)
     if args.resume is not None:
         cfg = TrainConfig(epochs=args.epochs) if args.epochs is not None else None
-        result = train_run(cfg, out=args.out, resume=args.resume, progress=not args.quiet,
-                           console=console)
+        run_dir = args.out or args.resume
+        where = {"out": args.out, "resume": args.resume}
     else:
         cfg = TrainConfig(
             data=args.data, data_dir=args.data_dir, hidden=list(args.hidden),
@@ -134,12 +136,20 @@ def main(args: argparse.Namespace) -> int:
             seed=args.seed, features=args.features, early_stopping=args.early_stopping,
             augment=args.augment,
         )
+        run_dir = args.out or default_run_dir(cfg)
         if not args.quiet:
             hidden = " -> ".join(str(h) for h in cfg.hidden) or "(linear)"
             console.print(f"training on {cfg.data}: hidden {hidden}, {cfg.activation}, "
                           f"{cfg.loss} loss, {cfg.optimizer} lr {cfg.learning_rate:g}, "
                           f"{cfg.lr_schedule} schedule, {cfg.epochs} epochs", soft_wrap=True)
-        result = train_run(cfg, out=args.out, progress=not args.quiet, console=console)
+        where = {"out": run_dir}
+    try:
+        result = train_run(cfg, progress=not args.quiet, console=console, **where)
+    except KeyboardInterrupt:
+        if (Path(run_dir) / CHECKPOINT_NAME).exists():
+            print(f"chainrule train: the last finished epoch is saved; continue with "
+                  f"'chainrule train --resume {run_dir}'", file=sys.stderr)
+        raise
     ev = result.evaluation
     print(f"test accuracy: {ev.accuracy:.2%} ({int(ev.confusion.trace())}/"
           f"{ev.num_examples}) in {result.seconds:.1f}s")
