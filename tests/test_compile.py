@@ -97,12 +97,52 @@ def test_new_shape_retraces() -> None:
     assert step.traces == 2
 
 
-def test_dropout_in_training_mode_is_refused() -> None:
-    model = cr.nn.MLP(4, [8], 2, dropout=0.5)
+def test_dropout_replays_fresh_masks_from_the_eager_random_stream() -> None:
+    eager_model, fast_model = _pair((6, 16, 3), "float64", dropout=0.5)
+    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.1)
+    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.1)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    losses = []
+    for s in range(4):
+        x, y = _data(10, 6, 3, "float64", seed=s)
+        cr.manual_seed(100 + s)
+        opt_e.zero_grad()
+        le = loss_fn(eager_model(cr.tensor(x, dtype="float64")), y)
+        le.backward()
+        opt_e.step()
+        cr.manual_seed(100 + s)
+        lf = step(x, y)
+        assert lf.item() == pytest.approx(le.item(), rel=1e-12)
+        losses.append(lf.item())
+    assert len(set(losses)) == 4  # a new mask (and new data) every step
+    for pe, pf in zip(eager_model.parameters(), fast_model.parameters()):
+        np.testing.assert_allclose(pf.data, pe.data, rtol=1e-10, atol=1e-12)
+
+
+def test_batchnorm_in_training_mode_is_refused() -> None:
+    model = cr.nn.MLP(4, [8], 2, batchnorm=True)
     loss_fn = cr.nn.CrossEntropyLoss()
     step = cr.compile(lambda x, y: loss_fn(model(x), y), None, model=model)
-    with pytest.raises(ValueError, match="Dropout"):
+    with pytest.raises(ValueError, match="BatchNorm1d"):
         step(*_data(8, 4, 2))
+
+
+def test_extra_outputs_are_returned() -> None:
+    _, model = _pair((4, 5, 3))
+    loss_fn = cr.nn.CrossEntropyLoss()
+
+    def loss_and_scores(x: cr.Tensor, y: cr.Tensor) -> tuple:
+        scores = model(x)
+        return loss_fn(scores, y), scores
+
+    step = cr.compile(loss_and_scores, None)
+    x, y = _data(7, 4, 3)
+    with cr.no_grad():
+        expected = model(x).data.copy()
+    loss, scores = step(x, y)
+    assert loss.shape == () and scores.shape == (7, 3)
+    np.testing.assert_allclose(scores.data, expected, rtol=1e-6)
 
 
 def test_random_constant_is_detected_without_model() -> None:

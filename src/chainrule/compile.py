@@ -15,10 +15,11 @@ are allocated once and reused (gradients included)::
 
 The replay runs the same NumPy operations as the eager path, so results agree with it to
 float rounding (the tests check it). A new input shape or dtype triggers a new trace.
-What cannot be replayed is refused with a clear error rather than replayed wrongly:
-values that change from call to call without flowing from the inputs (dropout masks),
-Python side effects (batch-norm running statistics), labels that are transformed
-before reaching the loss.
+Dropout works (its mask is drawn inside its op, so every replay draws a new one, from
+the same random stream as the eager step). What cannot be replayed is refused with a
+clear error rather than replayed wrongly: values that change from call to call outside
+any op (a hand-made random mask), Python side effects (batch-norm running statistics),
+labels that are transformed before reaching the loss.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from chainrule.autograd import Context, Function, _topological_nodes, unbroadcas
 from chainrule.ops.activation import ReLU
 from chainrule.ops.linalg import Linear
 from chainrule.ops.loss import CrossEntropy
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, get_rng_state, set_rng_state
 
 __all__ = ["CompiledStep", "compile"]
 
@@ -162,12 +163,15 @@ def _make_kernel(node: Context, args: list) -> Any:
 class _Plan:
     """The recorded step: kernels in forward order and the gradient routes for backward."""
 
-    __slots__ = ("backward", "forward", "leaf_buffers", "leaves", "loss_dtype", "run", "signature")
+    __slots__ = (
+        "backward", "extras", "forward", "leaf_buffers", "leaves", "loss_dtype", "run", "signature",
+    )
 
     def __init__(self) -> None:
         self.forward: list = []  # (kernel, arg specs)
         self.backward: list = []  # (node index, kernel, routes)
         self.leaves: list[Tensor] = []
+        self.extras: list[int] = []
         self.leaf_buffers: list[np.ndarray | None] = []
         self.signature: tuple = ()
         self.loss_dtype = np.dtype(np.float32)
@@ -193,17 +197,23 @@ class CompiledStep:
         self.traces = 0
 
     # ------------------------------------------------------------------ public
-    def __call__(self, *inputs: Any) -> Tensor:
-        """One step: forward, loss, backward, ``optimizer.step()``; returns the loss."""
+    def __call__(self, *inputs: Any) -> Any:
+        """One step: forward, loss, backward, ``optimizer.step()``; returns the loss.
+
+        If the step function returns ``(loss, *extras)`` the step returns them too; the
+        extras share the step's buffers, so read them before the next call.
+        """
         arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
         signature = tuple((a.shape, a.dtype.str) for a in arrays)
         plan = self.plan
         if plan is None or plan.signature != signature:
             plan = self.plan = self._trace(arrays, signature)
-        loss = plan.run(arrays)
+        result = plan.run(arrays)
         if self.optimizer is not None:
             self.optimizer.step()
-        return Tensor._from_op(loss, None)
+        if plan.extras:
+            return tuple(Tensor._from_op(v, None) for v in result)
+        return Tensor._from_op(result, None)
 
     # ------------------------------------------------------------------ tracing
     def _check_model(self) -> None:
@@ -211,14 +221,13 @@ class CompiledStep:
             return
         for m in self.model.modules():
             kind = type(m).__name__
-            if getattr(m, "training", False) and kind.startswith(("Dropout", "BatchNorm")):
+            if getattr(m, "training", False) and kind.startswith("BatchNorm"):
                 raise ValueError(
-                    f"compile: {kind} in training mode cannot be replayed (it draws a new mask "
-                    "or updates running statistics on every call); use the eager step, "
-                    "or call model.eval() for inference"
+                    f"compile: {kind} in training mode cannot be replayed (it updates its "
+                    "running statistics in Python on every call); use the eager step"
                 )
 
-    def _run_traced(self, arrays: list) -> tuple[Tensor, list]:
+    def _run_traced(self, arrays: list) -> tuple[Tensor, tuple, list]:
         traced = []
         for a in arrays:
             if a.dtype.kind == "f":
@@ -226,32 +235,49 @@ class CompiledStep:
                 traced.append(Tensor._from_op(a, None).requires_grad_(True))
             else:
                 traced.append(Tensor._from_op(a, None))
-        loss = self.loss_fn(*traced)
+        result = self.loss_fn(*traced)
+        loss, extras = (result[0], tuple(result[1:])) if isinstance(result, tuple) else (result, ())
         if not isinstance(loss, Tensor) or loss.grad_fn is None:
             raise ValueError("compile: the step function must return a loss Tensor with a graph")
         if loss.data.size != 1:
             raise ValueError(f"compile: the loss must be a scalar, got shape {loss.shape}")
-        return loss, traced
+        return loss, extras, traced
 
     def _trace(self, arrays: list, signature: tuple) -> _Plan:
         self._check_model()
-        loss, traced = self._run_traced(arrays)
-        nodes = _forward_order(loss.grad_fn)
-        if self.check:
-            # Trace again: a constant that differs between two traces is a value drawn
-            # per call (a dropout mask), which a replay would freeze.
-            loss2, _ = self._run_traced(arrays)
-            _compare_constants(nodes, _forward_order(loss2.grad_fn))
+        # Tracing must not consume random numbers: the first replay then draws what an
+        # eager step would have drawn (dropout masks), and resumed runs stay identical.
+        rng_state = get_rng_state()
+        try:
+            loss, extras, traced = self._run_traced(arrays)
+            nodes = _forward_order(loss.grad_fn)
+            if self.check:
+                # Trace again: a constant that differs between two traces is a value drawn
+                # per call outside any op (a hand-made random mask), which a replay would
+                # freeze.
+                set_rng_state(rng_state)
+                loss2, _, _ = self._run_traced(arrays)
+                _compare_constants(nodes, _forward_order(loss2.grad_fn))
+        finally:
+            set_rng_state(rng_state)
         self.traces += 1
-        return self._build_plan(nodes, arrays, traced, loss, signature)
+        return self._build_plan(nodes, arrays, traced, loss, extras, signature)
 
     def _build_plan(
-        self, nodes: list[Context], arrays: list, traced: list, loss: Tensor, signature: tuple
+        self, nodes: list[Context], arrays: list, traced: list, loss: Tensor, extras: tuple,
+        signature: tuple,
     ) -> _Plan:
         plan = _Plan()
         plan.signature = signature
         plan.loss_dtype = loss.dtype
         index = {node: i for i, node in enumerate(nodes)}
+        for e in extras:
+            if not isinstance(e, Tensor) or e.grad_fn not in index:
+                raise ValueError(
+                    "compile: extra outputs of the step must be Tensors computed on the way "
+                    "to the loss (e.g. the scores)"
+                )
+        plan.extras = [index[e.grad_fn] for e in extras]
         input_ids = {id(t): k for k, t in enumerate(traced)}
         input_data_ids = {id(a): k for k, a in enumerate(arrays)}
         leaf_ids: dict[int, int] = {}
@@ -396,7 +422,8 @@ def _generate(plan: _Plan, n_inputs: int) -> Callable[[list], np.ndarray]:
                 lines.append(f"    if g.dtype != D{payload}: g = g.astype(D{payload})")
                 own = f"_owned(g, g{i}, o, {k})"
                 lines.append(f"    {leaf}.grad = g if {own} else _buffer(_plan, {payload}, g)")
-    lines.append(f"    return v{last}")
+    outputs = ", ".join(f"v{i}" for i in [last, *plan.extras])
+    lines.append(f"    return {outputs}")
     code = builtins.compile("\n".join(lines), "<chainrule.compile replay>", "exec")
     exec(code, ns)  # our own generated source, built from the traced graph only
     return ns["replay"]

@@ -16,11 +16,13 @@ from chainrule.ops.activation import (
     softmax,
     tanh,
 )
+from chainrule.ops.dropout import dropout
 from chainrule.ops.linalg import linear
 from chainrule.ops.loss import cross_entropy, l2_loss, mse_loss, multiclass_hinge_loss
 
 __all__ = [
     "cross_entropy",
+    "dropout",
     "elu",
     "l2_loss",
     "leaky_relu",

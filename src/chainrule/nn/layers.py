@@ -20,7 +20,7 @@ from chainrule.autograd import Context, Function
 from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
-from chainrule.tensor import Tensor, get_rng
+from chainrule.tensor import Tensor
 
 __all__ = ["BatchNorm1d", "Dropout", "Flatten", "Identity", "Linear", "Maxout", "Sequential"]
 
@@ -205,13 +205,7 @@ class Dropout(Module):
         self.p = float(p)
 
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        if self.p == 1.0:
-            return x * np.zeros(x.shape, dtype=x.dtype)
-        keep = get_rng().random(x.shape) >= self.p
-        mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - self.p), dtype=x.dtype)
-        return x * mask
+        return F.dropout(x, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -1,0 +1,46 @@
+"""Inverted dropout as one gate.
+
+In training each element is kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``,
+so the expected activation is unchanged and evaluation passes the input through. The mask
+is drawn inside ``forward`` from chainrule's seeded generator, so a replayed (compiled)
+step draws a fresh mask every time, exactly as the eager step does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd import Context, Function
+from chainrule.tensor import Tensor, get_rng
+
+
+class Dropout(Function):
+    """``x * mask / (1 - p)`` with a random keep-mask; backward multiplies by the same mask."""
+
+    symbol = "dropout"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, p: float) -> np.ndarray:
+        if p >= 1.0:
+            mask = np.zeros(x.shape, dtype=x.dtype)
+        else:
+            keep = get_rng().random(x.shape) >= p
+            mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        return upstream * ctx.mask, None
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability ``p`` (and scale the rest) when ``training``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    return Dropout.apply(x, float(p))
