@@ -184,3 +184,22 @@ def test_fit_in_steps_equals_one_fit():
     for e in (1, 2, 3):
         steps.fit((X, y), None, epochs=e)  # a new tuple each time: same data, same loader
     assert steps.history.train_loss == whole.history.train_loss
+
+
+def test_keep_best_then_fit_again_continues_from_the_last_epoch(tmp_path):
+    X_all, y_all = blobs(400, spread=2.5)
+    X, y, Xv, yv = X_all[:300], y_all[:300], X_all[300:], y_all[300:]
+    last = {}
+    trainer = make(lr=0.05, scheduler=False, callbacks=[
+        lambda t, e, logs: last.update({k: v.copy() for k, v in t.model.state_dict().items()})])
+    trainer.fit((X, y), (Xv, yv), epochs=6)
+    ckpt = load_checkpoint(trainer.save_checkpoint(tmp_path))
+    if trainer.best_epoch != 6:  # the model now holds the best weights, the file both sets
+        for name, value in last.items():
+            np.testing.assert_array_equal(ckpt.resume_state_dict[name], value)
+    for name, value in trainer.best_state.items():
+        np.testing.assert_array_equal(ckpt.state_dict[name], value)
+        np.testing.assert_array_equal(trainer.model.state_dict()[name], value)
+    trainer.fit((X, y), (Xv, yv), epochs=6)  # nothing left to do: last weights back, then best
+    for name, value in trainer.best_state.items():
+        np.testing.assert_array_equal(trainer.model.state_dict()[name], value)

@@ -107,6 +107,8 @@ class TrainConfig:
              f"augment must be one of {', '.join(AUGMENTATIONS)}, got {self.augment!r}"),
             (self.early_stopping is None or self.early_stopping >= 1,
              f"early stopping patience must be >= 1, got {self.early_stopping}"),
+            (self.early_stopping is None or self.val_fraction > 0,
+             "early stopping needs a validation split: give --val-fraction > 0"),
         ]
         for ok, message in checks:
             if not ok:

@@ -207,6 +207,7 @@ class Trainer:
         self.stop_training = False
         self.loader: Any = None
         self._train_arg: Any = None
+        self._last_state: dict[str, np.ndarray] | None = None
         self._pending_loader_state: dict | None = None
 
     # ------------------------------------------------------------------ state
@@ -247,7 +248,7 @@ class Trainer:
         from chainrule.train.checkpoint import save_checkpoint
 
         weights = self.inference_weights()
-        current = _weights(self.model)
+        current = self._last_state if self._last_state is not None else _weights(self.model)
         same = all(np.array_equal(weights[k], current[k]) for k in current)
         loader_state = self.loader.state_dict() if self.loader is not None else None
         return save_checkpoint(
@@ -332,12 +333,16 @@ class Trainer:
 
             val_data = _as_arrays(val, None)
         self.stop_training = False
+        if self._last_state is not None:  # fit again after keep-best: go on from the last epoch
+            self.model.load_state_dict(self._last_state)
+            self._last_state = None
         for cb in self.callbacks:
             cb.on_train_begin(self)
         with self._progress_bar() as bar:
             while self.epoch < epochs and not self.stop_training:
                 self._run_epoch(val_data, epochs, bar)
         if self.keep_best and self.best_state is not None:
+            self._last_state = _weights(self.model)  # what training would continue from
             self.model.load_state_dict(self.best_state)
         for cb in self.callbacks:
             cb.on_train_end(self)
