@@ -125,18 +125,22 @@ def _one_line_error(capsys, argv, command):
     return err
 
 
-def test_error_paths_print_one_line(run_dir, tmp_path, capsys):
+def test_error_paths_print_one_line(run_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # runs without --out go to ./runs/
     assert "epochs must be >= 1" in _one_line_error(capsys, ["train", "--epochs", "0"], "train")
     assert "learning rate must be > 0" in _one_line_error(
         capsys, ["train", "--lr", "-1"], "train")
     assert "dropout must be in [0, 1)" in _one_line_error(
         capsys, ["train", "--dropout", "1.5"], "train")
+    assert "early stopping needs a validation split" in _one_line_error(
+        capsys, ["train", "--early-stopping", "3"], "train")
     _one_line_error(capsys, ["train", "--data", str(tmp_path / "nowhere")], "train")
     assert "no checkpoint here" in _one_line_error(
         capsys, ["train", "--resume", str(tmp_path / "missing")], "train")
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "checkpoint.safetensors").write_bytes(b"\x00" * 20)
+    assert not (tmp_path / "runs").exists()  # failed runs leave no empty run folder
     assert "bad header" in _one_line_error(capsys, ["evaluate", str(bad)], "evaluate")
     assert "no checkpoint here" in _one_line_error(
         capsys, ["evaluate", str(tmp_path / "missing")], "evaluate")

@@ -359,7 +359,6 @@ def train_run(
             out = ckpt.path.parent
     cfg = cfg or TrainConfig()
     run_dir = Path(out) if out is not None else default_run_dir(cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
     ds = _load_data(cfg.data, cfg.data_dir)
@@ -385,6 +384,7 @@ def train_run(
     X_train = pre.transform(train_x)
     val = (pre.transform(val_x), val_y) if val_x is not None else None
     classes = list(ds.classes)
+    run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded and transformed
 
     cr.manual_seed(cfg.seed)
     model = build_model(cfg, X_train.shape[1], len(classes))
