@@ -161,7 +161,7 @@ def test_cli_defaults_are_the_library_defaults():
     defaults = TrainConfig()
     for key, value in defaults.to_dict().items():
         if key == "epochs":
-            assert args.epochs is None  # None: 20, or the resumed run's
+            assert args.epochs is None  # None: 30, or the resumed run's
             continue
         assert getattr(args, key) == value, key
 

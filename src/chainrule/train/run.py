@@ -75,7 +75,7 @@ class TrainConfig:
     lr: float | None = None
     reg: float = 1e-4
     lr_schedule: str = "cosine"
-    epochs: int = 20
+    epochs: int = 30
     batch_size: int = 64
     dropout: float = 0.3
     batchnorm: bool = False
