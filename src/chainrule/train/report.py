@@ -169,10 +169,11 @@ def _grid(images: list[np.ndarray], titles: list[str], cmap: str | None, title: 
     return _png(fig)
 
 
-def _templates(weights: np.ndarray, image_shape: tuple[int, int, int], limit: int = 50) -> str:
+def _templates(weights: np.ndarray, image_shape: tuple[int, int, int], limit: int = 50,
+               names: Sequence[str] | None = None) -> str:
     rows = weights[:limit]
     images = [_to_image(r, image_shape) for r in rows]
-    titles = [""] * len(rows)
+    titles = list(names[:limit]) if names is not None else [""] * len(rows)
     cmap = "gray" if image_shape[2] == 1 else None
     return _grid(images, titles, cmap, f"First-layer weights as images ({len(rows)} of "
                  f"{len(weights)} units; each scaled to its own min..max)")
@@ -274,9 +275,14 @@ def write_report(
     w1 = first_layer_weights(model)
     if w1 is not None and image_shape is not None and first_layer_on_pixels \
             and w1.shape[1] == int(np.prod(image_shape)):
+        linear = sum(1 for k, v in model.state_dict().items()
+                     if k.endswith("weight") and np.ndim(v) == 2) == 1
         parts.append('<p class="note">Each row of W1 has one weight per input pixel; drawn as '
-                     "an image it is the template that unit matches (bright: positive).</p>")
-        parts.append(_img(_templates(w1, tuple(image_shape)), "first-layer weights"))
+                     "an image it is the template that unit matches (bright: positive)"
+                     + (": a linear classifier has one template per class." if linear else
+                        ".") + "</p>")
+        parts.append(_img(_templates(w1, tuple(image_shape), names=names if linear else None),
+                          "first-layer weights"))
     else:
         parts.append('<p class="note">Not shown: the first layer reads image features, not '
                      "pixels, so its weights have no image layout.</p>")
