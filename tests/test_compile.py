@@ -95,6 +95,8 @@ def test_new_shape_retraces() -> None:
     assert step.traces == 1
     step(*_data(5, 4, 2))
     assert step.traces == 2
+    step(*_data(8, 4, 2, seed=2))  # the full-batch plan is kept: no third trace
+    assert step.traces == 2
 
 
 def test_dropout_replays_fresh_masks_from_the_eager_random_stream() -> None:
@@ -124,7 +126,7 @@ def test_batchnorm_in_training_mode_is_refused() -> None:
     model = cr.nn.MLP(4, [8], 2, batchnorm=True)
     loss_fn = cr.nn.CrossEntropyLoss()
     step = cr.compile(lambda x, y: loss_fn(model(x), y), None, model=model)
-    with pytest.raises(ValueError, match="BatchNorm1d"):
+    with pytest.raises(cr.CompileError, match="BatchNorm1d"):
         step(*_data(8, 4, 2))
 
 
@@ -155,12 +157,45 @@ def test_random_constant_is_detected_without_model() -> None:
         return loss_fn(F.linear(F.relu(model[0](x)) * mask, model[2].weight, model[2].bias), y)
 
     step = cr.compile(noisy, None)
-    with pytest.raises(ValueError, match="changes between calls"):
+    with pytest.raises(cr.CompileError, match="changes between calls"):
         step(*_data(8, 4, 2))
 
 
 def test_transformed_labels_are_refused() -> None:
     model = cr.nn.MLP(4, [8], 3)
     step = cr.compile(lambda x, y: F.cross_entropy(model(x), (y.data + 1) % 3), None)
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(cr.CompileError, match="labels"):
         step(*_data(8, 4, 3))
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_trainer_compiled_and_eager_runs_agree(dropout: float) -> None:
+    from chainrule.train import Trainer
+
+    x, y = _data(150, 12, 4, seed=5)
+    histories, weights = [], []
+    for use_compile in (True, False):
+        cr.manual_seed(3)
+        model = cr.nn.MLP(12, [32], 4, dropout=dropout)
+        opt = cr.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        trainer = Trainer(model, cr.nn.CrossEntropyLoss(), opt, batch_size=32, reg=1e-3,
+                          progress=False, compile=use_compile)
+        histories.append(trainer.fit((x, y), None, epochs=3))
+        weights.append([p.data.copy() for p in model.parameters()])
+        assert (trainer._compiled is not False) == use_compile
+    np.testing.assert_allclose(histories[0].train_loss, histories[1].train_loss, rtol=1e-5)
+    assert histories[0].train_acc == histories[1].train_acc
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_trainer_falls_back_to_eager_for_batchnorm() -> None:
+    from chainrule.train import Trainer
+
+    x, y = _data(64, 6, 3)
+    model = cr.nn.MLP(6, [8], 3, batchnorm=True)
+    trainer = Trainer(model, cr.nn.CrossEntropyLoss(), cr.optim.Adam(model.parameters()),
+                      batch_size=16, progress=False)
+    history = trainer.fit((x, y), None, epochs=2)
+    assert trainer._compiled is False
+    assert len(history.train_loss) == 2 and np.isfinite(history.train_loss).all()

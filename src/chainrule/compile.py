@@ -31,16 +31,24 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd import Context, Function, _topological_nodes, unbroadcast
+from chainrule.errors import ChainruleError
 from chainrule.ops.activation import ReLU
 from chainrule.ops.linalg import Linear
 from chainrule.ops.loss import CrossEntropy
 from chainrule.tensor import Tensor, get_rng_state, set_rng_state
 
-__all__ = ["CompiledStep", "compile"]
+__all__ = ["CompileError", "CompiledStep", "compile"]
+
+
+class CompileError(ChainruleError, ValueError):
+    """A step that cannot be replayed faithfully; run it eagerly instead."""
 
 # Reductions through the ufuncs directly: np.sum/np.max add a Python wrapper per call.
 _add_reduce = np.add.reduce
 _max_reduce = np.maximum.reduce
+
+#: Plans kept per step (one per input signature: e.g. full batches and a last short one).
+_MAX_PLANS = 4
 
 # Where a node's argument comes from on replay.
 _NODE, _INPUT, _LEAF, _CONST = 0, 1, 2, 3
@@ -194,6 +202,7 @@ class CompiledStep:
         self.model = model
         self.check = check
         self.plan: _Plan | None = None
+        self.plans: dict[tuple, _Plan] = {}  # by input shapes and dtypes (a last short batch)
         self.traces = 0
 
     # ------------------------------------------------------------------ public
@@ -207,7 +216,12 @@ class CompiledStep:
         signature = tuple((a.shape, a.dtype.str) for a in arrays)
         plan = self.plan
         if plan is None or plan.signature != signature:
-            plan = self.plan = self._trace(arrays, signature)
+            plan = self.plans.get(signature)
+            if plan is None:
+                if len(self.plans) >= _MAX_PLANS:
+                    self.plans.clear()
+                plan = self.plans[signature] = self._trace(arrays, signature)
+            self.plan = plan
         result = plan.run(arrays)
         if self.optimizer is not None:
             self.optimizer.step()
@@ -222,7 +236,7 @@ class CompiledStep:
         for m in self.model.modules():
             kind = type(m).__name__
             if getattr(m, "training", False) and kind.startswith("BatchNorm"):
-                raise ValueError(
+                raise CompileError(
                     f"compile: {kind} in training mode cannot be replayed (it updates its "
                     "running statistics in Python on every call); use the eager step"
                 )
@@ -238,9 +252,9 @@ class CompiledStep:
         result = self.loss_fn(*traced)
         loss, extras = (result[0], tuple(result[1:])) if isinstance(result, tuple) else (result, ())
         if not isinstance(loss, Tensor) or loss.grad_fn is None:
-            raise ValueError("compile: the step function must return a loss Tensor with a graph")
+            raise CompileError("compile: the step function must return a loss Tensor with a graph")
         if loss.data.size != 1:
-            raise ValueError(f"compile: the loss must be a scalar, got shape {loss.shape}")
+            raise CompileError(f"compile: the loss must be a scalar, got shape {loss.shape}")
         return loss, extras, traced
 
     def _trace(self, arrays: list, signature: tuple) -> _Plan:
@@ -273,7 +287,7 @@ class CompiledStep:
         index = {node: i for i, node in enumerate(nodes)}
         for e in extras:
             if not isinstance(e, Tensor) or e.grad_fn not in index:
-                raise ValueError(
+                raise CompileError(
                     "compile: extra outputs of the step must be Tensors computed on the way "
                     "to the loss (e.g. the scores)"
                 )
@@ -314,7 +328,7 @@ class CompiledStep:
 
         missing = [k for k in range(len(arrays)) if k not in labels_seen]
         if missing:
-            raise ValueError(
+            raise CompileError(
                 f"compile: input {missing[0]} (integer labels) is transformed before it reaches "
                 "an op; pass labels straight to the loss so a replay can substitute them"
             )
@@ -464,12 +478,12 @@ def _forward_order(root: Context) -> list[Context]:
 
 def _compare_constants(first: list[Context], second: list[Context]) -> None:
     if len(first) != len(second):
-        raise ValueError(
+        raise CompileError(
             "compile: the step builds a different graph on each call; it cannot be replayed"
         )
     for a, b in zip(first, second):
         if a.fn is not b.fn:
-            raise ValueError(
+            raise CompileError(
                 f"compile: the step builds a different graph on each call ({a.fn.__name__} "
                 f"then {b.fn.__name__}); it cannot be replayed"
             )
@@ -477,7 +491,7 @@ def _compare_constants(first: list[Context], second: list[Context]) -> None:
             if isinstance(x, Tensor) or isinstance(y, Tensor):
                 continue
             if isinstance(x, np.ndarray) and (x.shape != y.shape or not np.array_equal(x, y)):
-                raise ValueError(
+                raise CompileError(
                     f"compile: an input of {a.fn.__name__} changes between calls without coming "
                     "from the step's inputs or parameters (a random mask, e.g. dropout); "
                     "a replay would freeze it: use the eager step"

@@ -153,6 +153,11 @@ class Trainer:
     scheduler_interval:
         ``'epoch'`` (default) steps the scheduler after each epoch, ``'step'`` after each
         optimizer step (for schedules whose ``T`` counts iterations).
+    compile:
+        Run each training step through :func:`chainrule.compile` (traced once, replayed
+        with preallocated buffers: the same arithmetic, less Python per step). Steps that
+        cannot be replayed (batch norm in training mode) fall back to the eager step by
+        themselves; ``False`` always uses the eager step.
     """
 
     def __init__(
@@ -171,6 +176,7 @@ class Trainer:
         progress: bool = True,
         scheduler_interval: str = "epoch",
         console: Any = None,
+        compile: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"Trainer: batch_size must be >= 1, got {batch_size}")
@@ -209,6 +215,8 @@ class Trainer:
         self._train_arg: Any = None
         self._last_state: dict[str, np.ndarray] | None = None
         self._pending_loader_state: dict | None = None
+        # The compiled step: None until first used, False when it cannot be replayed.
+        self._compiled: Any = None if compile else False
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
@@ -361,11 +369,7 @@ class Trainer:
         for xb, yb in self.loader:
             if not isinstance(xb, cr.Tensor):
                 xb, yb = cr.tensor(np.asarray(xb, dtype=np.float32)), cr.tensor(np.asarray(yb))
-            scores = self.model(xb)
-            objective = self._objective(scores, yb)
-            self.optimizer.zero_grad()
-            objective.backward()
-            self.optimizer.step()
+            objective, scores = self._step(xb, yb)
             self.step_count += 1
             if self.scheduler is not None and self.scheduler_interval == "step":
                 self.scheduler.step()
@@ -400,6 +404,29 @@ class Trainer:
             bar.finish(task, logs, epochs, improved=self.best_epoch == epoch)
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
+
+    def _step(self, xb: Any, yb: Any) -> tuple:
+        """One optimization step on a batch; returns the objective and the scores."""
+        if self._compiled is not False:
+            import chainrule as cr
+
+            if self._compiled is None:
+                self._compiled = cr.compile(self._loss_and_scores, self.optimizer,
+                                            model=self.model)
+            try:
+                return self._compiled(xb, yb)
+            except cr.CompileError:
+                self._compiled = False  # e.g. batch norm: train this run eagerly
+        scores = self.model(xb)
+        objective = self._objective(scores, yb)
+        self.optimizer.zero_grad()
+        objective.backward()
+        self.optimizer.step()
+        return objective, scores
+
+    def _loss_and_scores(self, xb: Any, yb: Any) -> tuple:
+        scores = self.model(xb)
+        return self._objective(scores, yb), scores
 
     def _track_best(self, val_acc: float) -> None:
         if math.isnan(val_acc):
