@@ -103,18 +103,23 @@ class _LinearKernel:
 
 
 class _ReLUKernel:
-    """``max(0, x)``; backward multiplies by the saved positive mask."""
+    """``max(0, x)``; backward multiplies by the saved 0/1 mask.
 
-    __slots__ = ("grad", "mask", "out")
+    Operands of the input's own shape and dtype (a zero array, a float mask) keep NumPy
+    on its fastest loops: no scalar conversion, no bool-to-float cast per call.
+    """
+
+    __slots__ = ("grad", "mask", "out", "zeros")
 
     def __init__(self, x: np.ndarray) -> None:
         self.out = np.empty_like(x)
-        self.mask = np.empty(x.shape, dtype=bool)
+        self.zeros = np.zeros_like(x)
+        self.mask = np.empty_like(x)
         self.grad = np.empty_like(x)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        out = np.maximum(x, 0, out=self.out)
-        np.greater(out, 0, out=self.mask)
+        out = np.maximum(x, self.zeros, out=self.out)
+        np.sign(out, out=self.mask)  # out >= 0, so its sign is the 0/1 mask
         return out
 
     def backward(self, upstream: np.ndarray) -> tuple:

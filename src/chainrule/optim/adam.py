@@ -68,7 +68,7 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(w)
         state["step"] += 1
         step = state["step"]
-        t0, t1 = self._temp(p, 2)
+        t0, t1 = self._temp(p, 2)[:2]
         d = g
         if wd != 0:
             if self._decoupled:

@@ -106,12 +106,16 @@ class Optimizer:
     # ------------------------------------------------------------- stepping
     def _temp(self, p: Tensor, count: int) -> list[np.ndarray]:
         """Scratch arrays of ``p``'s shape, allocated on the first step and then reused."""
+        data = p.data
         bufs = self._scratch.get(id(p))
-        if bufs is None or bufs[0].shape != p.shape or bufs[0].dtype != p.dtype:
+        if (bufs is not None and len(bufs) >= count and bufs[0].shape == data.shape
+                and bufs[0].dtype == data.dtype):
+            return bufs  # the per-step path: no allocation, no property lookups
+        if bufs is None or bufs[0].shape != data.shape or bufs[0].dtype != data.dtype:
             bufs = []
             self._scratch[id(p)] = bufs
         while len(bufs) < count:
-            bufs.append(np.empty_like(p.data))
+            bufs.append(np.empty_like(data))
         return bufs
 
     def _update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
@@ -127,9 +131,9 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if p.grad.shape != p.shape:
+                if p.grad.shape != p.data.shape:
                     raise ValueError(f"{type(self).__name__}: gradient of shape {p.grad.shape} "
-                                     f"does not match its parameter's shape {p.shape}")
+                                     f"does not match its parameter's shape {p.data.shape}")
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = {}

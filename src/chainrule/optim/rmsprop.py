@@ -52,7 +52,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(w)
         state["step"] += 1
-        t0, t1, t2 = self._temp(p, 3)
+        t0, t1, t2 = self._temp(p, 3)[:3]
         d = g
         if wd != 0:
             np.multiply(w, wd, out=t0)

@@ -49,7 +49,7 @@ class SGD(Optimizer):
     def _update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
         w, g = p.data, p.grad
-        t0, t1 = self._temp(p, 2)
+        t0, t1 = self._temp(p, 2)[:2]
         d = g
         if wd != 0:
             np.multiply(w, wd, out=t0)
