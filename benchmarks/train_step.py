@@ -248,7 +248,22 @@ def peak_rss_child(impl: str, net: int, steps: int) -> None:
     f = implementations(sizes, batch, only=impl)[impl]
     for _ in range(steps):
         f()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+    print(_peak_rss_kib())
+
+
+def _peak_rss_kib() -> int:
+    """This process's peak resident memory in KiB.
+
+    ``VmHWM`` belongs to the address space made at exec; ``ru_maxrss`` would carry the
+    parent's peak over the fork that started this process."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def peak_rss(impl: str, net: int, steps: int = 20) -> float | None:

@@ -49,7 +49,11 @@ class SGD(Optimizer):
     def _update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
         w, g = p.data, p.grad
-        t0, t1 = self._temp(p, 2)[:2]
+        # A second scratch array only where dampening or Nesterov needs one.
+        two = momentum != 0 and (group["nesterov"] or group["dampening"] != 0)
+        scratch = self._temp(p, 2 if two else 1)
+        t0 = scratch[0]
+        t1 = scratch[1] if two else None
         d = g
         if wd != 0:
             np.multiply(w, wd, out=t0)
