@@ -340,23 +340,16 @@ class CompiledStep:
 
         # Forward: one kernel per node, with buffers sized from the traced values.
         for node, specs in zip(nodes, specs_per_node):
-            args = []
+            args, needs = [], []
             for kind, payload in specs:
                 if kind == _NODE:
                     args.append(nodes[payload].out)
-                elif kind == _INPUT:
-                    args.append(arrays[payload])
-                elif kind == _LEAF:
-                    args.append(plan.leaves[payload].data)
-                else:
-                    args.append(payload)
-            needs = []
-            for kind, payload in specs:
-                if kind == _NODE:
                     needs.append(grad_nodes[payload])
                 elif kind == _LEAF:
+                    args.append(plan.leaves[payload].data)
                     needs.append(plan.leaves[payload].requires_grad)
                 else:
+                    args.append(arrays[payload] if kind == _INPUT else payload)
                     needs.append(False)
             node.needs_input_grad = needs
             plan.forward.append((_make_kernel(node, args), specs))
