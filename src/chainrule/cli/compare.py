@@ -16,7 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule.cli.features import add_data_arguments, load_images, parse_options
+from chainrule.cli.features import (
+    add_data_arguments,
+    add_feature_arguments,
+    load_images,
+    parse_options,
+)
 
 DESCRIPTION = """\
 Run the lecture's comparison of hand-made image features with features learned end to end:
@@ -52,14 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_data_arguments(p)
-    p.add_argument("--features", default="hog,color", metavar="NAMES",
-                   help="image features for models 2 and 4: comma-separated from hog, color, "
-                        "gabor, bow (default hog,color)")
-    p.add_argument("--set", action="append", default=[], metavar="NAME.OPTION=VALUE",
-                   dest="options",
-                   help="an extractor option, e.g. hog.cell_size=8 (JSON values; repeatable). "
-                        "Default here: hog.cell_size=4, since CIFAR's 32x32 images hold only "
-                        "4x4 of the lecture's 8x8-pixel cells")
+    add_feature_arguments(
+        p,
+        features_help="image features for models 2 and 4: comma-separated from hog, color, "
+                      "gabor, bow (default hog,color)",
+        set_help="an extractor option, e.g. hog.cell_size=8 (JSON values; repeatable). "
+                 "Default here: hog.cell_size=4, since CIFAR's 32x32 images hold only 4x4 of "
+                 "the lecture's 8x8-pixel cells",
+    )
     p.add_argument("--epochs", type=int, default=10, help="epochs per model (default 10)")
     p.add_argument("--hidden", type=int, default=500,
                    help="hidden units of the 2-layer nets (default 500)")

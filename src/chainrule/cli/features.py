@@ -39,14 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_data_arguments(p)
-    p.add_argument("--features", default="hog,color", metavar="NAMES",
-                   help="comma-separated extractors from hog, color, gabor, bow "
-                        "(default hog,color)")
-    p.add_argument("--set", action="append", default=[], metavar="NAME.OPTION=VALUE",
-                   dest="options",
-                   help="an extractor option, e.g. hog.cell_size=4, hog.block_norm=L1, "
-                        "color.bins=16, gabor.frequencies=[0.1,0.25], bow.n_words=200 "
-                        "(values are JSON; repeatable)")
+    add_feature_arguments(
+        p,
+        features_help="comma-separated extractors from hog, color, gabor, bow (default hog,color)",
+        set_help="an extractor option, e.g. hog.cell_size=4, hog.block_norm=L1, color.bins=16, "
+                 "gabor.frequencies=[0.1,0.25], bow.n_words=200 (values are JSON; repeatable)",
+    )
     p.add_argument("--out", default=None, metavar="FILE",
                    help="output .npz (default features-<data>-<names>.npz)")
     p.add_argument("--no-standardize", action="store_true",
@@ -70,6 +68,13 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
                    help="use a random subset of N training images (and N/5 test images)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the subset, the bag-of-words sampling and k-means (default 0)")
+
+
+def add_feature_arguments(p: argparse.ArgumentParser, features_help: str, set_help: str) -> None:
+    """--features NAMES and --set NAME.OPTION=VALUE: shared with ``chainrule compare``."""
+    p.add_argument("--features", default="hog,color", metavar="NAMES", help=features_help)
+    p.add_argument("--set", action="append", default=[], metavar="NAME.OPTION=VALUE",
+                   dest="options", help=set_help)
 
 
 def parse_options(items: list[str]) -> dict[str, dict]:
