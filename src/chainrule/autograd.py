@@ -326,14 +326,12 @@ def _run_backward(
     create_graph: bool,
     inputs: Sequence[Tensor] | None = None,
 ) -> list | None:
-    """The backward pass over the graph behind ``roots``.
+    """The general backward pass: ``cr.grad`` and ``create_graph=True``.
 
     With ``inputs`` given, gradients for those tensors are returned (``cr.grad``) and no
-    ``.grad`` attribute is touched; otherwise leaves accumulate into ``.grad``.
+    ``.grad`` attribute is touched; otherwise leaves accumulate into ``.grad``. The plain
+    first-order ``backward()`` takes :func:`_backprop`, the same walk without these branches.
     """
-    if inputs is None and not create_graph:
-        _backprop(roots, upstreams, retain_graph)
-        return None
     grads: dict[Context, Any] = {}
     root_nodes = []
     leaf_grads: dict[int, Any] = {}
