@@ -27,7 +27,8 @@ def _data(n: int, d: int, c: int, dtype: str = "float32", seed: int = 0) -> tupl
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
-@pytest.mark.parametrize("sizes", [(2, 16, 16, 2), (20, 30, 5)])
+# (20, 300, 5): a ReLU mask above _SIGN_MASK elements and an input-major 300 -> 5 weight
+@pytest.mark.parametrize("sizes", [(2, 16, 16, 2), (20, 30, 5), (20, 300, 5)])
 def test_compiled_matches_eager_over_steps(optimizer: str, sizes: tuple) -> None:
     eager_model, fast_model = _pair(sizes, "float64")
 
@@ -199,3 +200,167 @@ def test_trainer_falls_back_to_eager_for_batchnorm() -> None:
     history = trainer.fit((x, y), None, epochs=2)
     assert trainer._compiled is False
     assert len(history.train_loss) == 2 and np.isfinite(history.train_loss).all()
+
+
+# ---------------------------------------------------------------- packed parameters
+def _eager_step(model: object, opt: object, loss_fn: object, x: np.ndarray, y: np.ndarray) -> float:
+    opt.zero_grad()
+    loss = loss_fn(model(cr.tensor(x, dtype=x.dtype.name)), y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def _assert_same_parameters(a: object, b: object) -> None:
+    for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+        np.testing.assert_allclose(pb.data, pa.data, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_sgd_parameters_are_packed_and_updated_in_one_array() -> None:
+    eager_model, fast_model = _pair((12, 20, 4), "float64")
+    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.1)
+    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.1)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    x, y = _data(16, 12, 4, "float64")
+    step(x, y)
+    _eager_step(eager_model, opt_e, loss_fn, x, y)
+    params = list(fast_model.parameters())
+    base = params[0].data.base
+    assert base is not None and base.ndim == 1
+    assert all(np.shares_memory(p.data, base) for p in params)
+    assert all(np.shares_memory(p.grad, params[0].grad.base) for p in params)
+    assert "sgd_update" in step.source and "optimizer_step" in step.source  # fused + fallback
+    # a narrowing layer's weight is stored transposed: same shape, Fortran order
+    w_narrow = fast_model[2].weight  # 20 -> 4
+    assert w_narrow.shape == (4, 20) and w_narrow.data.flags.f_contiguous
+    assert fast_model[0].weight.data.flags.c_contiguous  # 12 -> 20 widens: unchanged
+    for s in range(1, 5):
+        x, y = _data(16, 12, 4, "float64", seed=s)
+        assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
+                                                  rel=1e-12)
+    _assert_same_parameters(eager_model, fast_model)
+    for pe, pf in zip(eager_model.parameters(), fast_model.parameters()):
+        np.testing.assert_allclose(pf.grad, pe.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_param_groups_weight_decay_and_a_later_switch_to_momentum() -> None:
+    eager_model, fast_model = _pair((8, 6, 3), "float64")
+
+    def make(model: object) -> object:
+        weights = [p for p in model.parameters() if p.ndim == 2]
+        biases = [p for p in model.parameters() if p.ndim == 1]
+        return cr.optim.SGD([{"params": weights, "weight_decay": 1e-2},
+                             {"params": biases, "lr": 0.05}], lr=0.2)
+
+    opt_e, opt_f = make(eager_model), make(fast_model)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    for s in range(6):
+        if s == 3:  # momentum from here on: the optimizer's own step() takes over
+            for opt in (opt_e, opt_f):
+                opt.param_groups[0]["momentum"] = 0.9
+        x, y = _data(10, 8, 3, "float64", seed=s)
+        assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
+                                                  rel=1e-12)
+    _assert_same_parameters(eager_model, fast_model)
+    assert set(opt_f.state) == set(fast_model[0].parameters()) | set(fast_model[2].parameters())
+    assert step.traces == 1
+
+
+def test_replaced_parameter_data_triggers_a_new_trace() -> None:
+    eager_model, fast_model = _pair((5, 7, 3), "float64")
+    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.1)
+    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.1)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    x, y = _data(6, 5, 3, "float64")
+    step(x, y)
+    _eager_step(eager_model, opt_e, loss_fn, x, y)
+    for m in (eager_model, fast_model):  # a new array, not an in-place change
+        m[0].weight.data = m[0].weight.data * 0.5
+    x, y = _data(6, 5, 3, "float64", seed=1)
+    assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
+                                              rel=1e-12)
+    assert step.traces == 2
+    _assert_same_parameters(eager_model, fast_model)
+
+
+def test_parameter_without_gradient_keeps_optimizer_semantics() -> None:
+    eager_model, fast_model = _pair((4, 5, 3), "float64")
+    extra_e, extra_f = cr.nn.Parameter(np.ones(3)), cr.nn.Parameter(np.ones(3))
+    opt_e = cr.optim.SGD([*eager_model.parameters(), extra_e], lr=0.1, weight_decay=0.1)
+    opt_f = cr.optim.SGD([*fast_model.parameters(), extra_f], lr=0.1, weight_decay=0.1)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    for s in range(3):
+        x, y = _data(6, 4, 3, "float64", seed=s)
+        assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
+                                                  rel=1e-12)
+    np.testing.assert_array_equal(extra_f.data, np.ones(3))  # no gradient: no update, no decay
+    assert extra_f.grad is None
+    _assert_same_parameters(eager_model, fast_model)
+
+
+def test_checkpoint_of_a_packed_model_round_trips(tmp_path: object) -> None:
+    from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+
+    model = cr.nn.MLP(30, [6], 3)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(model(x), y), opt, model=model)
+    step(*_data(8, 30, 3))
+    assert model[0].weight.data.flags.f_contiguous  # 30 -> 6: stored transposed
+    save_checkpoint(tmp_path / "ck.safetensors", model)
+    loaded = load_checkpoint(tmp_path / "ck.safetensors").model
+    for (name, a), b in zip(model.named_parameters(), loaded.parameters()):
+        np.testing.assert_array_equal(b.data, a.data, err_msg=name)
+
+
+# ---------------------------------------------------------------- bad input on replay
+@pytest.mark.parametrize("bad", [-1, 3])
+def test_out_of_range_labels_are_refused_on_every_replay(bad: int) -> None:
+    _, model = _pair((4, 5, 3))
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(model(x), y), cr.optim.SGD(model.parameters(), 0.1))
+    x, y = _data(8, 4, 3)
+    step(x, y)
+    before = [p.data.copy() for p in model.parameters()]
+    y[5] = bad
+    with pytest.raises(IndexError, match=f"label {bad} is out of range for 3 classes"):
+        step(x, y)
+    for a, p in zip(before, model.parameters()):  # refused before anything was updated
+        np.testing.assert_array_equal(p.data, a)
+
+
+def test_hinge_labels_are_checked_on_replay() -> None:
+    _, model = _pair((4, 5, 3))
+    step = cr.compile(lambda x, y: F.multiclass_hinge_loss(model(x), y), None)
+    x, y = _data(8, 4, 3)
+    step(x, y)
+    y[0] = 7
+    with pytest.raises(IndexError, match="out of range"):
+        step(x, y)
+
+
+def test_constant_tensor_made_inside_the_step_is_detected() -> None:
+    model = cr.nn.MLP(4, [8], 2)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(0)
+
+    def noisy(x: cr.Tensor, y: cr.Tensor) -> cr.Tensor:
+        mask = cr.tensor((rng.random((8, 2)) > 0.5).astype(np.float32))
+        return loss_fn(model(x) * mask, y)
+
+    step = cr.compile(noisy, None)
+    with pytest.raises(cr.CompileError, match="changes between calls"):
+        step(*_data(8, 4, 2))
+
+
+def test_source_shows_the_replayed_numpy_calls() -> None:
+    _, model = _pair((3, 4, 2))
+    step = cr.compile(lambda x, y: F.cross_entropy(model(x), y), None)
+    assert step.source == ""
+    step(*_data(5, 3, 2))
+    assert step.source.startswith("def replay(a0, a1):")
+    assert "_exp(" in step.source and "_maximum(" in step.source
