@@ -231,10 +231,12 @@ def test_sgd_parameters_are_packed_and_updated_in_one_array() -> None:
     assert all(np.shares_memory(p.data, base) for p in params)
     assert all(np.shares_memory(p.grad, params[0].grad.base) for p in params)
     assert "sgd_update" in step.source and "optimizer_step" in step.source  # fused + fallback
-    # a narrowing layer's weight is stored transposed: same shape, Fortran order
-    w_narrow = fast_model[2].weight  # 20 -> 4
-    assert w_narrow.shape == (4, 20) and w_narrow.data.flags.f_contiguous
-    assert fast_model[0].weight.data.flags.c_contiguous  # 12 -> 20 widens: unchanged
+    # small layers: weight and bias side by side, one [W | b] block of shape (out, in + 1)
+    for layer in (fast_model[0], fast_model[2]):
+        w, b = layer.weight.data, layer.bias.data
+        assert w.strides[0] == b.strides[0] == (w.shape[1] + 1) * w.itemsize
+        assert np.shares_memory(w, base) and b.__array_interface__["data"][0] == (
+            w.__array_interface__["data"][0] + w.shape[1] * w.itemsize)
     for s in range(1, 5):
         x, y = _data(16, 12, 4, "float64", seed=s)
         assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
@@ -242,6 +244,22 @@ def test_sgd_parameters_are_packed_and_updated_in_one_array() -> None:
     _assert_same_parameters(eager_model, fast_model)
     for pe, pf in zip(eager_model.parameters(), fast_model.parameters()):
         np.testing.assert_allclose(pf.grad, pe.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_large_narrowing_layer_keeps_its_weight_transposed() -> None:
+    eager_model, fast_model = _pair((600, 300, 700, 5), "float64")
+    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.05)
+    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.05)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    for s in range(3):
+        x, y = _data(16, 600, 5, "float64", seed=s)
+        assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
+                                                  rel=1e-12)
+    _assert_same_parameters(eager_model, fast_model)
+    narrowing, widening = fast_model[0].weight, fast_model[2].weight  # 600->300, 300->700
+    assert narrowing.shape == (300, 600) and narrowing.data.flags.f_contiguous
+    assert widening.data.flags.c_contiguous
 
 
 def test_param_groups_weight_decay_and_a_later_switch_to_momentum() -> None:
@@ -310,7 +328,7 @@ def test_checkpoint_of_a_packed_model_round_trips(tmp_path: object) -> None:
     loss_fn = cr.nn.CrossEntropyLoss()
     step = cr.compile(lambda x, y: loss_fn(model(x), y), opt, model=model)
     step(*_data(8, 30, 3))
-    assert model[0].weight.data.flags.f_contiguous  # 30 -> 6: stored transposed
+    assert not model[0].weight.data.flags.c_contiguous  # packed as a strided view
     save_checkpoint(tmp_path / "ck.safetensors", model)
     loaded = load_checkpoint(tmp_path / "ck.safetensors").model
     for (name, a), b in zip(model.named_parameters(), loaded.parameters()):
@@ -364,3 +382,26 @@ def test_source_shows_the_replayed_numpy_calls() -> None:
     step(*_data(5, 3, 2))
     assert step.source.startswith("def replay(a0, a1):")
     assert "_exp(" in step.source and "_maximum(" in step.source
+
+
+def test_long_mixed_graph_with_extras_matches_eager() -> None:
+    # Buffered and generic kernels interleaved over more than ten nodes, with an extra
+    # output: every generated name must stay distinct (a clash once broke the replay).
+    eager_model, fast_model = _pair((6, 8, 8, 8, 8, 3), "float64", activation="tanh")
+
+    def loss_and_scores(model: object, x: cr.Tensor, y: object) -> tuple:
+        scores = model(x)
+        return F.cross_entropy(scores, y) + cr.nn.l2_penalty(model, 1e-2), scores
+
+    step = cr.compile(lambda x, y: loss_and_scores(fast_model, x, y), None)
+    for s in range(2):
+        x, y = _data(9, 6, 3, "float64", seed=s)
+        for p in eager_model.parameters():
+            p.grad = None
+        loss, scores = step(x, y)
+        ref_loss, ref_scores = loss_and_scores(eager_model, cr.tensor(x, dtype="float64"), y)
+        ref_loss.backward()
+        assert loss.item() == pytest.approx(ref_loss.item(), rel=1e-12)
+        np.testing.assert_allclose(scores.data, ref_scores.data, rtol=1e-12)
+        for pe, pf in zip(eager_model.parameters(), fast_model.parameters()):
+            np.testing.assert_allclose(pf.grad, pe.grad, rtol=1e-10, atol=1e-12)

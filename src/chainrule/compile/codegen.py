@@ -1,0 +1,193 @@
+"""Writing a traced step as one straight-line Python function (the replay)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chainrule.autograd import unbroadcast
+from chainrule.compile.kernels import CrossEntropyKernel
+from chainrule.ops.loss import CrossEntropy, MulticlassHinge, _labels
+from chainrule.optim.sgd import SGD
+
+if TYPE_CHECKING:
+    from chainrule.compile import Plan
+    from chainrule.compile.arena import Arena
+
+# Where a node's argument comes from on replay.
+NODE, INPUT, LEAF, CONST = 0, 1, 2, 3
+
+
+class Stale(Exception):
+    """A parameter's ``.data`` is no longer the array the plan was built on."""
+
+
+MISS = object()  # what a plan's fast entry returns for inputs of another signature
+
+# The names the generated code calls. Reductions go through the ufuncs directly:
+# np.sum/np.max add a Python wrapper per call.
+_NAMESPACE: dict[str, Any] = {
+    "_add": np.add, "_subtract": np.subtract, "_multiply": np.multiply, "_divide": np.divide,
+    "_maximum": np.maximum, "_sign": np.sign, "_greater": np.greater,
+    "_exp": np.exp, "_log": np.log,
+    "_dot": np.dot, "_matmul": np.matmul, "_copyto": np.copyto,
+    "_zeros": np.zeros, "_add_reduce": np.add.reduce, "_max_reduce": np.maximum.reduce,
+    "_unbroadcast": unbroadcast, "_labels": _labels, "_ndarray": np.ndarray,
+    "_Stale": Stale, "_MISS": MISS,
+}
+
+
+class Source:
+    """The replay function being written: its lines and the objects its names refer to."""
+
+    __slots__ = ("count", "lines", "ns")
+
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = dict(_NAMESPACE)
+        self.lines: list[str] = []
+        self.count = 0
+
+    def const(self, obj: Any, prefix: str) -> str:
+        """A fresh name bound to ``obj`` in the generated function's globals.
+
+        ``prefix_N``: the underscore keeps these apart from the replay's locals
+        (``a0``, ``v3``, ``g3``, ...)."""
+        self.count += 1
+        name = f"{prefix}_{self.count}"
+        self.ns[name] = obj
+        return name
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " + line)
+
+
+def generate(plan: Plan, n_inputs: int, loss_shape: tuple, loss_dtype: np.dtype,
+             optimizer: Any, arena: Arena | None) -> tuple[Callable, Callable, str]:
+    """Write the replay: no loops, no lookups, one name per buffer.
+
+    The generated ``replay`` checks that the parameters still hold the arrays it was
+    built on, runs each kernel's forward, then each backward in reverse order (routing
+    gradients exactly as the eager engine would), sets the ``.grad`` of every parameter
+    and runs the optimizer. ``fast`` is the entry for plain arrays of the traced shapes
+    and dtypes; it returns ``MISS`` for anything else. Returns both and the source.
+    """
+    src = Source()
+    names = ", ".join(f"a{k}" for k in range(n_inputs))
+    src.lines.append(f"def replay({names}):")
+    leaves = [src.const(leaf, "L") for leaf in plan.leaves]
+    data = [src.const(leaf.data, "D") for leaf in plan.leaves]
+    if leaves:
+        stale = " or ".join(f"{L}.data is not {D}" for L, D in zip(leaves, data))
+        src.emit(f"if {stale}: raise _Stale")
+
+    values: list[str] = []
+    for i, (kernel, specs) in enumerate(plan.forward):
+        args = []
+        for kind, payload in specs:
+            if kind == NODE:
+                args.append(values[payload])
+            elif kind == INPUT:
+                args.append(f"a{payload}")
+            elif kind == LEAF:
+                args.append(data[payload])
+            else:
+                args.append("None" if payload is None else src.const(payload, "c"))
+        fn = CrossEntropy if isinstance(kernel, CrossEntropyKernel) else getattr(
+            getattr(kernel, "ctx", None), "fn", None)
+        if fn in (CrossEntropy, MulticlassHinge) and specs[1][0] == INPUT:
+            dtype = plan.signature[specs[1][1]][1]
+            _emit_label_check(src, args[0], args[1], dtype, kernel, fn)
+        values.append(kernel.emit_forward(src, args, i))
+
+    _emit_backward(src, plan, loss_shape, loss_dtype)
+    for slot, grad in plan.grad_buffers.items():
+        src.emit(f"{leaves[slot]}.grad = {src.const(grad, 'G')}")
+    if optimizer is not None:
+        _emit_update(src, optimizer, arena)
+    last = len(plan.forward) - 1
+    src.emit(f"return {', '.join(values[i] for i in [last, *plan.extras])}")
+
+    fits = " or ".join(
+        f"type(a{k}) is not _ndarray or a{k}.shape != {shape!r} or a{k}.dtype != "
+        f"{src.const(dtype, 'dtype')}" for k, (shape, dtype) in enumerate(plan.signature)
+    ) or "False"
+    src.lines += [f"def fast({names}):", f"    if {fits}: return _MISS",
+                  f"    return replay({names})"]
+    source = "\n".join(src.lines)
+    code = builtins.compile(source, "<chainrule.compile replay>", "exec")
+    exec(code, src.ns)  # our own generated source, built from the traced graph only
+    return src.ns["replay"], src.ns["fast"], source
+
+
+def _emit_backward(src: Source, plan: Plan, loss_shape: tuple, loss_dtype: np.dtype) -> None:
+    """Each node's backward in reverse order; every gradient goes where eager sends it."""
+    last = len(plan.forward) - 1
+    src.emit(f"g{last} = {src.const(np.ones(loss_shape, dtype=loss_dtype), 'seed')}")
+    # The array behind g{j} when it is one buffered kernel's buffer (its layout is known).
+    known: dict[int, np.ndarray | None] = {last: None}
+    for i, kernel, routes in plan.backward:
+        dests = [None] * len(plan.forward[i][1])
+        for k, kind, payload, first, _ in routes:
+            if kind == LEAF and first:
+                dests[k] = plan.grad_buffers[payload]
+        grads = kernel.emit_backward(src, f"g{i}", i, i == last, known.get(i), dests)
+        for k, kind, payload, first, shape in routes:
+            expr, wrote, array = grads[k]
+            if not kernel.buffered:
+                shape_name = src.const(shape, "shape")
+                src.emit(f"g = {expr}")
+                src.emit(f"if g is None: g = _zeros({shape_name}, {src.const(loss_dtype, 'dt')})")
+                src.emit(f"if g.shape != {shape_name}: g = _unbroadcast(g, {shape_name})")
+                expr = "g"
+            if kind == NODE:
+                if first:
+                    src.emit(f"g{payload} = {expr}")
+                    known[payload] = array
+                else:
+                    src.emit(f"g{payload} = g{payload} + {expr}")
+                    known[payload] = None
+            elif not wrote:
+                grad = src.const(plan.grad_buffers[payload], "G")
+                if first:
+                    src.emit(f"_copyto({grad}, {expr})")
+                else:
+                    src.emit(f"_add({grad}, {expr}, out={grad})")
+
+
+def _emit_label_check(src: Source, scores: str, labels: str, dtype: np.dtype, kernel: Any,
+                      fn: type) -> None:
+    """Labels come from the caller on every step: check their range as the eager loss
+    does (viewed as unsigned, a negative label is huge, so one maximum finds both)."""
+    op = "cross_entropy" if fn is CrossEntropy else "multiclass_hinge_loss"
+    if isinstance(kernel, CrossEntropyKernel):
+        classes = str(kernel.classes)
+    else:
+        classes = f"{scores}.shape[1]"
+    unsigned = src.const(np.dtype(f"u{dtype.itemsize}"), "unsigned")
+    src.emit(f"if _max_reduce({labels}.view({unsigned}), None) >= {classes}: "
+             f"_labels({op!r}, {scores}, {labels})")
+
+
+def _emit_update(src: Source, optimizer: Any, arena: Arena | None) -> None:
+    """The optimizer step: plain SGD updates each packed group in two NumPy calls
+    (through SGD's own update rule), anything else runs ``optimizer.step()``."""
+    step = src.const(optimizer.step, "optimizer_step")
+    if arena is None or type(optimizer) is not SGD:
+        src.emit(f"{step}()")
+        return
+    groups = optimizer.param_groups
+    update = src.const(optimizer._update, "sgd_update")
+    checks = [f"len({src.const(groups, 'groups')}) == {len(groups)}"]
+    calls = []
+    for group, flat in zip(groups, arena.groups):
+        g = src.const(group, "group")
+        checks.append(f"{g}['momentum'] == 0")
+        checks.append(f"{g}['params'] is {src.const(group['params'], 'params')}")
+        calls.append(f"        {update}({g}, {src.const(flat, 'flat')}, {{}})")
+    src.emit(f"if {' and '.join(checks)}:")
+    src.lines.extend(calls)
+    src.emit("else:")
+    src.emit(f"    {step}()")

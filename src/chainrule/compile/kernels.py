@@ -1,0 +1,346 @@
+"""The kernels a compiled step replays: each writes its forward and backward as source.
+
+A kernel owns the buffers of one graph node and, given the names of its inputs, emits
+the NumPy calls that compute the node's value and its backward. Linear, ReLU and the
+softmax loss, the ops that dominate MLP training, have kernels of their own; any other
+op replays its ``Function.forward``/``backward`` (:class:`GenericKernel`).
+
+**Layouts.** The value a kernel produces is a NumPy array of the traced shape, but not
+always C-ordered. Small layers use the *column* layout of the lecture's ``h = W x + b``:
+the activations are stored as ``(features, N)`` and the value is its ``.T``. That layout
+lets a bias ride inside the product (a row of ones under ``x^T`` and ``[W | b]`` as one
+block: one call instead of a product and a broadcast add, and ``dW, db`` from one
+product) and it makes the softmax's reductions run along contiguous memory. A kernel
+reads the layout of the arrays it is given and uses their transposes where that is the
+contiguous side; with an input whose layout it cannot know it falls back to logical
+``(N, features)`` expressions, which NumPy computes correctly for any strides.
+
+``emit_backward`` returns, per input, ``(expression, wrote_dest, array)`` or None:
+the expression holds the gradient; ``wrote_dest`` says it was written straight into the
+destination the plan offered (a parameter's gradient buffer); ``array`` is the buffer
+itself, so the next kernel can see its layout (None when unknown).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chainrule.autograd import Context, Function
+
+if TYPE_CHECKING:
+    from chainrule.compile.codegen import Source
+
+#: Products up to this many multiply-adds go through ``np.dot``, whose per-call overhead
+#: is about 1 us below ``np.matmul``'s; the Linear layers this small use the column
+#: layout.
+SMALL_PRODUCT = 1 << 17
+
+#: ReLU masks up to this many elements come from np.sign (see ReLUKernel).
+SIGN_MASK = 4096
+
+
+def transposed(a: np.ndarray | None) -> bool:
+    """Whether ``a`` is stored as its transpose (column layout), i.e. ``a.T`` is C-ordered."""
+    return (a is not None and a.ndim == 2 and a.T.flags.c_contiguous
+            and not a.flags.c_contiguous)
+
+
+class GenericKernel:
+    """Replays any Function by calling its own forward and backward."""
+
+    __slots__ = ("ctx", "fn", "value")
+    buffered = False
+
+    def __init__(self, fn: type[Function], ctx: Context) -> None:
+        self.fn = fn
+        self.ctx = ctx
+        self.value = None  # a new array on every call: layout unknown
+
+    def forward(self, *args: Any) -> Any:
+        ctx = self.ctx
+        ctx.saved = ()
+        out = self.fn.forward(ctx, *args)
+        return out if type(out) is np.ndarray else np.asarray(out)
+
+    def backward(self, upstream: np.ndarray) -> tuple:
+        grads = self.fn.backward(self.ctx, upstream)
+        return grads if type(grads) is tuple else (grads,)
+
+    def emit_forward(self, src: Source, args: list[str], i: int) -> str:
+        src.emit(f"v{i} = {src.const(self.forward, 'forward')}({', '.join(args)})")
+        return f"v{i}"
+
+    def emit_backward(self, src: Source, up: str, i: int, seed: bool,
+                      up_array: np.ndarray | None, dests: list) -> list:
+        src.emit(f"o{i} = {src.const(self.backward, 'backward')}({up})")
+        return [(f"o{i}[{k}]", False, None) for k in range(len(dests))]
+
+
+class LinearKernel:
+    """``x @ W.T + b`` and its backward, into buffers allocated once.
+
+    Row layout (large layers)::
+
+        out = x @ W.T + b      dx = up @ W      dW = up.T @ x      db = ones @ up
+
+    with ``W`` as the plan found it (C-ordered, or input-major: the ``.T`` of a C-ordered
+    ``(in, out)`` block) so that BLAS reads the contiguous side. Column layout (small
+    layers): ``out^T = W @ x^T + b`` into an ``(out, N)`` buffer; with ``block = [W | b]``
+    and ``x_aug = [x^T ; 1]`` (its producer writes ``x^T`` above a row of ones) that is
+    ``out^T = block @ x_aug``, and backward is ``d block = up^T @ x_aug^T``,
+    ``dx^T = W^T @ up^T``.
+    """
+
+    __slots__ = ("b", "block", "col", "gb", "gblock", "grad_block", "gw", "gx", "gxt", "mm",
+                 "ones", "out", "own_xa", "upt", "value", "w", "x", "x_array", "xa")
+    buffered = True
+
+    def __init__(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, need: list,
+                 x_array: np.ndarray | None, col: bool, block: tuple | None,
+                 x_aug: np.ndarray | None) -> None:
+        n, size_in = x.shape
+        size_out = w.shape[0]
+        dtype = w.dtype
+        self.w, self.b, self.x_array, self.col = w, b, x_array, col
+        self.mm = "_dot" if n * w.size <= SMALL_PRODUCT else "_matmul"
+        self.ones = np.ones(n, dtype=dtype)  # db = ones @ upstream: one BLAS call
+        self.x = ""
+        self.gx = self.gxt = self.gw = self.gb = self.upt = None
+        self.block = self.grad_block = self.gblock = self.xa = None
+        self.own_xa = False
+        if not col:
+            self.out = np.empty((n, size_out), dtype=dtype)
+            self.value = self.out
+            if need[0]:
+                self.gx = np.empty((n, size_in), dtype=dtype)
+        else:
+            self.out = np.empty((size_out, n), dtype=dtype)  # out^T
+            self.value = self.out.T
+            self.upt = np.empty((size_out, n), dtype=dtype)  # an upstream of unknown layout
+            if need[0]:
+                self.gxt = np.empty((size_in, n), dtype=dtype)
+            if block is not None:  # bias inside the product
+                self.block, self.grad_block = block
+                self.gblock = np.empty(self.block.shape, dtype=dtype)
+                self.own_xa = x_aug is None
+                self.xa = x_aug if x_aug is not None else np.ones((size_in + 1, n), dtype=dtype)
+        if self.block is None:
+            self.gw = np.empty(w.shape, dtype=dtype) if need[1] else None
+            self.gb = np.empty(size_out, dtype=dtype) if (b is not None and need[2]) else None
+
+    # ------------------------------------------------------------------ forward
+    def emit_forward(self, src: Source, args: list[str], i: int) -> str:
+        x, _, b = args
+        self.x = x
+        c = src.const
+        out = c(self.out, "out")
+        if not self.col:
+            src.emit(f"{self.mm}({x}, {c(self.w.T, 'wt')}, out={out})")
+            if b != "None":
+                src.emit(f"_add({out}, {b}, out={out})")
+        elif self.block is not None:
+            if self.own_xa:
+                src.emit(f"_copyto({c(self.xa[:-1], 'xt')}, {x}.T)")
+            src.emit(f"{self.mm}({c(self.block, 'block')}, {c(self.xa, 'xa')}, out={out})")
+        else:
+            xt = c(self.x_array.T, "xt") if self.x_array is not None else f"{x}.T"
+            src.emit(f"{self.mm}({c(self.w, 'w')}, {xt}, out={out})")
+            if b != "None":
+                src.emit(f"_add({out}, {c(self.b[:, None], 'bcol')}, out={out})")
+        return c(self.value, "v")
+
+    # ------------------------------------------------------------------ backward
+    def emit_backward(self, src: Source, up: str, i: int, seed: bool,
+                      up_array: np.ndarray | None, dests: list) -> list:
+        if self.col:
+            return self._backward_col(src, up, up_array, dests)
+        c = src.const
+        # np.dot wants its output's exact dtype and layout: only for our own upstreams.
+        mm = self.mm if up_array is not None else "_matmul"
+        grads: list = [None, None, None]
+        if self.gx is not None:
+            gx = c(self.gx, "gx")
+            src.emit(f"{mm}({up}, {c(self.w, 'w')}, out={gx})")
+            grads[0] = (gx, False, self.gx)
+        if self.gw is not None:
+            dest = dests[1] if dests[1] is not None else self.gw
+            gw = c(dest, "gw")
+            if dest.flags.c_contiguous:
+                src.emit(f"{mm}({up}.T, {self.x}, out={gw})")
+            else:  # input-major: write dW.T = x.T @ upstream into the C-ordered block
+                src.emit(f"{mm}({self.x}.T, {up}, out={c(dest.T, 'gwt')})")
+            grads[1] = (gw, dests[1] is not None, dest)
+        if self.gb is not None:
+            dest = dests[2] if dests[2] is not None else self.gb
+            gb = c(dest, "gb")
+            if up_array is not None:
+                src.emit(f"_dot({c(self.ones, 'ones')}, {up}, out={gb})")
+            else:
+                src.emit(f"_add_reduce({up}, 0, None, {gb})")
+            grads[2] = (gb, dests[2] is not None, dest)
+        return grads
+
+    def _backward_col(self, src: Source, up: str, up_array: np.ndarray | None,
+                      dests: list) -> list:
+        c = src.const
+        if transposed(up_array) and up_array.dtype == self.out.dtype:
+            upt = c(up_array.T, "upt")
+        else:  # one copy into the layout the products want
+            upt = c(self.upt, "upt")
+            src.emit(f"_copyto({upt}, {up}.T)")
+        grads: list = [None, None, None]
+        if self.gxt is not None:  # dx^T = W^T @ up^T
+            src.emit(f"{self.mm}({c(self.w.T, 'wt')}, {upt}, out={c(self.gxt, 'gxt')})")
+            grads[0] = (c(self.gxt.T, "gx"), False, self.gxt.T)
+        if self.block is not None:  # [dW | db] = up^T @ x_aug^T in one product
+            offered = dests[1] is not None and dests[2] is not None
+            target = self.grad_block if offered else self.gblock
+            src.emit(f"{self.mm}({upt}, {c(self.xa.T, 'xat')}, out={c(target, 'gblock')})")
+            grads[1] = (c(target[:, :-1], "gw"), offered, target[:, :-1])
+            grads[2] = (c(target[:, -1], "gb"), offered, target[:, -1])
+            return grads
+        if self.gw is not None:
+            dest = dests[1] if dests[1] is not None and dests[1].flags.c_contiguous else self.gw
+            x = c(self.x_array, "x") if self.x_array is not None else self.x
+            src.emit(f"{self.mm}({upt}, {x}, out={c(dest, 'gw')})")
+            grads[1] = (c(dest, "gw"), dest is dests[1], dest)
+        if self.gb is not None:
+            dest = dests[2] if dests[2] is not None else self.gb
+            src.emit(f"_dot({upt}, {c(self.ones, 'ones')}, out={c(dest, 'gb')})")
+            grads[2] = (c(dest, "gb"), dest is dests[2], dest)
+        return grads
+
+
+class ReLUKernel:
+    """``max(0, x)``; backward multiplies by the saved 0/1 mask.
+
+    Operands of the input's own shape, dtype and layout (a zero array, a float mask) keep
+    NumPy on its fastest loops. The mask is ``out > 0`` written as floats; below
+    ``SIGN_MASK`` elements ``sign(out)`` (``out >= 0``) gives it about 2 us sooner, but
+    propagates a NaN where the eager step's mask gives 0. In the column layout the
+    output can be written above a row of ones, the augmented input of the next Linear.
+    """
+
+    __slots__ = ("aug", "col", "grad", "mask", "out", "value", "x_array", "zeros")
+    buffered = True
+
+    def __init__(self, x: np.ndarray, x_array: np.ndarray | None, augment: bool) -> None:
+        self.x_array = x_array
+        self.col = transposed(x_array)
+        self.aug = None
+        if self.col:  # work on the (features, N) transposes
+            f, n = x_array.T.shape
+            if augment:
+                self.aug = np.ones((f + 1, n), dtype=x_array.dtype)
+                self.out = self.aug[:-1]
+            else:
+                self.out = np.empty((f, n), dtype=x_array.dtype)
+            self.value = self.out.T
+        else:
+            self.out = np.empty_like(x)
+            self.value = self.out
+        self.zeros = np.zeros_like(self.out)
+        self.mask = np.empty_like(self.out)
+        self.grad = np.empty_like(self.out)
+
+    def emit_forward(self, src: Source, args: list[str], i: int) -> str:
+        c = src.const
+        out, zeros, mask = c(self.out, "out"), c(self.zeros, "zeros"), c(self.mask, "mask")
+        x = c(self.x_array.T, "xt") if self.col else args[0]
+        src.emit(f"_maximum({x}, {zeros}, out={out})")
+        if self.out.size <= SIGN_MASK:
+            src.emit(f"_sign({out}, out={mask})")
+        else:
+            src.emit(f"_greater({out}, {zeros}, out={mask})")
+        return c(self.value, "v")
+
+    def emit_backward(self, src: Source, up: str, i: int, seed: bool,
+                      up_array: np.ndarray | None, dests: list) -> list:
+        c = src.const
+        grad = c(self.grad, "grad")
+        if self.col and transposed(up_array):
+            src.emit(f"_multiply({c(up_array.T, 'upt')}, {c(self.mask, 'mask')}, out={grad})")
+        elif self.col:  # logical (N, features) views: any upstream layout
+            src.emit(f"_multiply({up}, {c(self.mask.T, 'mask')}, out={c(self.grad.T, 'grad')})")
+        else:
+            src.emit(f"_multiply({up}, {c(self.mask, 'mask')}, out={grad})")
+        value = self.grad.T if self.col else self.grad
+        return [(c(value, "g"), False, value)]
+
+
+class CrossEntropyKernel:
+    """Softmax loss with buffers for the shifted scores, exponentials and the gradient.
+
+    ``L_i = log(sum_j e^{s_j - m}) - (s_y - m)`` with ``m`` the row maximum, and backward
+    ``(e / z - onehot) * upstream * scale``. With scores in the column layout
+    ``(C, N)`` every reduction over the classes runs down contiguous rows.
+    """
+
+    __slots__ = ("classes", "col", "dtype", "e", "flat", "grad", "logz", "m", "n", "ones",
+                 "picked", "ratio", "rows", "s_array", "scale", "scales", "shift", "value", "z")
+    buffered = True
+
+    def __init__(self, scores: np.ndarray, reduction: str, s_array: np.ndarray | None) -> None:
+        n, c = scores.shape
+        dtype = self.dtype = scores.dtype
+        self.n, self.classes = n, c
+        self.col = transposed(s_array)
+        self.s_array = s_array
+        self.value = None  # the loss: a new scalar on every call
+        shape = (c, n) if self.col else (n, c)
+        self.shift = np.empty(shape, dtype=dtype)
+        self.e = np.empty(shape, dtype=dtype)
+        self.grad = np.empty(shape, dtype=dtype)
+        self.m = np.empty(n if self.col else (n, 1), dtype=dtype)
+        self.ones = np.ones(c, dtype=dtype)  # sums over the classes as one BLAS call
+        self.z = np.empty(n, dtype=dtype)
+        self.logz = np.empty(n, dtype=dtype)
+        self.picked = np.empty(n, dtype=dtype)
+        self.ratio = np.empty(n if self.col else (n, 1), dtype=dtype)
+        self.scale = 1.0 / n if reduction == "mean" else 1.0
+        self.scales = np.full(n, self.scale, dtype=dtype)  # the loss: logz . scales
+        # Flat index of each true class: row * C + y (rows) or y * N + column (columns).
+        self.rows = np.arange(n) if self.col else np.arange(0, n * c, c)
+        self.flat = np.empty(n, dtype=np.intp)
+
+    def emit_forward(self, src: Source, args: list[str], i: int) -> str:
+        c = src.const
+        s, y = args[0], args[1]
+        flat, rows, m = c(self.flat, "flat"), c(self.rows, "rows"), c(self.m, "m")
+        shift, e, z = c(self.shift, "shift"), c(self.e, "e"), c(self.z, "z")
+        logz, picked = c(self.logz, "logz"), c(self.picked, "picked")
+        if self.col:
+            s = c(self.s_array.T, "st")
+            src.emit(f"_multiply({y}, {self.n}, out={flat})")
+            src.emit(f"_add({flat}, {rows}, out={flat})")
+            src.emit(f"_max_reduce({s}, 0, None, {m})")
+            src.emit(f"_subtract({s}, {m}, out={shift})")
+            src.emit(f"_exp({shift}, out={e})")
+            src.emit(f"_dot({c(self.ones, 'ones')}, {e}, out={z})")
+        else:
+            src.emit(f"_add({rows}, {y}, out={flat})")
+            src.emit(f"_max_reduce({s}, 1, None, {m}, True)")
+            src.emit(f"_subtract({s}, {m}, out={shift})")
+            src.emit(f"_exp({shift}, out={e})")
+            src.emit(f"_dot({e}, {c(self.ones, 'ones')}, out={z})")
+        src.emit(f"_log({z}, out={logz})")
+        src.emit(f"{shift}.take({flat}, None, {picked})")
+        src.emit(f"_subtract({logz}, {picked}, out={logz})")
+        src.emit(f"v{i} = _dot({logz}, {c(self.scales, 'scales')})")
+        return f"v{i}"
+
+    def emit_backward(self, src: Source, up: str, i: int, seed: bool,
+                      up_array: np.ndarray | None, dests: list) -> list:
+        c = src.const
+        scale = repr(self.scale) if seed else f"c{i}"
+        if not seed:
+            src.emit(f"c{i} = float({up}) * {self.scale!r}")
+        grad, ratio = c(self.grad, "grad"), c(self.ratio, "ratio")
+        z = c(self.z if self.col else self.z[:, None], "z")
+        src.emit(f"_divide({scale}, {z}, out={ratio})")
+        src.emit(f"_multiply({c(self.e, 'e')}, {ratio}, out={grad})")
+        src.emit(f"{c(self.grad.reshape(-1), 'gflat')}[{c(self.flat, 'flat')}] -= {scale}")
+        value = self.grad.T if self.col else self.grad
+        return [(c(value, "g"), False, value), None, None]
