@@ -268,29 +268,3 @@ def test_load_state_dict_rejects_a_different_layout() -> None:
     b = optim.SGD(_p(), lr=0.1)
     with pytest.raises(ValueError, match="parameters"):
         b.load_state_dict(a.state_dict())
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("layout", ["C", "F", "mixed", "strided"])
-def test_add_scaled_is_an_in_place_axpy(dtype: str, layout: str, monkeypatch) -> None:
-    from chainrule.optim import optimizer as opt_mod
-
-    rng = np.random.default_rng(0)
-    y0 = rng.standard_normal((5, 7)).astype(dtype)
-    x = rng.standard_normal((5, 7)).astype(dtype)
-    if layout == "F":
-        y0, x = np.asfortranarray(y0), np.asfortranarray(x)
-    elif layout == "mixed":
-        x = np.asfortranarray(x)
-    expected = y0 - 0.3 * x
-    for blas in (True, False):  # SciPy's axpy where it applies, NumPy's two passes without
-        if not blas:
-            monkeypatch.setattr(opt_mod, "_AXPY", {})
-        base = np.zeros((5, 9), dtype=dtype)
-        y = base[:, :7] if layout == "strided" else y0.copy(order="K")
-        if layout == "strided":
-            y[...] = y0
-        before = y.__array_interface__["data"][0]
-        opt_mod.add_scaled(y, -0.3, x, np.empty_like(y))
-        np.testing.assert_allclose(y, expected, rtol=1e-6)
-        assert y.__array_interface__["data"][0] == before  # in place

@@ -23,41 +23,7 @@ import numpy as np
 from chainrule.autograd import enable_grad
 from chainrule.tensor import Tensor
 
-__all__ = ["Optimizer", "add_scaled"]
-
-# BLAS axpy (y += a x in one pass) by dtype; loaded on first use (None: not loaded yet).
-_AXPY: dict[np.dtype, Callable] | None = None
-
-
-def _axpy(dtype: np.dtype) -> Callable | None:
-    global _AXPY
-    if _AXPY is None:
-        try:
-            from scipy.linalg import blas
-        except ImportError:  # SciPy is optional: NumPy does it in two passes
-            _AXPY = {}
-        else:
-            _AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
-    return _AXPY.get(dtype)
-
-
-def add_scaled(y: np.ndarray, alpha: float, x: np.ndarray, scratch: np.ndarray) -> None:
-    """``y += alpha * x`` in place (the update ``w -= lr * d`` is ``alpha = -lr``).
-
-    One pass through BLAS ``axpy`` when SciPy is installed and both arrays are
-    contiguous with the same layout (about 3x faster than NumPy's two passes on large
-    parameters); otherwise ``alpha * x`` goes through ``scratch`` (``y``'s shape).
-    """
-    axpy = _axpy(y.dtype)
-    if (axpy is not None and x.dtype == y.dtype and x.strides == y.strides and y.size
-            and (y.flags.c_contiguous or y.flags.f_contiguous)):
-        flat = y.ravel(order="K")  # a view: y is contiguous
-        out = axpy(x.ravel(order="K"), flat, a=alpha)
-        if out is not flat:
-            np.copyto(flat, out)
-        return
-    np.multiply(x, alpha, out=scratch)
-    np.add(y, scratch, out=y)
+__all__ = ["Optimizer"]
 
 
 class Optimizer:

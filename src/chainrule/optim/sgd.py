@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, add_scaled
+from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
 
 __all__ = ["SGD"]
@@ -76,4 +76,5 @@ class SGD(Optimizer):
                 d = t1
             else:
                 d = buf
-        add_scaled(w, -lr, d, t0)
+        np.multiply(d, lr, out=t0)
+        np.subtract(w, t0, out=w)
