@@ -407,9 +407,8 @@ def main() -> None:
         best_cr = min(med["chainrule eager"], med["chainrule compiled"])
         peers = {k: v for k, v in med.items() if not k.startswith("chainrule")}
         row["ratios"] = {f"chainrule/{k}": best_cr / v for k, v in peers.items()}
-        frameworks = {k: v for k, v in peers.items() if k != "numpy"}
-        if frameworks:
-            row["ratios"]["chainrule/fastest framework"] = best_cr / min(frameworks.values())
+        # The target: best chainrule over the fastest of all peers (NumPy included).
+        row["ratios"]["chainrule/fastest peer"] = best_cr / min(peers.values())
         if not args.no_memory:
             row["peak_rss_mib"] = {name: peak_rss(name, i) for name in impls}
         results.append(row)

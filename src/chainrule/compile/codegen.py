@@ -43,21 +43,30 @@ _NAMESPACE: dict[str, Any] = {
 class Source:
     """The replay function being written: its lines and the objects its names refer to."""
 
-    __slots__ = ("count", "lines", "ns")
+    __slots__ = ("count", "lines", "names", "ns")
 
     def __init__(self) -> None:
         self.ns: dict[str, Any] = dict(_NAMESPACE)
         self.lines: list[str] = []
+        self.names: dict[Any, str] = {}
         self.count = 0
 
     def const(self, obj: Any, prefix: str) -> str:
-        """A fresh name bound to ``obj`` in the generated function's globals.
+        """The name bound to ``obj`` in the generated function's globals.
 
         ``prefix_N``: the underscore keeps these apart from the replay's locals
-        (``a0``, ``v3``, ``g3``, ...)."""
-        self.count += 1
-        name = f"{prefix}_{self.count}"
-        self.ns[name] = obj
+        (``a0``, ``v3``, ``g3``, ...). An array gets one name however many view objects
+        of it are passed (same memory, shape and strides), so the source shows which
+        kernel reads which buffer."""
+        if isinstance(obj, np.ndarray):
+            key: Any = (obj.__array_interface__["data"][0], obj.shape, obj.strides, obj.dtype)
+        else:
+            key = id(obj)
+        name = self.names.get(key)
+        if name is None:
+            self.count += 1
+            name = self.names[key] = f"{prefix}_{self.count}"
+            self.ns[name] = obj
         return name
 
     def emit(self, line: str) -> None:
@@ -80,6 +89,7 @@ def generate(plan: Plan, n_inputs: int, loss_shape: tuple, loss_dtype: np.dtype,
     leaves = [src.const(leaf, "L") for leaf in plan.leaves]
     data = [src.const(leaf.data, "D") for leaf in plan.leaves]
     if leaves:
+        src.emit("# the parameters must still be the arrays this plan was built on")
         stale = " or ".join(f"{L}.data is not {D}" for L, D in zip(leaves, data))
         src.emit(f"if {stale}: raise _Stale")
 
@@ -95,6 +105,7 @@ def generate(plan: Plan, n_inputs: int, loss_shape: tuple, loss_dtype: np.dtype,
                 args.append(data[payload])
             else:
                 args.append("None" if payload is None else src.const(payload, "c"))
+        src.emit(f"# node {i}: {kernel.describe()}")
         fn = CrossEntropy if isinstance(kernel, CrossEntropyKernel) else getattr(
             getattr(kernel, "ctx", None), "fn", None)
         if fn in (CrossEntropy, MulticlassHinge) and specs[1][0] == INPUT:
@@ -103,9 +114,12 @@ def generate(plan: Plan, n_inputs: int, loss_shape: tuple, loss_dtype: np.dtype,
         values.append(kernel.emit_forward(src, args, i))
 
     _emit_backward(src, plan, loss_shape, loss_dtype)
+    if plan.grad_buffers:
+        src.emit("# the parameters' gradients (each step overwrites the same arrays)")
     for slot, grad in plan.grad_buffers.items():
         src.emit(f"{leaves[slot]}.grad = {src.const(grad, 'G')}")
     if optimizer is not None:
+        src.emit("# the optimizer step")
         _emit_update(src, optimizer, arena)
     last = len(plan.forward) - 1
     src.emit(f"return {', '.join(values[i] for i in [last, *plan.extras])}")
@@ -133,6 +147,7 @@ def _emit_backward(src: Source, plan: Plan, loss_shape: tuple, loss_dtype: np.dt
         for k, kind, payload, first, _ in routes:
             if kind == LEAF and first:
                 dests[k] = plan.grad_buffers[payload]
+        src.emit(f"# backward of node {i}: {kernel.describe()}")
         grads = kernel.emit_backward(src, f"g{i}", i, i == last, known.get(i), dests)
         for k, kind, payload, first, shape in routes:
             expr, wrote, array = grads[k]

@@ -58,6 +58,9 @@ class GenericKernel:
         self.ctx = ctx
         self.value = None  # a new array on every call: layout unknown
 
+    def describe(self) -> str:
+        return f"{self.fn.__name__.lower()} (its own forward/backward)"
+
     def forward(self, *args: Any) -> Any:
         ctx = self.ctx
         ctx.saved = ()
@@ -129,6 +132,11 @@ class LinearKernel:
         if self.block is None:
             self.gw = np.empty(w.shape, dtype=dtype) if need[1] else None
             self.gb = np.empty(size_out, dtype=dtype) if (b is not None and need[2]) else None
+
+    def describe(self) -> str:
+        if not self.col:
+            return "linear, rows"
+        return "linear, columns" + (", bias in the product" if self.block is not None else "")
 
     # ------------------------------------------------------------------ forward
     def emit_forward(self, src: Source, args: list[str], i: int) -> str:
@@ -245,6 +253,9 @@ class ReLUKernel:
         self.mask = np.empty_like(self.out)
         self.grad = np.empty_like(self.out)
 
+    def describe(self) -> str:
+        return "relu, columns" if self.col else "relu, rows"
+
     def emit_forward(self, src: Source, args: list[str], i: int) -> str:
         c = src.const
         out, zeros, mask = c(self.out, "out"), c(self.zeros, "zeros"), c(self.mask, "mask")
@@ -304,6 +315,9 @@ class CrossEntropyKernel:
         # Flat index of each true class: row * C + y (rows) or y * N + column (columns).
         self.rows = np.arange(n) if self.col else np.arange(0, n * c, c)
         self.flat = np.empty(n, dtype=np.intp)
+
+    def describe(self) -> str:
+        return "softmax loss, columns" if self.col else "softmax loss, rows"
 
     def emit_forward(self, src: Source, args: list[str], i: int) -> str:
         c = src.const
