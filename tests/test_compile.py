@@ -26,7 +26,7 @@ def _data(n: int, d: int, c: int, dtype: str = "float32", seed: int = 0) -> tupl
     return rng.standard_normal((n, d)).astype(dtype), rng.integers(0, c, n)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adamw", "rmsprop"])
 # (20, 300, 5): a ReLU mask above _SIGN_MASK elements and an input-major 300 -> 5 weight
 @pytest.mark.parametrize("sizes", [(2, 16, 16, 2), (20, 30, 5), (20, 300, 5)])
 def test_compiled_matches_eager_over_steps(optimizer: str, sizes: tuple) -> None:
@@ -37,6 +37,10 @@ def test_compiled_matches_eager_over_steps(optimizer: str, sizes: tuple) -> None
             return cr.optim.SGD(params, lr=0.1)
         if optimizer == "momentum":
             return cr.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True)
+        if optimizer == "adamw":
+            return cr.optim.AdamW(params, lr=1e-2, weight_decay=0.1, amsgrad=True)
+        if optimizer == "rmsprop":
+            return cr.optim.RMSprop(params, lr=1e-2, momentum=0.5, centered=True)
         return cr.optim.Adam(params, lr=1e-2)
 
     opt_e, opt_f = make(eager_model.parameters()), make(fast_model.parameters())
@@ -230,7 +234,7 @@ def test_sgd_parameters_are_packed_and_updated_in_one_array() -> None:
     assert base is not None and base.ndim == 1
     assert all(np.shares_memory(p.data, base) for p in params)
     assert all(np.shares_memory(p.grad, params[0].grad.base) for p in params)
-    assert "sgd_update" in step.source and "optimizer_step" in step.source  # fused + fallback
+    assert "flat_optimizer" in step.source and "optimizer_step" in step.source  # + fallback
     # small layers: weight and bias side by side, one [W | b] block of shape (out, in + 1)
     for layer in (fast_model[0], fast_model[2]):
         w, b = layer.weight.data, layer.bias.data
@@ -405,3 +409,76 @@ def test_long_mixed_graph_with_extras_matches_eager() -> None:
         np.testing.assert_allclose(scores.data, ref_scores.data, rtol=1e-12)
         for pe, pf in zip(eager_model.parameters(), fast_model.parameters()):
             np.testing.assert_allclose(pf.grad, pe.grad, rtol=1e-10, atol=1e-12)
+
+
+
+# ---------------------------------------------------------------- flat optimizer state
+def _assert_same_state(opt_a: object, opt_b: object) -> None:
+    a, b = opt_a.state_dict(), opt_b.state_dict()
+    assert a["param_groups"] == b["param_groups"]
+    assert set(a["state"]) == set(b["state"])
+    for k, entry in a["state"].items():
+        assert set(entry) == set(b["state"][k])
+        for name, value in entry.items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_allclose(b["state"][k][name], value, rtol=1e-10, atol=1e-12)
+            else:
+                assert b["state"][k][name] == value
+
+
+def test_adam_state_is_flat_and_survives_state_dicts_and_eager_steps() -> None:
+    eager_model, fast_model = _pair((7, 9, 3), "float64")
+    opt_e = cr.optim.Adam(eager_model.parameters(), lr=1e-2)
+    opt_f = cr.optim.Adam(fast_model.parameters(), lr=1e-2)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+
+    def both(s: int, fast_eager: bool = False) -> None:
+        x, y = _data(10, 7, 3, "float64", seed=s)
+        expected = _eager_step(eager_model, opt_e, loss_fn, x, y)
+        got = (_eager_step(fast_model, opt_f, loss_fn, x, y) if fast_eager
+               else step(x, y).item())
+        assert got == pytest.approx(expected, rel=1e-12)
+
+    for s in range(3):
+        both(s)
+    w = fast_model[0].weight
+    flat = opt_f.state[w]["exp_avg"].base  # one flat array behind every parameter's state
+    assert flat is not None and flat.ndim == 1
+    assert opt_f.state[fast_model[2].bias]["exp_avg"].base is flat
+    assert opt_f.state[w]["step"] == 3
+    _assert_same_state(opt_e, opt_f)
+    both(3, fast_eager=True)  # an eager step on the packed parameters and state
+    both(4)
+    _assert_same_state(opt_e, opt_f)
+    # a loaded state (new arrays) is taken over by the next compiled step
+    saved = opt_e.state_dict()
+    opt_f.load_state_dict(saved)
+    for s in (5, 6):
+        both(s)
+    _assert_same_state(opt_e, opt_f)
+    _assert_same_parameters(eager_model, fast_model)
+    assert step.traces == 1
+
+
+def test_uneven_optimizer_state_falls_back_to_the_optimizers_own_step() -> None:
+    eager_model, fast_model = _pair((5, 6, 3), "float64")
+    opt_e = cr.optim.Adam(eager_model.parameters(), lr=1e-2)
+    opt_f = cr.optim.Adam(fast_model.parameters(), lr=1e-2)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    x, y = _data(8, 5, 3, "float64")
+    # One eager step on the first layer only: its step count differs from the others'.
+    for model, opt in ((eager_model, opt_e), (fast_model, opt_f)):
+        loss_fn(model(cr.tensor(x, dtype="float64")), y).backward()
+        for p in model[2].parameters():
+            p.grad = None
+        opt.step()
+        opt.zero_grad()
+    step = cr.compile(lambda a, b: loss_fn(fast_model(a), b), opt_f, model=fast_model)
+    for s in range(1, 4):
+        x, y = _data(8, 5, 3, "float64", seed=s)
+        assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
+                                                  rel=1e-12)
+    assert opt_f.state[fast_model[0].weight]["exp_avg"].base is None  # per parameter, not packed
+    _assert_same_state(opt_e, opt_f)
+    _assert_same_parameters(eager_model, fast_model)

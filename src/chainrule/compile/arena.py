@@ -23,7 +23,7 @@ class Arena:
       ``block[:, -1]``, so a product with ``[x^T ; 1]`` adds the bias for free.
     """
 
-    __slots__ = ("blocks", "grads", "groups", "keys", "views")
+    __slots__ = ("blocks", "grads", "groups", "keys", "steppers", "views")
 
     def __init__(self, groups: list[list[Tensor]], input_major: set[int],
                  pairs: dict[int, Tensor]) -> None:
@@ -32,6 +32,7 @@ class Arena:
         self.views: dict[int, np.ndarray] = {}
         self.grads: dict[int, np.ndarray] = {}
         self.blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(W): [W|b], its grad
+        self.steppers: list[FlatOptimizer] | None = None  # made on first use, then shared
         for params in groups:
             dtype = params[0].data.dtype
             data = np.empty(sum(p.data.size for p in params), dtype=dtype)
@@ -72,6 +73,21 @@ class Arena:
         p.data = view
         self.views[id(p)], self.grads[id(p)] = view, gview
 
+    def flat_optimizers(self, optimizer: Any) -> list[FlatOptimizer]:
+        """One :class:`FlatOptimizer` per group, shared by every plan of the step."""
+        if self.steppers is None:
+            self.steppers = [FlatOptimizer(optimizer, self, i) for i in range(len(self.groups))]
+        return self.steppers
+
+    def like(self, flat: np.ndarray, p: Tensor, group: int) -> np.ndarray:
+        """The view of ``flat`` (an array shaped like group ``group``'s) that lines up
+        with ``p.data``: same offset, shape and strides."""
+        data = self.groups[group].data
+        view = self.views[id(p)]
+        offset = view.__array_interface__["data"][0] - data.__array_interface__["data"][0]
+        return np.ndarray(view.shape, flat.dtype, buffer=flat, offset=offset,
+                          strides=view.strides)
+
     def fits(self, groups: list[list[Tensor]]) -> bool:
         """Whether it still holds exactly these parameters, each still its view."""
         return self.keys == [[id(p) for p in params] for params in groups] and all(
@@ -96,3 +112,105 @@ def arena_groups(optimizer: Any, has_grad: set[int]) -> list[list[Tensor]] | Non
             return None
         packed.append(params)
     return packed
+
+
+class FlatOptimizer:
+    """One packed group's optimizer step as one update of the flat arrays.
+
+    SGD (with or without momentum), RMSprop, Adam and AdamW update every element on its
+    own, with hyperparameters shared by the group, so their own ``_update`` applied to
+    the group's flat parameter array is the per-parameter step, in a handful of NumPy
+    calls instead of a handful per parameter. Their state (``exp_avg``, ...) then lives
+    in flat arrays too, and ``optimizer.state[p]`` holds views of them plus the shared
+    counters, so ``state_dict()``, checkpoints and an eager ``step()`` see what they
+    always see.
+
+    ``ready()`` says whether the flat state still is the optimizer's state (or takes it
+    over); when some parameter's state went its own way (loaded, changed by hand, a
+    step count that differs) it returns False and the caller runs ``optimizer.step()``.
+    """
+
+    __slots__ = ("arena", "entries", "flat", "flat_state", "group", "index", "optimizer",
+                 "params", "state_obj")
+
+    def __init__(self, optimizer: Any, arena: Arena, index: int) -> None:
+        self.optimizer = optimizer
+        self.arena = arena
+        self.index = index
+        self.group = optimizer.param_groups[index]
+        self.params: list[Tensor] = list(self.group["params"])
+        self.flat = arena.groups[index]
+        self.flat_state: dict[str, Any] = {}
+        # (p, its state dict as published, the views of flat arrays in it)
+        self.entries: list[tuple[Tensor, dict[str, Any], dict[str, np.ndarray]]] = []
+        self.state_obj: Any = None
+
+    def ready(self) -> bool:
+        """Whether ``step()`` may run: the flat state is (or has just become) the state."""
+        state = self.optimizer.state
+        if state is self.state_obj:
+            flat_state = self.flat_state
+            size = len(flat_state)
+            for p, published, views in self.entries:
+                if state.get(p) is not published or len(published) != size or (
+                        size and not _same(published, views, flat_state)):
+                    break
+            else:
+                return True
+        return self._adopt()
+
+    def step(self) -> None:
+        self.optimizer._update(self.group, self.flat, self.flat_state)
+        if self.flat_state:
+            self._publish()
+
+    def _adopt(self) -> bool:
+        """Take the optimizer's per-parameter state into flat arrays, if it is uniform."""
+        state = self.optimizer.state
+        current = [state.get(p) or {} for p in self.params]
+        keys = set(current[0])
+        if any(set(s) != keys for s in current):
+            return False
+        flat_state: dict[str, Any] = {}
+        for key in keys:
+            values = [s[key] for s in current]
+            if all(isinstance(v, np.ndarray) and v.shape == p.data.shape
+                   for v, p in zip(values, self.params)):
+                flat = np.empty_like(self.flat.data)
+                for v, p in zip(values, self.params):
+                    self.arena.like(flat, p, self.index)[...] = v
+                flat_state[key] = flat
+            elif all(not isinstance(v, np.ndarray) and v == values[0] for v in values):
+                flat_state[key] = values[0]
+            else:
+                return False  # e.g. step counts that differ between parameters
+        self.flat_state = flat_state
+        self.entries = []
+        for p in self.params:
+            published: dict[str, Any] = {}
+            state[p] = published
+            self.entries.append((p, published, {}))
+        self.state_obj = state
+        self._publish()
+        return True
+
+    def _publish(self) -> None:
+        """Per-parameter views of new flat arrays, and the shared counters."""
+        for key, value in self.flat_state.items():
+            if isinstance(value, np.ndarray):
+                for p, published, views in self.entries:
+                    if key not in views:
+                        views[key] = published[key] = self.arena.like(value, p, self.index)
+            else:
+                for _, published, _ in self.entries:
+                    published[key] = value
+
+
+def _same(published: dict[str, Any], views: dict[str, np.ndarray],
+          flat_state: dict[str, Any]) -> bool:
+    """Whether a parameter's state still shows the flat state: our views, same counters."""
+    for key, value in flat_state.items():
+        view = views.get(key)
+        if published.get(key) is not view if view is not None else published.get(key) != value:
+            return False
+    return True

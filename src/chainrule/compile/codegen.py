@@ -11,6 +11,8 @@ import numpy as np
 from chainrule.autograd import unbroadcast
 from chainrule.compile.kernels import CrossEntropyKernel
 from chainrule.ops.loss import CrossEntropy, MulticlassHinge, _labels
+from chainrule.optim.adam import Adam, AdamW
+from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.sgd import SGD
 
 if TYPE_CHECKING:
@@ -26,6 +28,10 @@ class Stale(Exception):
 
 
 MISS = object()  # what a plan's fast entry returns for inputs of another signature
+
+# Optimizers whose update is elementwise with per-group hyperparameters (exact types: a
+# subclass may change the rule).
+_FLAT_OPTIMIZERS = (SGD, RMSprop, Adam, AdamW)
 
 # The names the generated code calls. Reductions go through the ufuncs directly:
 # np.sum/np.max add a Python wrapper per call.
@@ -187,22 +193,21 @@ def _emit_label_check(src: Source, scores: str, labels: str, dtype: np.dtype, ke
 
 
 def _emit_update(src: Source, optimizer: Any, arena: Arena | None) -> None:
-    """The optimizer step: plain SGD updates each packed group in two NumPy calls
-    (through SGD's own update rule), anything else runs ``optimizer.step()``."""
+    """The optimizer step: SGD, RMSprop, Adam and AdamW update each packed group as a
+    whole (:class:`~chainrule.compile.arena.FlatOptimizer`); anything else, or a state
+    that cannot be packed, runs ``optimizer.step()``."""
     step = src.const(optimizer.step, "optimizer_step")
-    if arena is None or type(optimizer) is not SGD:
+    if arena is None or type(optimizer) not in _FLAT_OPTIMIZERS:
         src.emit(f"{step}()")
         return
     groups = optimizer.param_groups
-    update = src.const(optimizer._update, "sgd_update")
+    steppers = [src.const(s, "flat_optimizer") for s in arena.flat_optimizers(optimizer)]
     checks = [f"len({src.const(groups, 'groups')}) == {len(groups)}"]
-    calls = []
-    for group, flat in zip(groups, arena.groups):
-        g = src.const(group, "group")
-        checks.append(f"{g}['momentum'] == 0")
-        checks.append(f"{g}['params'] is {src.const(group['params'], 'params')}")
-        calls.append(f"        {update}({g}, {src.const(flat, 'flat')}, {{}})")
+    for group in groups:
+        checks.append(f"{src.const(group, 'group')}['params'] is "
+                      f"{src.const(group['params'], 'params')}")
+    checks += [f"{s}.ready()" for s in steppers]
     src.emit(f"if {' and '.join(checks)}:")
-    src.lines.extend(calls)
+    src.lines.extend(f"        {s}.step()" for s in steppers)
     src.emit("else:")
     src.emit(f"    {step}()")
