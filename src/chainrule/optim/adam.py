@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.optim.blas import add_scaled
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
 
@@ -79,12 +80,10 @@ class Adam(Optimizer):
                 d = t0
         m, v = state["exp_avg"], state["exp_avg_sq"]
         np.subtract(d, m, out=t1)
-        t1 *= 1 - beta1
-        m += t1
+        add_scaled(m, 1 - beta1, t1, t1)
         v *= beta2
         np.multiply(d, d, out=t1)
-        t1 *= 1 - beta2
-        v += t1
+        add_scaled(v, 1 - beta2, t1, t1)
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         second = v
@@ -95,8 +94,7 @@ class Adam(Optimizer):
         t1 /= bias_correction2_sqrt
         t1 += eps
         np.divide(m, t1, out=t1)
-        t1 *= step_size
-        np.subtract(w, t1, out=w)
+        add_scaled(w, -step_size, t1, t1)
 
 
 class AdamW(Adam):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.optim.blas import add_scaled
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
 
@@ -79,7 +80,6 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= momentum
             buf += t2
-            np.multiply(buf, lr, out=t2)
+            add_scaled(w, -lr, buf, t2)
         else:
-            t2 *= lr
-        np.subtract(w, t2, out=w)
+            add_scaled(w, -lr, t2, t2)

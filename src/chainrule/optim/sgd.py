@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.optim.blas import add_scaled
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
 
@@ -76,5 +77,4 @@ class SGD(Optimizer):
                 d = t1
             else:
                 d = buf
-        np.multiply(d, lr, out=t0)
-        np.subtract(w, t0, out=w)
+        add_scaled(w, -lr, d, t0)
