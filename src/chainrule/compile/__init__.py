@@ -443,13 +443,15 @@ def compile(
 ) -> CompiledStep:
     """Trace ``loss_fn(*inputs) -> loss`` once and replay it as a fast training step.
 
-    Each call of the returned step runs forward, backward and (if given)
-    ``optimizer.step()`` with preallocated buffers, and returns the loss. Gradients land
-    in the parameters' ``.grad`` as in eager mode (no ``zero_grad`` needed: each step
-    overwrites them). Pass ``model`` to have training-only layers (dropout, batch norm)
-    refused up front.
+    Each call of the returned step runs forward, backward and (if given) the optimizer's
+    update with preallocated buffers, and returns the loss. Gradients land in the
+    parameters' ``.grad`` as in eager mode (no ``zero_grad`` needed: each step
+    overwrites them). The optimizer's parameters may be packed into one array per group
+    (their ``.data`` become views of it; see docs/compile.md). Pass ``model`` to have
+    batch norm in training mode, which cannot be replayed, refused up front.
 
     >>> step = cr.compile(lambda x, y: F.cross_entropy(model(x), y), opt, model=model)
     >>> loss = step(x_batch, y_batch)
+    >>> print(step.source)               # the NumPy calls of one step
     """
     return CompiledStep(loss_fn, optimizer, model=model, check=check)
