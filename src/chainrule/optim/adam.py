@@ -90,11 +90,12 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             second = state["max_exp_avg_sq"]
             np.maximum(second, v, out=second)
+        # m / (sqrt(v) / c + eps) = c m / (sqrt(v) + c eps), c = sqrt(1 - beta2^t):
+        # one pass fewer over the parameters.
         np.sqrt(second, out=t1)
-        t1 /= bias_correction2_sqrt
-        t1 += eps
+        t1 += eps * bias_correction2_sqrt
         np.divide(m, t1, out=t1)
-        add_scaled(w, -step_size, t1, t1)
+        add_scaled(w, -step_size * bias_correction2_sqrt, t1, t1)
 
 
 class AdamW(Adam):
