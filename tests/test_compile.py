@@ -220,15 +220,25 @@ def _assert_same_parameters(a: object, b: object) -> None:
         np.testing.assert_allclose(pb.data, pa.data, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-def test_sgd_parameters_are_packed_and_updated_in_one_array() -> None:
-    eager_model, fast_model = _pair((12, 20, 4), "float64")
-    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.1)
-    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.1)
+def _sgd_pair(sizes: tuple, lr: float = 0.1) -> tuple:
+    """Two equal float64 MLPs with SGD each, and the second one's compiled step."""
+    eager_model, fast_model = _pair(sizes, "float64")
+    opt_e = cr.optim.SGD(eager_model.parameters(), lr=lr)
+    opt_f = cr.optim.SGD(fast_model.parameters(), lr=lr)
     loss_fn = cr.nn.CrossEntropyLoss()
     step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
-    x, y = _data(16, 12, 4, "float64")
-    step(x, y)
-    _eager_step(eager_model, opt_e, loss_fn, x, y)
+    return eager_model, fast_model, opt_e, step, loss_fn
+
+
+def _assert_same_step(step: object, model: object, opt: object, loss_fn: object,
+                      x: np.ndarray, y: np.ndarray) -> None:
+    """One compiled step and one eager step (on ``model``) give the same loss."""
+    assert step(x, y).item() == pytest.approx(_eager_step(model, opt, loss_fn, x, y), rel=1e-12)
+
+
+def test_sgd_parameters_are_packed_and_updated_in_one_array() -> None:
+    eager_model, fast_model, opt_e, step, loss_fn = _sgd_pair((12, 20, 4))
+    _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(16, 12, 4, "float64"))
     params = list(fast_model.parameters())
     base = params[0].data.base
     assert base is not None and base.ndim == 1
@@ -242,24 +252,16 @@ def test_sgd_parameters_are_packed_and_updated_in_one_array() -> None:
         assert np.shares_memory(w, base) and b.__array_interface__["data"][0] == (
             w.__array_interface__["data"][0] + w.shape[1] * w.itemsize)
     for s in range(1, 5):
-        x, y = _data(16, 12, 4, "float64", seed=s)
-        assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
-                                                  rel=1e-12)
+        _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(16, 12, 4, "float64", seed=s))
     _assert_same_parameters(eager_model, fast_model)
     for pe, pf in zip(eager_model.parameters(), fast_model.parameters()):
         np.testing.assert_allclose(pf.grad, pe.grad, rtol=1e-10, atol=1e-12)
 
 
 def test_large_narrowing_layer_keeps_its_weight_transposed() -> None:
-    eager_model, fast_model = _pair((600, 300, 700, 5), "float64")
-    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.05)
-    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.05)
-    loss_fn = cr.nn.CrossEntropyLoss()
-    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    eager_model, fast_model, opt_e, step, loss_fn = _sgd_pair((600, 300, 700, 5), lr=0.05)
     for s in range(3):
-        x, y = _data(16, 600, 5, "float64", seed=s)
-        assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
-                                                  rel=1e-12)
+        _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(16, 600, 5, "float64", seed=s))
     _assert_same_parameters(eager_model, fast_model)
     narrowing, widening = fast_model[0].weight, fast_model[2].weight  # 600->300, 300->700
     assert narrowing.shape == (300, 600) and narrowing.data.flags.f_contiguous
@@ -282,28 +284,18 @@ def test_param_groups_weight_decay_and_a_later_switch_to_momentum() -> None:
         if s == 3:  # momentum from here on: the optimizer's own step() takes over
             for opt in (opt_e, opt_f):
                 opt.param_groups[0]["momentum"] = 0.9
-        x, y = _data(10, 8, 3, "float64", seed=s)
-        assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
-                                                  rel=1e-12)
+        _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(10, 8, 3, "float64", seed=s))
     _assert_same_parameters(eager_model, fast_model)
     assert set(opt_f.state) == set(fast_model[0].parameters()) | set(fast_model[2].parameters())
     assert step.traces == 1
 
 
 def test_replaced_parameter_data_triggers_a_new_trace() -> None:
-    eager_model, fast_model = _pair((5, 7, 3), "float64")
-    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.1)
-    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.1)
-    loss_fn = cr.nn.CrossEntropyLoss()
-    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
-    x, y = _data(6, 5, 3, "float64")
-    step(x, y)
-    _eager_step(eager_model, opt_e, loss_fn, x, y)
+    eager_model, fast_model, opt_e, step, loss_fn = _sgd_pair((5, 7, 3))
+    _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(6, 5, 3, "float64"))
     for m in (eager_model, fast_model):  # a new array, not an in-place change
         m[0].weight.data = m[0].weight.data * 0.5
-    x, y = _data(6, 5, 3, "float64", seed=1)
-    assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
-                                              rel=1e-12)
+    _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(6, 5, 3, "float64", seed=1))
     assert step.traces == 2
     _assert_same_parameters(eager_model, fast_model)
 
@@ -316,9 +308,7 @@ def test_parameter_without_gradient_keeps_optimizer_semantics() -> None:
     loss_fn = cr.nn.CrossEntropyLoss()
     step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
     for s in range(3):
-        x, y = _data(6, 4, 3, "float64", seed=s)
-        assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
-                                                  rel=1e-12)
+        _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(6, 4, 3, "float64", seed=s))
     np.testing.assert_array_equal(extra_f.data, np.ones(3))  # no gradient: no update, no decay
     assert extra_f.grad is None
     _assert_same_parameters(eager_model, fast_model)
@@ -476,9 +466,7 @@ def test_uneven_optimizer_state_falls_back_to_the_optimizers_own_step() -> None:
         opt.zero_grad()
     step = cr.compile(lambda a, b: loss_fn(fast_model(a), b), opt_f, model=fast_model)
     for s in range(1, 4):
-        x, y = _data(8, 5, 3, "float64", seed=s)
-        assert step(x, y).item() == pytest.approx(_eager_step(eager_model, opt_e, loss_fn, x, y),
-                                                  rel=1e-12)
+        _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(8, 5, 3, "float64", seed=s))
     assert opt_f.state[fast_model[0].weight]["exp_avg"].base is None  # per parameter, not packed
     _assert_same_state(opt_e, opt_f)
     _assert_same_parameters(eager_model, fast_model)
