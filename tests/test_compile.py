@@ -470,3 +470,16 @@ def test_uneven_optimizer_state_falls_back_to_the_optimizers_own_step() -> None:
     assert opt_f.state[fast_model[0].weight]["exp_avg"].base is None  # per parameter, not packed
     _assert_same_state(opt_e, opt_f)
     _assert_same_parameters(eager_model, fast_model)
+
+
+@pytest.mark.parametrize("first", [16, 64])
+def test_batch_sizes_on_both_sides_of_the_layout_switch(first: int) -> None:
+    # 64 -> 64 is small (column layout) for a batch of 16 and large (rows) for 64; the
+    # packed parameters are laid out for whichever plan came first, and both plans must
+    # work on that layout.
+    eager_model, fast_model, opt_e, step, loss_fn = _sgd_pair((64, 64, 10))
+    sizes = [first, 80 - first, first, 80 - first]
+    for s, n in enumerate(sizes):
+        _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(n, 64, 10, "float64", seed=s))
+    _assert_same_parameters(eager_model, fast_model)
+    assert step.traces == 2

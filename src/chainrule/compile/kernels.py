@@ -47,6 +47,13 @@ def transposed(a: np.ndarray | None) -> bool:
             and not a.flags.c_contiguous)
 
 
+def _contiguous(dest: np.ndarray | None, own: np.ndarray) -> np.ndarray:
+    """``dest`` if a product can write into it (C- or F-ordered), else our ``own`` buffer."""
+    if dest is not None and (dest.flags.c_contiguous or dest.flags.f_contiguous):
+        return dest
+    return own
+
+
 class GenericKernel:
     """Replays any Function by calling its own forward and backward."""
 
@@ -173,21 +180,24 @@ class LinearKernel:
             src.emit(f"{mm}({up}, {c(self.w, 'w')}, out={gx})")
             grads[0] = (gx, False, self.gx)
         if self.gw is not None:
-            dest = dests[1] if dests[1] is not None else self.gw
+            # Straight into the parameter's gradient array where it is C- or F-ordered
+            # (input-major: write dW.T = x.T @ upstream); a strided one (a [W | b] block
+            # laid out by a column plan) gets a copy of our own buffer.
+            dest = _contiguous(dests[1], self.gw)
             gw = c(dest, "gw")
             if dest.flags.c_contiguous:
                 src.emit(f"{mm}({up}.T, {self.x}, out={gw})")
-            else:  # input-major: write dW.T = x.T @ upstream into the C-ordered block
+            else:
                 src.emit(f"{mm}({self.x}.T, {up}, out={c(dest.T, 'gwt')})")
-            grads[1] = (gw, dests[1] is not None, dest)
+            grads[1] = (gw, dest is dests[1], dest)
         if self.gb is not None:
-            dest = dests[2] if dests[2] is not None else self.gb
+            dest = _contiguous(dests[2], self.gb)
             gb = c(dest, "gb")
             if up_array is not None:
                 src.emit(f"_dot({c(self.ones, 'ones')}, {up}, out={gb})")
             else:
                 src.emit(f"_add_reduce({up}, 0, None, {gb})")
-            grads[2] = (gb, dests[2] is not None, dest)
+            grads[2] = (gb, dest is dests[2], dest)
         return grads
 
     def _backward_col(self, src: Source, up: str, up_array: np.ndarray | None,
@@ -209,13 +219,13 @@ class LinearKernel:
             grads[1] = (c(target[:, :-1], "gw"), offered, target[:, :-1])
             grads[2] = (c(target[:, -1], "gb"), offered, target[:, -1])
             return grads
-        if self.gw is not None:
+        if self.gw is not None:  # dW = up^T @ x, into a C-ordered array
             dest = dests[1] if dests[1] is not None and dests[1].flags.c_contiguous else self.gw
             x = c(self.x_array, "x") if self.x_array is not None else self.x
             src.emit(f"{self.mm}({upt}, {x}, out={c(dest, 'gw')})")
             grads[1] = (c(dest, "gw"), dest is dests[1], dest)
         if self.gb is not None:
-            dest = dests[2] if dests[2] is not None else self.gb
+            dest = _contiguous(dests[2], self.gb)
             src.emit(f"_dot({upt}, {c(self.ones, 'ones')}, out={c(dest, 'gb')})")
             grads[2] = (c(dest, "gb"), dest is dests[2], dest)
         return grads
