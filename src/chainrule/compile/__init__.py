@@ -265,10 +265,10 @@ class CompiledStep:
             args = [nodes[p].out if kind == NODE else plan.leaves[p].data if kind == LEAF
                     else arrays[p] if kind == INPUT else p for kind, p in specs]
             kind0, p0 = specs[0]
-            x_array = plan.forward[p0][0].value if kind0 == NODE else None
+            producer = plan.forward[p0][0] if kind0 == NODE else None  # of the first input
+            x_array = producer.value if producer is not None else None
             if linear[i]:
                 block = arena.blocks.get(id(node.inputs[1])) if col[i] and arena else None
-                producer = plan.forward[p0][0] if kind0 == NODE else None
                 x_aug = getattr(producer, "aug", None) if block is not None else None
                 kernel: Any = LinearKernel(args[0], args[1], args[2], node.needs_input_grad,
                                            x_array, col[i], block, x_aug)

@@ -112,8 +112,7 @@ def generate(plan: Plan, n_inputs: int, loss_shape: tuple, loss_dtype: np.dtype,
             else:
                 args.append("None" if payload is None else src.const(payload, "c"))
         src.emit(f"# node {i}: {kernel.describe()}")
-        fn = CrossEntropy if isinstance(kernel, CrossEntropyKernel) else getattr(
-            getattr(kernel, "ctx", None), "fn", None)
+        fn = CrossEntropy if isinstance(kernel, CrossEntropyKernel) else getattr(kernel, "fn", None)
         if fn in (CrossEntropy, MulticlassHinge) and specs[1][0] == INPUT:
             dtype = plan.signature[specs[1][1]][1]
             _emit_label_check(src, args[0], args[1], dtype, kernel, fn)
