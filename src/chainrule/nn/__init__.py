@@ -20,7 +20,14 @@ from chainrule.nn.activations import (
     activation,
 )
 from chainrule.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, Linear, Maxout, Sequential
-from chainrule.nn.losses import CrossEntropyLoss, L2Loss, MSELoss, MulticlassHingeLoss
+from chainrule.nn.losses import (
+    LOSSES,
+    CrossEntropyLoss,
+    L2Loss,
+    MSELoss,
+    MulticlassHingeLoss,
+    loss,
+)
 from chainrule.nn.mlp import MLP, build_model
 from chainrule.nn.module import IncompatibleKeys, Module, Parameter, StateDictError
 from chainrule.nn.regularization import l2_penalty, regularized_parameters
@@ -28,6 +35,7 @@ from chainrule.nn.regularization import l2_penalty, regularized_parameters
 __all__ = [
     "ACTIVATIONS",
     "ELU",
+    "LOSSES",
     "MLP",
     "BatchNorm1d",
     "CrossEntropyLoss",
@@ -54,5 +62,6 @@ __all__ = [
     "build_model",
     "init",
     "l2_penalty",
+    "loss",
     "regularized_parameters",
 ]

@@ -25,7 +25,7 @@ import chainrule.functional as F
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
 
-__all__ = ["CrossEntropyLoss", "L2Loss", "MSELoss", "MulticlassHingeLoss"]
+__all__ = ["LOSSES", "CrossEntropyLoss", "L2Loss", "MSELoss", "MulticlassHingeLoss", "loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -77,3 +77,23 @@ class L2Loss(_Loss):
 
     def forward(self, pred: Tensor, target: Any) -> Tensor:
         return F.l2_loss(pred, target, reduction=self.reduction)
+
+
+#: Classification losses by the names ``chainrule train --loss``, the training config and
+#: the playground offer: the lecture's softmax and SVM losses.
+LOSSES: dict[str, type[_Loss]] = {
+    "softmax": CrossEntropyLoss,
+    "svm": MulticlassHingeLoss,
+}
+
+
+def loss(name: str, **kwargs: Any) -> _Loss:
+    """The classification loss called ``name`` (``softmax`` or ``svm``), built with ``kwargs``.
+
+    >>> nn.loss("svm", margin=1.0)
+    MulticlassHingeLoss(margin=1.0)
+    """
+    key = str(name).lower()
+    if key not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; valid names are: {', '.join(LOSSES)}")
+    return LOSSES[key](**kwargs)

@@ -14,7 +14,11 @@ in place.
 from chainrule.optim import lr_scheduler
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.registry import OPTIMIZERS, make_optimizer
 from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = [
+    "OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler",
+    "make_optimizer",
+]

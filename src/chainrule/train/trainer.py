@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.compile.fallback import TrainStep
+
 __all__ = ["Callback", "History", "Trainer"]
 
 
@@ -215,8 +217,9 @@ class Trainer:
         self._train_arg: Any = None
         self._last_state: dict[str, np.ndarray] | None = None
         self._pending_loader_state: dict | None = None
-        # The compiled step: None until first used, False when it cannot be replayed.
-        self._compiled: Any = None if compile else False
+        # The training step (compiled unless compile=False): made on first use.
+        self._compile = bool(compile)
+        self._compiled: TrainStep | None = None
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
@@ -407,22 +410,10 @@ class Trainer:
 
     def _step(self, xb: Any, yb: Any) -> tuple:
         """One optimization step on a batch; returns the objective and the scores."""
-        if self._compiled is not False:
-            import chainrule as cr
-
-            if self._compiled is None:
-                self._compiled = cr.compile(self._loss_and_scores, self.optimizer,
-                                            model=self.model)
-            try:
-                return self._compiled(xb, yb)
-            except cr.CompileError:
-                self._compiled = False  # e.g. batch norm: train this run eagerly
-        scores = self.model(xb)
-        objective = self._objective(scores, yb)
-        self.optimizer.zero_grad()
-        objective.backward()
-        self.optimizer.step()
-        return objective, scores
+        if self._compiled is None:
+            self._compiled = TrainStep(self._loss_and_scores, self.optimizer, model=self.model,
+                                       compiled=self._compile)
+        return self._compiled(xb, yb)
 
     def _loss_and_scores(self, xb: Any, yb: Any) -> tuple:
         scores = self.model(xb)
