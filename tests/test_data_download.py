@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import http.server
-import importlib
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -15,7 +14,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.cli import main
-from chainrule.data import download, md5sum
+from chainrule.data import download, fetch, md5sum
 
 FILES = {
     "train-images-idx3-ubyte.gz": b"pretend images" * 1000,
@@ -23,8 +22,6 @@ FILES = {
     "t10k-images-idx3-ubyte.gz": b"test images" * 300,
     "t10k-labels-idx1-ubyte.gz": b"test labels",
 }
-# The package attribute ``download`` is the function; this is its module.
-download_module = importlib.import_module("chainrule.data.download")
 MD5S = {name: hashlib.md5(data).hexdigest() for name, data in FILES.items()}
 
 
@@ -67,7 +64,7 @@ def test_download_verifies_and_skips_present_files(server, tmp_path: Path) -> No
     for name, data in FILES.items():
         assert (root / name).read_bytes() == data
     assert len(requests) == 4 and all("downloaded from" in line for line in logged)
-    assert not list(root.glob(".*part"))
+    assert sorted(p.name for p in root.iterdir()) == sorted(FILES)  # no temporary file left
     download("mnist", root, mirror=url, md5s=MD5S)  # all present with the right md5
     assert len(requests) == 4
     (root / "t10k-labels-idx1-ubyte.gz").write_bytes(b"stale")  # wrong md5: fetched again
@@ -94,7 +91,7 @@ def test_http_error_and_mirror_fallback(server, tmp_path: Path, monkeypatch) -> 
     (www / "t10k-images-idx3-ubyte.gz").write_bytes(FILES["t10k-images-idx3-ubyte.gz"])
     dead = "http://127.0.0.1:9/"  # nothing listens on the discard port
     info = dataclasses.replace(cr.data.DATASETS["mnist"], mirrors=(dead, url))
-    monkeypatch.setitem(download_module.DATASETS, "mnist", info)
+    monkeypatch.setitem(fetch.DATASETS, "mnist", info)
     download("mnist", tmp_path / "b", md5s=MD5S, timeout=5)
     assert md5sum(tmp_path / "b" / "train-images-idx3-ubyte.gz") == MD5S[
         "train-images-idx3-ubyte.gz"]
@@ -103,7 +100,7 @@ def test_http_error_and_mirror_fallback(server, tmp_path: Path, monkeypatch) -> 
 def test_mirror_environment_variable_and_progress(server, tmp_path: Path, monkeypatch,
                                                   capsys) -> None:
     url, _, requests = server
-    monkeypatch.setenv(download_module.MIRROR_ENV, url)
+    monkeypatch.setenv(fetch.MIRROR_ENV, url)
     download("fashion-mnist", tmp_path / "f", md5s=MD5S, progress=True)
     assert len(requests) == 4 and len(list((tmp_path / "f").iterdir())) == 4
 

@@ -169,9 +169,8 @@ def test_threaded_decoding_matches(tmp_path: Path) -> None:
 
 
 def test_decoded_zip_is_cached(tmp_path: Path, monkeypatch) -> None:
-    import importlib
+    from chainrule.data import imagefolder as module
 
-    module = importlib.import_module("chainrule.data.imagefolder")
     monkeypatch.setattr(module, "CACHE_MIN_IMAGES", 1)
     monkeypatch.setenv(module.CACHE_ENV, str(tmp_path / "cache"))
     make_folder(tmp_path / "d", per_class=3)

@@ -7,7 +7,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from chainrule.data.datasets import DATASETS, candidate_locations, default_data_dir, locate
+from chainrule.data import DATASETS, candidate_locations, default_data_dir, locate
 
 HELP = "list the supported data sets, where each is looked for, and which are present"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from chainrule.data.datasets import DATASETS, default_data_dir
-from chainrule.data.download import MIRROR_ENV, download
+from chainrule.data import DATASETS, default_data_dir
+from chainrule.data.fetch import MIRROR_ENV, download
 
 HELP = "download MNIST, Fashion-MNIST or CIFAR-10 from the official URLs (md5-checked)"
 

@@ -21,6 +21,15 @@ Loaders by format: :func:`load_digits`, :func:`load_mnist` (IDX), :func:`load_ci
 :func:`download` fetches MNIST, Fashion-MNIST and CIFAR-10 with md5 checks. The
 lecture's toy 2D sets: :func:`spiral`, :func:`circles`, :func:`xor`, :func:`gaussians`,
 :func:`moons` (from :mod:`chainrule.data.toy`).
+
+Layout (imports flow one way, down this list): :mod:`~chainrule.data.dispatch` (``load``)
+-> :mod:`~chainrule.data.locations` (where registered sets live) -> the loaders
+(:mod:`~chainrule.data.cifar`, :mod:`~chainrule.data.idx`,
+:mod:`~chainrule.data.imagefolder`, :mod:`~chainrule.data.digits`,
+:mod:`~chainrule.data.tabular`) -> :mod:`~chainrule.data.datasets` (the types and the
+registry). :mod:`~chainrule.data.fetch` (``download``) reads the registry;
+:mod:`~chainrule.data.split`, :mod:`~chainrule.data.loader` and :mod:`~chainrule.data.toy`
+stand alone.
 """
 
 from chainrule.data.cifar import CIFAR10_CLASSES, load_cifar10
@@ -31,16 +40,14 @@ from chainrule.data.datasets import (
     DatasetInfo,
     ImageDataset,
     TabularDataset,
-    candidate_locations,
-    default_data_dir,
-    load,
-    locate,
 )
 from chainrule.data.digits import load_digits
-from chainrule.data.download import download, md5sum
+from chainrule.data.dispatch import load
+from chainrule.data.fetch import download, md5sum
 from chainrule.data.idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_mnist, read_idx
 from chainrule.data.imagefolder import IMAGE_EXTENSIONS, cache_dir, load_image, load_image_folder
 from chainrule.data.loader import DataLoader
+from chainrule.data.locations import candidate_locations, default_data_dir, locate
 from chainrule.data.split import (
     Standardizer,
     images_to_features,

@@ -1,23 +1,24 @@
-"""Datasets: the types every loader returns, the registry of known names, and :func:`load`.
+"""Datasets: the types every loader returns and the registry of the names :func:`load` knows.
 
 The lecture's data-driven approach needs labelled images split into a training set and a
 held-out test set. :class:`ImageDataset` holds exactly that (images ``(N, H, W, C)`` uint8,
 labels int64, class names); :class:`TabularDataset` is its sibling for a table of features.
+:data:`DATASETS` describes each data set that can be loaded (and downloaded) by name.
 
-:func:`load` takes a registered name (``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``)
-or a path (a folder or file in any supported format, detected from its content):
+This module imports no loader: the loaders (``cifar``, ``idx``, ``imagefolder``,
+``digits``, ``tabular``) import it, and :mod:`chainrule.data.dispatch` imports them.
 
 >>> import chainrule as cr
 >>> ds = cr.data.load("digits")
 >>> ds.train_images.shape, ds.test_images.shape, ds.num_classes
 ((1438, 8, 8, 1), (359, 8, 8, 1), 10)
+>>> DATASETS["mnist"].title
+'MNIST'
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Union
 
 import numpy as np
@@ -26,14 +27,11 @@ from chainrule.errors import DataError
 
 __all__ = [
     "DATASETS",
+    "DEFAULT_TEST_FRACTION",
     "Dataset",
     "DatasetInfo",
     "ImageDataset",
     "TabularDataset",
-    "candidate_locations",
-    "default_data_dir",
-    "load",
-    "locate",
 ]
 
 #: Test fraction of the seeded stratified split made when a data set has no test split.
@@ -113,7 +111,7 @@ class ImageDataset:
     def describe(self) -> str:
         """One line: name, sizes, image shape, classes.
 
-        >>> load("digits").describe()
+        >>> cr.data.load("digits").describe()
         'digits: 1,438 train + 359 test images of 8x8 gray, 10 classes (0, 1, 2, ..., 9)'
         """
         h, w, c = self.image_shape
@@ -252,149 +250,3 @@ DATASETS: dict[str, DatasetInfo] = {
         ),
     )
 }
-
-#: Where the Debian package ``dataset-fashion-mnist`` installs its files.
-_DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-
-
-def default_data_dir() -> Path:
-    """``$CHAINRULE_DATA`` when set, else ``~/.chainrule/data``."""
-    env = os.environ.get("CHAINRULE_DATA")
-    return Path(env).expanduser() if env else Path.home() / ".chainrule" / "data"
-
-
-def _data_dir(data_dir: str | Path | None) -> Path:
-    return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
-
-
-def candidate_locations(name: str, data_dir: str | Path | None = None) -> list[Path]:
-    """Where :func:`load` looks for the registered data set ``name``, in order."""
-    root = _data_dir(data_dir)
-    if name in ("mnist", "fashion-mnist"):
-        places = [root / name]
-        if name == "fashion-mnist":
-            places += [root / "fashion_mnist", _DEBIAN_FASHION_MNIST]
-        return [*places, root]
-    if name == "cifar10":
-        official = [
-            root / "cifar10" / "cifar-10-batches-py",
-            root / "cifar10" / "cifar-10-python.tar.gz",
-            root / "cifar10",
-            root / "cifar-10-batches-py",
-            root / "cifar-10-python.tar.gz",
-        ]
-        jpeg = [
-            root / "cifar10" / "cifar10-jpeg.zip",
-            root / "cifar10-jpeg" / "cifar10-jpeg.zip",
-            root / "cifar10-jpeg.zip",
-        ]
-        return official + jpeg
-    if name == "digits":
-        return []
-    raise DataError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
-
-
-def locate(name: str, data_dir: str | Path | None = None) -> Path | None:
-    """The first place where the registered data set ``name`` is present, or ``None``.
-
-    For ``digits`` (embedded in scikit-learn) this is ``None``: nothing to locate.
-    """
-    from chainrule.data.cifar import is_cifar_source
-    from chainrule.data.idx import find_idx_files
-
-    for place in candidate_locations(name, data_dir):
-        if name == "cifar10":
-            if place.suffix == ".zip" and place.is_file():
-                return place
-            if is_cifar_source(place):
-                return place
-        elif find_idx_files(place) is not None:
-            return place
-    return None
-
-
-def _not_found(name: str, data_dir: str | Path | None) -> DataError:
-    places = ", ".join(str(p) for p in candidate_locations(name, data_dir))
-    return DataError(
-        f"{DATASETS[name].title} not found (looked in {places}); run `chainrule download "
-        f"{name}`, or pass --data-dir / data_dir= (or set CHAINRULE_DATA) to the folder "
-        f"that holds it"
-    )
-
-
-def load(
-    name_or_path: str | Path,
-    data_dir: str | Path | None = None,
-    *,
-    test_fraction: float = DEFAULT_TEST_FRACTION,
-    seed: int = 0,
-    label_column: str = "label",
-    size: int | tuple[int, int] | None = None,
-    grayscale: bool = False,
-) -> Dataset:
-    """Load a data set by registered name or from a path, detecting its format.
-
-    Names: ``digits`` (embedded, the default of ``chainrule train``), ``mnist``,
-    ``fashion-mnist``, ``cifar10`` (looked for under ``data_dir``, default
-    :func:`default_data_dir`; see :func:`candidate_locations`).
-
-    Paths: a folder of MNIST-style IDX files (Fashion-MNIST's class names when the
-    folder's name contains ``fashion``); a CIFAR-10 python batches folder or its
-    ``.tar.gz``; an image folder (one sub-folder per class, optional ``train/`` and
-    ``test/``) or a ``.zip`` of one (or a folder holding just that zip); a ``.csv``
-    with a ``label_column``. When a data set has
-    no test split, a stratified one of ``test_fraction`` is drawn with ``seed``. ``size``
-    and ``grayscale`` apply to image folders (see :func:`load_image_folder`).
-
-    >>> load("digits", test_fraction=0.5).describe()
-    'digits: 899 train + 898 test images of 8x8 gray, 10 classes (0, 1, 2, ..., 9)'
-    """
-    from chainrule.data.cifar import is_cifar_source, load_cifar10
-    from chainrule.data.digits import load_digits
-    from chainrule.data.idx import find_idx_files, load_mnist
-    from chainrule.data.imagefolder import load_image_folder
-    from chainrule.data.tabular import load_csv
-
-    key = str(name_or_path)
-    if key == "digits":
-        return load_digits(test_fraction=test_fraction, seed=seed)
-    if key in DATASETS:
-        where = locate(key, data_dir)
-        if where is None:
-            raise _not_found(key, data_dir)
-        if key in ("mnist", "fashion-mnist"):
-            return load_mnist(where, kind=key)
-        if where.suffix == ".zip":
-            return load_image_folder(where, name="CIFAR-10 (JPEG)",
-                                     test_fraction=test_fraction, seed=seed)
-        return load_cifar10(where)
-
-    path = Path(key).expanduser()
-    if not path.exists():
-        raise DataError(
-            f"unknown dataset {key!r}: expected one of {', '.join(DATASETS)}, or a path to a "
-            f"folder, .zip, .tar.gz or .csv (no such file or folder: {path})"
-        )
-    split = {"test_fraction": test_fraction, "seed": seed}
-    if path.is_file():
-        lower = path.name.lower()
-        if lower.endswith((".csv", ".tsv", ".txt")):
-            return load_csv(path, label_column=label_column, **split)
-        if lower.endswith(".zip"):
-            return load_image_folder(path, size=size, grayscale=grayscale, **split)
-        if is_cifar_source(path):
-            return load_cifar10(path)
-        raise DataError(
-            f"{path}: unsupported file type: expected a .csv of features, a .zip of class "
-            f"folders, or CIFAR-10's cifar-10-python.tar.gz"
-        )
-    if find_idx_files(path) is not None:
-        kind = "fashion-mnist" if "fashion" in path.name.lower() else "mnist"
-        return load_mnist(path, kind=kind, name=path.name)
-    if is_cifar_source(path):
-        return load_cifar10(path)
-    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
-    if len(entries) == 1 and entries[0].is_file() and entries[0].suffix.lower() == ".zip":
-        # a folder that only holds a zip (as the shared cifar10-jpeg/ does): load the zip
-        return load_image_folder(entries[0], size=size, grayscale=grayscale, **split)
-    return load_image_folder(path, size=size, grayscale=grayscale, **split)

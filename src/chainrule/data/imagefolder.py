@@ -25,7 +25,6 @@ import hashlib
 import io
 import mmap
 import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.atomic import atomic_open
 from chainrule.data.datasets import DEFAULT_TEST_FRACTION, ImageDataset
 from chainrule.data.split import stratified_split_indices
 from chainrule.errors import DataError
@@ -354,17 +354,14 @@ def _read_cache(file: Path) -> tuple[np.ndarray, np.ndarray, int, bool, list[str
 
 def _write_cache(file: Path, images: np.ndarray, labels: np.ndarray, n_train: int,
                  has_test: bool, classes: list[str]) -> None:
-    """Best effort, atomic (temporary file, then rename); a read-only cache is skipped."""
+    """Best effort, atomic (:func:`~chainrule.atomic.atomic_open`); a read-only cache is skipped.
+
+    No fsync: a cache entry lost in a crash is decoded again, not worth a flush of 100+ MB.
+    """
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{file.stem}.", suffix=".tmp", dir=file.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                np.savez(out, images=images, labels=labels, n_train=n_train,
-                         has_test=has_test, classes=np.array(classes, dtype=np.str_))
-            os.replace(tmp, file)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with atomic_open(file, "wb", fsync=False) as out:
+            np.savez(out, images=images, labels=labels, n_train=n_train,
+                     has_test=has_test, classes=np.array(classes, dtype=np.str_))
     except OSError:
         pass
 

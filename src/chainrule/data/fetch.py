@@ -2,8 +2,9 @@
 
 Each file is streamed to a temporary file beside its destination while its md5 is
 computed; only when the md5 equals the official one is it renamed into place
-(``os.replace``, atomic), so a half-downloaded or corrupt file never sits under the real
-name. Files already present with the right md5 are skipped. Mirrors are tried in order.
+(:func:`chainrule.atomic.atomic_open`), so a half-downloaded or corrupt file never sits
+under the real name. Files already present with the right md5 are skipped. Mirrors are
+tried in order.
 
 The base URL can be overridden (``mirror=`` or the environment variable
 ``CHAINRULE_DATA_MIRROR``): the file names are appended to it, e.g. for a local copy
@@ -18,14 +19,15 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from chainrule.data.datasets import DATASETS, default_data_dir
+from chainrule.atomic import atomic_open
+from chainrule.data.datasets import DATASETS
+from chainrule.data.locations import default_data_dir
 from chainrule.errors import DataError
 
 __all__ = ["MIRROR_ENV", "download", "md5sum"]
@@ -89,27 +91,23 @@ class _Progress:
 
 
 def _fetch(url: str, dest: Path, expected_md5: str, progress: _Progress, timeout: float) -> None:
-    """Stream ``url`` into a temporary file, check its md5, then move it to ``dest``."""
+    """Stream ``url`` into a temporary file, check its md5, then move it to ``dest``.
+
+    The temporary file is :func:`chainrule.atomic.atomic_open`'s: the md5 error raised
+    inside it removes it, so a bad download leaves nothing behind.
+    """
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        digest = hashlib.md5(usedforsecurity=False)
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as r:
-            length = r.headers.get("Content-Length")
-            advance = progress.task(dest.name, int(length) if length else None)
-            _copy(r, out, digest, advance)
-            out.flush()
-            os.fsync(out.fileno())
+    digest = hashlib.md5(usedforsecurity=False)
+    with urllib.request.urlopen(request, timeout=timeout) as r, atomic_open(dest, "wb") as out:
+        length = r.headers.get("Content-Length")
+        advance = progress.task(dest.name, int(length) if length else None)
+        _copy(r, out, digest, advance)
         got = digest.hexdigest()
         if got != expected_md5:
             raise DataError(
                 f"{url}: md5 mismatch: got {got}, expected {expected_md5} "
                 f"(corrupt or different file; it was removed)"
             )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _copy(src: IO[bytes], out: IO[bytes], digest: Any, advance: Callable[[int], None]) -> None:
