@@ -19,7 +19,7 @@ All extractors work on a batch of images ``(N, H, W, C)`` (``C`` 1 or 3; uint8 o
 from chainrule.features.bow import BagOfWords
 from chainrule.features.color import color_histogram
 from chainrule.features.gabor import GaborBank, gabor_bank, gabor_features, gabor_kernel
-from chainrule.features.hog import hog, hog_output_shape
+from chainrule.features.oriented_gradients import hog, hog_output_shape
 from chainrule.features.pipeline import (
     EXTRACTORS,
     HOG,

@@ -23,7 +23,7 @@ from chainrule.features._common import as_image_batch, batch_slices
 from chainrule.features.bow import BagOfWords
 from chainrule.features.color import color_histogram, color_histogram_dim
 from chainrule.features.gabor import gabor_bank, gabor_features, gabor_features_dim
-from chainrule.features.hog import hog, hog_output_shape
+from chainrule.features.oriented_gradients import hog, hog_output_shape
 
 __all__ = ["EXTRACTORS", "HOG", "ColorHistogram", "FeaturePipeline", "GaborFeatures"]
 
