@@ -11,15 +11,11 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 from chainrule.playground import export, limits
+from chainrule.playground.config import Config
+from chainrule.playground.datasets import FEATURES, feature_matrix, make_dataset, parse_csv
+from chainrule.playground.frames import plane_grid, softmax_winner
 from chainrule.playground.limits import LimitError, RateLimiter
-from chainrule.playground.session import (
-    FEATURES,
-    Config,
-    Session,
-    feature_matrix,
-    make_dataset,
-    parse_csv,
-)
+from chainrule.playground.session import Session
 
 
 def test_feature_matrix_formulas():
@@ -145,10 +141,10 @@ def test_training_lowers_the_loss(reg, loss):
 ])
 def test_compiled_training_matches_eager(config):
     compiled, eager = Session(config), Session(config)
-    eager._compiled = None  # the plain graph-per-step path
+    eager.compile_steps = False  # the plain graph-per-step path
     compiled.step(3)
     eager.step(3)
-    assert compiled._compiled  # the compiled path really ran
+    assert compiled._train_step.compiled  # the compiled path really ran
     for a, b in zip(compiled.model.parameters(), eager.model.parameters()):
         np.testing.assert_allclose(a.data, b.data, rtol=1e-4, atol=1e-5)
 
@@ -198,7 +194,7 @@ def test_heat_map_matches_the_model():
     s.step(5)
     f = s.frame()
     cls = np.frombuffer(base64.b64decode(f["heat_class"]), dtype=np.uint8)
-    grid = s._make_grid()
+    grid = plane_grid()
     with cr.no_grad():
         pred = s.model(cr.tensor(feature_matrix(grid, s.config.features))).data.argmax(axis=1)
     np.testing.assert_array_equal(cls, pred)
@@ -206,10 +202,8 @@ def test_heat_map_matches_the_model():
 
 
 def test_softmax_winner_matches_the_softmax():
-    from chainrule.playground.session import _softmax_winner
-
     scores = np.random.default_rng(0).normal(size=(500, 5)).astype(np.float32) * 4
-    winner, p = _softmax_winner(scores)
+    winner, p = softmax_winner(scores)
     probs = np.exp(scores - scores.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
     np.testing.assert_array_equal(winner, probs.argmax(axis=1))

@@ -168,18 +168,6 @@ def penalty(model):
     return None
 
 
-def make_optimizer(params):
-    lr = CONFIG["learning_rate"]
-    kind = CONFIG["optimizer"]
-    if kind == "momentum":
-        return optim.SGD(params, lr=lr, momentum=0.9)
-    if kind == "rmsprop":
-        return optim.RMSprop(params, lr=lr)
-    if kind == "adam":
-        return optim.Adam(params, lr=lr)
-    return optim.SGD(params, lr=lr)
-
-
 def evaluate(model, phi, targets):
     """(data loss, accuracy or None) on a set of points."""
     if len(targets) == 0:
@@ -200,7 +188,8 @@ def main(epochs={epochs}, verbose=True):
     train, test = np.flatnonzero(IS_TRAIN), np.flatnonzero(~IS_TRAIN)
     outputs = CONFIG["num_classes"] if CONFIG["problem"] == "classification" else 1
     model = nn.MLP({n_features}, {hidden}, outputs, activation={activation!r})
-    optimizer = make_optimizer(list(model.parameters()))
+    optimizer = optim.make_optimizer(CONFIG["optimizer"], list(model.parameters()),
+                                     CONFIG["learning_rate"])
     for epoch in range(1, epochs + 1):
         order = rng.permutation(train)
         for start in range(0, len(order), CONFIG["batch_size"]):

@@ -9,7 +9,7 @@ Routes:
 - ``GET /export/{session}/script`` a Python script that rebuilds and retrains it.
 
 Messages from the page (``{"type": ..., ...}``): ``config`` (``changes``: fields of
-:class:`~chainrule.playground.session.Config`), ``play``, ``pause``, ``step``, ``reset``,
+:class:`~chainrule.playground.config.Config`), ``play``, ``pause``, ``step``, ``reset``,
 ``regenerate``, ``add_point`` (``x``, ``y``, ``label``), ``remove_point`` (``x``, ``y``),
 ``csv`` (``text``), ``set_weight`` (``layer``, ``row``, ``col``, ``value``), ``set_bias``
 (``layer``, ``row``, ``value``), ``backprop`` (``index`` of a point, or ``null`` to stop),
@@ -44,16 +44,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chainrule.playground import limits
+from chainrule.playground.config import ACTIVATIONS, OPTIMIZERS, Config
+from chainrule.playground.datasets import CLASSIFICATION_DATASETS, FEATURES, REGRESSION_DATASETS
 from chainrule.playground.limits import LimitError, RateLimiter
-from chainrule.playground.session import (
-    ACTIVATIONS,
-    CLASSIFICATION_DATASETS,
-    FEATURES,
-    OPTIMIZERS,
-    REGRESSION_DATASETS,
-    Config,
-    Session,
-)
+from chainrule.playground.session import Session
 
 __all__ = ["FRAME_INTERVAL_S", "SessionManager", "create_app"]
 
