@@ -233,6 +233,20 @@ def test_points_and_weights_edits_are_bounded():
     assert not s.remove_point(5.9, -5.9)  # nothing that close
 
 
+def test_added_and_removed_points_are_trained_and_drawn():
+    s = Session()
+    s.add_point(1.5, -2.0, 1)
+    np.testing.assert_array_equal(s.phi, feature_matrix(s.X, s.config.features))
+    s.step(1)  # the new point is a training point: its features must exist
+    f = s.frame()
+    assert f["train_acc"] is not None
+    x, y = s.X[0]
+    assert s.remove_point(float(x), float(y))
+    np.testing.assert_array_equal(s.phi, feature_matrix(s.X, s.config.features))
+    s.step(1)
+    assert s.frame()["epoch"] == 2
+
+
 def test_backprop_graph_does_not_touch_training_gradients():
     s = Session()
     for p in s.model.parameters():

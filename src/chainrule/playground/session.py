@@ -98,7 +98,7 @@ class Session:
         self.X = np.concatenate([self.X, np.array([[x, y]], dtype=np.float32)])
         self.y = np.concatenate([self.y, np.array([target], dtype=self.y.dtype)])
         self.is_train = np.concatenate([self.is_train, [True]])
-        self.data_version += 1
+        self._points_edited()
 
     def remove_point(self, x: float, y: float, radius: float = 0.3) -> bool:
         """Remove the point nearest ``(x, y)`` if it lies within ``radius``; True if one went."""
@@ -114,8 +114,13 @@ class Session:
         self.X, self.y, self.is_train = self.X[keep], self.y[keep], self.is_train[keep]
         if not self.is_train.any():
             self.is_train[0] = True
-        self.data_version += 1
+        self._points_edited()
         return True
+
+    def _points_edited(self) -> None:
+        """A point was added or removed: its features follow, the page gets a new version."""
+        self.phi = feature_matrix(self.X, self.config.features)
+        self.data_version += 1
 
     def load_csv(self, text: str) -> None:
         """Replace the data by an uploaded CSV (see :func:`.datasets.parse_csv`); the net resets."""
