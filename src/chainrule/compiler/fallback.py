@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chainrule.compiler.step import CompileError, compile
+from chainrule.compiler.step import CompiledStep, CompileError
 from chainrule.tensor import Tensor
 
 __all__ = ["TrainStep"]
@@ -29,7 +29,8 @@ class TrainStep:
         self.optimizer = optimizer
         self.model = model
         self.fallback_reason: str | None = None
-        self.compiled_step = compile(loss_fn, optimizer, model=model) if compiled else None
+        self.compiled_step = (CompiledStep(loss_fn, optimizer, model=model) if compiled
+                              else None)
 
     @property
     def compiled(self) -> bool:

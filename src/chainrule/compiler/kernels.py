@@ -66,7 +66,8 @@ class LinearKernel(Kernel):
     with ``W`` as the plan found it (C-ordered, or input-major: the ``.T`` of a C-ordered
     ``(in, out)`` block) so that BLAS reads the contiguous side. Column layout (small
     layers): ``out^T = W @ x^T + b`` into an ``(out, N)`` buffer; with ``block = [W | b]``
-    and ``x_aug = [x^T ; 1]`` (its producer writes ``x^T`` above a row of ones) that is
+    and ``x_aug = [x^T ; 1]`` (its producer's ``aug``: ``x^T`` written above a row of
+    ones, where ``Plan.feeds_bias_row`` allows; else a copy) that is
     ``out^T = block @ x_aug``, and backward is ``d block = up^T @ x_aug^T``,
     ``dx^T = W^T @ up^T``.
     """
