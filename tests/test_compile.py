@@ -26,6 +26,18 @@ def _data(n: int, d: int, c: int, dtype: str = "float32", seed: int = 0) -> tupl
     return rng.standard_normal((n, d)).astype(dtype), rng.integers(0, c, n)
 
 
+def test_the_package_and_the_function_have_names_of_their_own() -> None:
+    import types
+
+    import chainrule.compiler
+
+    assert isinstance(chainrule.compiler, types.ModuleType)
+    assert isinstance(cr.compile, types.FunctionType)
+    assert chainrule.compiler.compile is cr.compile
+    assert chainrule.compiler.CompiledStep is cr.CompiledStep
+    assert chainrule.compiler.CompileError is cr.CompileError
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adamw", "rmsprop"])
 # (20, 300, 5): a ReLU mask above _SIGN_MASK elements and an input-major 300 -> 5 weight
 @pytest.mark.parametrize("sizes", [(2, 16, 16, 2), (20, 30, 5), (20, 300, 5)])
