@@ -26,6 +26,18 @@ def _data(n: int, d: int, c: int, dtype: str = "float32", seed: int = 0) -> tupl
     return rng.standard_normal((n, d)).astype(dtype), rng.integers(0, c, n)
 
 
+def test_the_package_and_the_function_have_names_of_their_own() -> None:
+    import types
+
+    import chainrule.compiler
+
+    assert isinstance(chainrule.compiler, types.ModuleType)
+    assert isinstance(cr.compile, types.FunctionType)
+    assert chainrule.compiler.compile is cr.compile
+    assert chainrule.compiler.CompiledStep is cr.CompiledStep
+    assert chainrule.compiler.CompileError is cr.CompileError
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adamw", "rmsprop"])
 # (20, 300, 5): a ReLU mask above _SIGN_MASK elements and an input-major 300 -> 5 weight
 @pytest.mark.parametrize("sizes", [(2, 16, 16, 2), (20, 30, 5), (20, 300, 5)])
@@ -484,3 +496,56 @@ def test_batch_sizes_on_both_sides_of_the_layout_switch(first: int) -> None:
         _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(n, 64, 10, "float64", seed=s))
     _assert_same_parameters(eager_model, fast_model)
     assert step.traces == 2
+
+
+# ---------------------------------------------------------------- a user's optimizer
+class _SignMomentum(cr.optim.Optimizer):
+    """``v = beta v + g``, ``w -= lr sign(v)``: elementwise, so it may run packed."""
+
+    elementwise = True
+
+    def __init__(self, params: object, lr: float = 0.01, beta: float = 0.5) -> None:
+        super().__init__(params, dict(lr=lr, beta=beta))
+
+    def update(self, group: dict, p: cr.Tensor, state: dict) -> None:
+        if not state:
+            state["velocity"] = np.zeros_like(p.data)
+        v = state["velocity"]
+        v *= group["beta"]
+        v += p.grad
+        p.data -= group["lr"] * np.sign(v)
+
+
+class _Reassigning(_SignMomentum):
+    """The same rule written with new arrays instead of in-place updates."""
+
+    elementwise = True
+
+    def update(self, group: dict, p: cr.Tensor, state: dict) -> None:
+        state["velocity"] = group["beta"] * state.get("velocity", 0.0) + p.grad
+        p.data = p.data - group["lr"] * np.sign(state["velocity"])
+
+
+class _NotDeclared(_SignMomentum):
+    """A rule of its own that does not say it is elementwise: run by step()."""
+
+    def update(self, group: dict, p: cr.Tensor, state: dict) -> None:
+        super().update(group, p, state)
+
+
+@pytest.mark.parametrize(("make", "packed"), [(_SignMomentum, True), (_Reassigning, True),
+                                              (_NotDeclared, False)])
+def test_a_users_optimizer_runs_packed_when_elementwise_and_matches_eager(
+        make: type, packed: bool) -> None:
+    eager_model, fast_model = _pair((6, 8, 3), "float64")
+    opt_e, opt_f = make(eager_model.parameters()), make(fast_model.parameters())
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    for s in range(4):
+        _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(10, 6, 3, "float64", seed=s))
+    _assert_same_parameters(eager_model, fast_model)
+    _assert_same_state(opt_e, opt_f)
+    assert ("flat_optimizer" in step.source) == packed
+    velocity = opt_f.state[fast_model[0].weight]["velocity"]
+    assert (velocity.base is not None and velocity.base.ndim == 1) == packed
+    assert step.traces == 1

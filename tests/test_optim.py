@@ -222,6 +222,66 @@ def test_training_a_model_with_each_optimizer_lowers_the_loss() -> None:
         assert losses[-1] < 0.5 * losses[0]
 
 
+# ----------------------------------------------------------------------------- new rules
+class SignMomentum(optim.Optimizer):
+    """A user's rule: ``v = beta v + g``, ``w -= lr sign(v)``, elementwise."""
+
+    elementwise = True
+
+    def __init__(self, params: object, lr: float = 0.1, beta: float = 0.5) -> None:
+        super().__init__(params, dict(lr=lr, beta=beta))
+
+    def update(self, group: dict, p: cr.Tensor, state: dict) -> None:
+        if not state:
+            state["velocity"] = np.zeros_like(p.data)
+        v = state["velocity"]
+        v *= group["beta"]
+        v += p.grad
+        p.data -= group["lr"] * np.sign(v)
+
+
+def test_a_new_optimizer_is_a_constructor_and_an_update() -> None:
+    p = nn.Parameter(np.array([1.0, -2.0, 3.0]))
+    opt = SignMomentum([p], lr=0.5)
+    for g in ([1.0, 1.0, -1.0], [-3.0, 0.5, -1.0]):
+        p.grad = np.array(g)
+        opt.step()
+    # velocities (1, 1, -1) then (-2.5, 1, -1.5): signs (1, 1, -1) then (-1, 1, -1)
+    np.testing.assert_array_equal(p.data, [1.0, -3.0, 4.0])
+    np.testing.assert_array_equal(opt.state_dict()["state"][0]["velocity"], [-2.5, 1.0, -1.5])
+
+
+def test_an_update_rule_is_public_and_required() -> None:
+    p = nn.Parameter(np.ones(2))
+    p.grad = np.ones(2)
+    optim.SGD([p], lr=0.5).update({"lr": 0.5, "momentum": 0.0, "weight_decay": 0.0,
+                                    "dampening": 0.0, "nesterov": False}, p, {})
+    np.testing.assert_array_equal(p.data, [0.5, 0.5])
+
+    class NoRule(optim.Optimizer):
+        pass
+
+    with pytest.raises(NotImplementedError, match="NoRule does not define update"):
+        NoRule([p], {"lr": 0.1}).step()
+
+
+def test_elementwise_is_declared_with_each_new_rule() -> None:
+    assert optim.SGD.elementwise and optim.Adam.elementwise and optim.RMSprop.elementwise
+    assert optim.AdamW.elementwise  # Adam's rule, inherited
+    assert not optim.Optimizer.elementwise
+
+    class Clipped(optim.SGD):  # a rule of its own that does not say it is elementwise
+        def update(self, group: dict, p: cr.Tensor, state: dict) -> None:
+            p.grad = p.grad / max(1.0, float(np.linalg.norm(p.grad)))
+            super().update(group, p, state)
+
+    class Slower(optim.SGD):  # SGD's rule with other defaults
+        def __init__(self, params: object) -> None:
+            super().__init__(params, lr=1e-3)
+
+    assert not Clipped.elementwise and Slower.elementwise
+
+
 # ----------------------------------------------------------------------------- bad input
 def _p() -> list[nn.Parameter]:
     return [nn.Parameter(np.zeros(2))]

@@ -18,7 +18,7 @@ from chainrule.autograd import (
     no_grad,
     set_grad_enabled,
 )
-from chainrule.compile import CompiledStep, CompileError, compile
+from chainrule.compiler import CompiledStep, CompileError, compile
 from chainrule.errors import ChainruleError, DataError, ShapeError
 from chainrule.gradcheck import GradcheckError, gradcheck, jacobian, numerical_gradient, rel_error
 from chainrule.ops import (

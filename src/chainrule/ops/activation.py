@@ -23,6 +23,7 @@ class ReLU(Function):
 
     symbol = "relu"
     differentiable_backward = True
+    kernel = "chainrule.compiler.kernels:ReLUKernel"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:

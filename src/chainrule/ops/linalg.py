@@ -78,6 +78,7 @@ class Linear(Function):
 
     symbol = "linear"
     differentiable_backward = True
+    kernel = "chainrule.compiler.kernels:LinearKernel"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, bias: Any) -> np.ndarray:

@@ -22,7 +22,13 @@ def _check_reduction(op: str, reduction: str) -> None:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _labels(op: str, scores: np.ndarray, labels: Any) -> np.ndarray:
+def check_labels(op: str, scores: np.ndarray, labels: Any) -> np.ndarray:
+    """Class indices for ``scores`` of shape ``(N, C)``: integers of shape ``(N,)`` in
+    ``[0, C)``, else an error naming ``op`` (a compiled step calls it on every replay).
+
+    >>> check_labels("cross_entropy", np.zeros((2, 3)), [0, 2])
+    array([0, 2])
+    """
     y = np.asarray(raw(labels))
     if y.dtype.kind not in "iu":
         raise TypeError(f"{op}: labels must be integers (class indices), got dtype {y.dtype}")
@@ -62,6 +68,7 @@ class CrossEntropy(Function):
 
     symbol = "softmax loss"
     differentiable_backward = True
+    kernel = "chainrule.compiler.kernels:CrossEntropyKernel"
 
     @staticmethod
     def forward(ctx: Context, scores: np.ndarray, labels: np.ndarray, reduction: str) -> np.ndarray:
@@ -101,6 +108,7 @@ class MulticlassHinge(Function):
 
     symbol = "SVM loss"
     differentiable_backward = True
+    kernel = "chainrule.compiler.kernels:MulticlassHingeReplay"
 
     @staticmethod
     def forward(
@@ -188,7 +196,7 @@ class L2(Function):
 def _scores(op: str, scores: Any, labels: Any) -> tuple:
     if not isinstance(scores, Tensor):
         scores = Tensor(scores)
-    y = _labels(op, scores.data, labels)
+    y = check_labels(op, scores.data, labels)
     return scores, y
 
 

@@ -36,6 +36,7 @@ class Adam(Optimizer):
     >>> opt = optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
     """
 
+    elementwise = True
     _decoupled = False
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
@@ -57,7 +58,7 @@ class Adam(Optimizer):
         if group["eps"] < 0:
             raise ValueError(f"{name}: invalid epsilon {group['eps']} (must be >= 0)")
 
-    def _update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
+    def update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
         lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         w, g = p.data, p.grad

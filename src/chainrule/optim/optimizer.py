@@ -3,7 +3,7 @@
 An optimizer holds ``param_groups`` (each a dict with ``'params'`` and the
 hyperparameters, so parts of a model can use different settings) and ``state`` (per
 parameter: ``momentum_buffer``, ``exp_avg``, ...). ``step()`` updates every parameter
-that has a gradient, in place.
+that has a gradient, in place, with the optimizer's rule ``update(group, param, state)``.
 
 >>> opt = optim.SGD([
 ...     {"params": [layer.weight]},
@@ -27,12 +27,36 @@ __all__ = ["Optimizer"]
 
 
 class Optimizer:
-    """Base class: subclasses define ``_update(group, param, state)`` for one parameter.
+    """Base class: subclasses define the rule ``update(group, param, state)``.
 
     ``state_dict()`` is PyTorch's layout: ``{'state': {index: {name: value}},
     'param_groups': [{..hyperparameters.., 'params': [index, ...]}]}`` where parameters
     are numbered in group order and arrays are NumPy copies.
+
+    A new optimizer is a constructor (its defaults) and an ``update``; with
+    ``elementwise = True`` a compiled step runs it once per packed parameter group::
+
+        class SignSGD(Optimizer):
+            elementwise = True          # each element on its own: may run packed
+
+            def __init__(self, params, lr=0.01):
+                super().__init__(params, dict(lr=lr))
+
+            def update(self, group, param, state):
+                param.data -= group["lr"] * np.sign(param.grad)
     """
+
+    #: Whether ``update`` treats every element on its own, with only the group's
+    #: hyperparameters (no norms, no shapes): then one ``update`` of all of a group's
+    #: parameters packed into one flat array (and its state in flat arrays) is the same
+    #: step, and a compiled step (:mod:`chainrule.compiler`) runs it so. A subclass that
+    #: defines its own ``update`` must say so again (otherwise it is set to False).
+    elementwise: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "update" in cls.__dict__ and "elementwise" not in cls.__dict__:
+            cls.elementwise = False  # a new rule is not assumed to be elementwise
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -118,8 +142,15 @@ class Optimizer:
             bufs.append(np.empty_like(data))
         return bufs
 
-    def _update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
-        raise NotImplementedError
+    def update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
+        """The rule: update ``param.data`` in place from ``param.grad``, the group's
+        hyperparameters and the parameter's ``state`` dict (empty on the first step).
+
+        ``param`` is one parameter, or (compiled, ``elementwise`` rules only) a Tensor
+        holding all of a group's parameters and gradients packed into flat arrays,
+        with ``state`` their packed state.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define update()")
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()``'s loss if given."""
@@ -137,7 +168,7 @@ class Optimizer:
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = {}
-                self._update(group, p, state)
+                self.update(group, p, state)
         return loss
 
     # ------------------------------------------------------------- state dict

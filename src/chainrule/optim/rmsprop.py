@@ -29,6 +29,8 @@ class RMSprop(Optimizer):
     >>> opt = optim.RMSprop(model.parameters(), lr=1e-3)
     """
 
+    elementwise = True
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False) -> None:
@@ -41,7 +43,7 @@ class RMSprop(Optimizer):
             if group[name] < 0:
                 raise ValueError(f"RMSprop: invalid {name} {group[name]} (must be >= 0)")
 
-    def _update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
+    def update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
         lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
         momentum = group["momentum"]
         w, g = p.data, p.grad

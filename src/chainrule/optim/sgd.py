@@ -34,6 +34,8 @@ class SGD(Optimizer):
     >>> loss.backward(); opt.step(); opt.zero_grad()
     """
 
+    elementwise = True
+
     def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.0,
                  dampening: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
@@ -47,7 +49,7 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum requires momentum > 0 and dampening = 0")
 
-    def _update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
+    def update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
         w, g = p.data, p.grad
         # A second scratch array only where dampening or Nesterov needs one.

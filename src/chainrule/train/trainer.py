@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.compile.fallback import TrainStep
+from chainrule.compiler.fallback import TrainStep
 
 __all__ = ["Callback", "History", "Trainer"]
 

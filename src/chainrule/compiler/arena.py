@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
 
 
@@ -31,7 +32,8 @@ class Arena:
         self.groups: list[Tensor] = []  # per group: data = flat values, grad = flat gradients
         self.views: dict[int, np.ndarray] = {}
         self.grads: dict[int, np.ndarray] = {}
-        self.blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(W): [W|b], its grad
+        # (id(W), id(b)) -> the [W | b] block and its gradient
+        self.blocks: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self.steppers: list[FlatOptimizer] | None = None  # made on first use, then shared
         for params in groups:
             dtype = params[0].data.dtype
@@ -51,7 +53,7 @@ class Arena:
                                      for a in (data, grad))
                     self._place(p, block[:, :-1], gblock[:, :-1])
                     self._place(bias, block[:, -1], gblock[:, -1])
-                    self.blocks[id(p)] = (block, gblock)
+                    self.blocks[id(p), id(bias)] = (block, gblock)
                     placed.update((id(p), id(bias)))
                     offset += size
                     continue
@@ -72,6 +74,11 @@ class Arena:
         view[...] = p.data
         p.data = view
         self.views[id(p)], self.grads[id(p)] = view, gview
+
+    def block(self, weight: Tensor, bias: Tensor) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ``[W | b]`` block holding ``weight`` and ``bias`` side by side, and its
+        gradient; None when they were not packed so."""
+        return self.blocks.get((id(weight), id(bias)))
 
     def flat_optimizers(self, optimizer: Any) -> list[FlatOptimizer]:
         """One :class:`FlatOptimizer` per group, shared by every plan of the step."""
@@ -114,24 +121,36 @@ def arena_groups(optimizer: Any, has_grad: set[int]) -> list[list[Tensor]] | Non
     return packed
 
 
+def updates_packed(optimizer: Any) -> bool:
+    """Whether ``optimizer.step()`` may run as one ``update`` per packed group.
+
+    Its rule must say it treats every element on its own (``Optimizer.elementwise``),
+    and its ``step()`` must be :class:`~chainrule.optim.Optimizer`'s loop over the
+    parameters (an optimizer with a ``step()`` of its own runs that).
+    """
+    return (isinstance(optimizer, Optimizer) and optimizer.elementwise
+            and type(optimizer).step is Optimizer.step)
+
+
 class FlatOptimizer:
     """One packed group's optimizer step as one update of the flat arrays.
 
-    SGD (with or without momentum), RMSprop, Adam and AdamW update every element on its
-    own, with hyperparameters shared by the group, so their own ``_update`` applied to
-    the group's flat parameter array is the per-parameter step, in a handful of NumPy
-    calls instead of a handful per parameter. Their state (``exp_avg``, ...) then lives
-    in flat arrays too, and ``optimizer.state[p]`` holds views of them plus the shared
-    counters, so ``state_dict()``, checkpoints and an eager ``step()`` see what they
-    always see.
+    An elementwise rule (SGD with or without momentum, RMSprop, Adam, AdamW, or any
+    optimizer with ``elementwise = True``) treats every element on its own with
+    hyperparameters shared by the group, so its public ``update(group, param, state)``
+    applied to the group's flat parameter array is the per-parameter step, in a handful
+    of NumPy calls instead of a handful per parameter. Its state (``exp_avg``, ...) then
+    lives in flat arrays too, and ``optimizer.state[p]`` holds views of them plus the
+    shared counters, so ``state_dict()``, checkpoints and an eager ``step()`` see what
+    they always see.
 
     ``ready()`` says whether the flat state still is the optimizer's state (or takes it
     over); when some parameter's state went its own way (loaded, changed by hand, a
     step count that differs) it returns False and the caller runs ``optimizer.step()``.
     """
 
-    __slots__ = ("arena", "entries", "flat", "flat_state", "group", "index", "optimizer",
-                 "params", "state_obj")
+    __slots__ = ("arena", "data", "entries", "flat", "flat_state", "group", "index",
+                 "optimizer", "params", "sources", "state_obj")
 
     def __init__(self, optimizer: Any, arena: Arena, index: int) -> None:
         self.optimizer = optimizer
@@ -140,9 +159,11 @@ class FlatOptimizer:
         self.group = optimizer.param_groups[index]
         self.params: list[Tensor] = list(self.group["params"])
         self.flat = arena.groups[index]
+        self.data = self.flat.data  # the array the parameters are views of
         self.flat_state: dict[str, Any] = {}
         # (p, its state dict as published, the views of flat arrays in it)
         self.entries: list[tuple[Tensor, dict[str, Any], dict[str, np.ndarray]]] = []
+        self.sources: dict[str, np.ndarray] = {}  # the flat arrays the views show
         self.state_obj: Any = None
 
     def ready(self) -> bool:
@@ -160,7 +181,10 @@ class FlatOptimizer:
         return self._adopt()
 
     def step(self) -> None:
-        self.optimizer._update(self.group, self.flat, self.flat_state)
+        self.optimizer.update(self.group, self.flat, self.flat_state)
+        if self.flat.data is not self.data:  # an update that assigned a new array
+            self.data[...] = self.flat.data
+            self.flat.data = self.data
         if self.flat_state:
             self._publish()
 
@@ -186,6 +210,7 @@ class FlatOptimizer:
                 return False  # e.g. step counts that differ between parameters
         self.flat_state = flat_state
         self.entries = []
+        self.sources = {}
         for p in self.params:
             published: dict[str, Any] = {}
             state[p] = published
@@ -195,12 +220,15 @@ class FlatOptimizer:
         return True
 
     def _publish(self) -> None:
-        """Per-parameter views of new flat arrays, and the shared counters."""
+        """Per-parameter views of new flat arrays (a rule may assign new ones), and the
+        shared counters."""
         for key, value in self.flat_state.items():
             if isinstance(value, np.ndarray):
+                if self.sources.get(key) is value:
+                    continue
+                self.sources[key] = value
                 for p, published, views in self.entries:
-                    if key not in views:
-                        views[key] = published[key] = self.arena.like(value, p, self.index)
+                    views[key] = published[key] = self.arena.like(value, p, self.index)
             else:
                 for _, published, _ in self.entries:
                     published[key] = value

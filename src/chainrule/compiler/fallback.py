@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chainrule.compiler.step import CompiledStep, CompileError
 from chainrule.tensor import Tensor
 
 __all__ = ["TrainStep"]
@@ -24,13 +25,12 @@ class TrainStep:
 
     def __init__(self, loss_fn: Callable[..., Any], optimizer: Any, *, model: Any = None,
                  compiled: bool = True) -> None:
-        from chainrule.compile import compile as compile_step
-
         self.loss_fn = loss_fn
         self.optimizer = optimizer
         self.model = model
         self.fallback_reason: str | None = None
-        self.compiled_step = compile_step(loss_fn, optimizer, model=model) if compiled else None
+        self.compiled_step = (CompiledStep(loss_fn, optimizer, model=model) if compiled
+                              else None)
 
     @property
     def compiled(self) -> bool:
@@ -38,8 +38,6 @@ class TrainStep:
         return self.compiled_step is not None
 
     def __call__(self, *inputs: Any) -> Any:
-        from chainrule.compile import CompileError
-
         if self.compiled_step is not None:
             try:
                 return self.compiled_step(*inputs)

@@ -1,9 +1,8 @@
-"""The kernels a compiled step replays: each writes its forward and backward as source.
+"""The built-in kernels: Linear, ReLU and the losses over labels, the ops of an MLP.
 
-A kernel owns the buffers of one graph node and, given the names of its inputs, emits
-the NumPy calls that compute the node's value and its backward. Linear, ReLU and the
-softmax loss, the ops that dominate MLP training, have kernels of their own; any other
-op replays its ``Function.forward``/``backward`` (:class:`GenericKernel`).
+Each is named by its op (``Linear.kernel = "chainrule.compiler.kernels:LinearKernel"``)
+and writes the op's forward and backward as NumPy calls into buffers allocated once (see
+:class:`~chainrule.compiler.kernel.Kernel` for the protocol).
 
 **Layouts.** The value a kernel produces is a NumPy array of the traced shape, but not
 always C-ordered. Small layers use the *column* layout of the lecture's ``h = W x + b``:
@@ -15,27 +14,30 @@ reads the layout of the arrays it is given and uses their transposes where that 
 contiguous side; with an input whose layout it cannot know it falls back to logical
 ``(N, features)`` expressions, which NumPy computes correctly for any strides.
 
-``emit_backward`` returns, per input, ``(expression, wrote_dest, array)`` or None:
-the expression holds the gradient; ``wrote_dest`` says it was written straight into the
-destination the plan offered (a parameter's gradient buffer); ``array`` is the buffer
-itself, so the next kernel can see its layout (None when unknown).
+**Labels** come from the caller on every step, so the losses over labels check their
+range on every replay, as the eager loss does.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
+from chainrule.compiler.kernel import GenericKernel, Kernel
+from chainrule.compiler.plan import CONST, INPUT, LEAF
 
 if TYPE_CHECKING:
-    from chainrule.compile.codegen import Source
+    from chainrule.compiler.codegen import Source
+    from chainrule.compiler.plan import Plan
 
 #: Products up to this many multiply-adds go through ``np.dot``, whose per-call overhead
 #: is about 1 us below ``np.matmul``'s; the Linear layers this small use the column
 #: layout.
 SMALL_PRODUCT = 1 << 17
+
+#: A row-layout Linear weight with ``in >= INPUT_MAJOR * out`` is stored transposed.
+INPUT_MAJOR = 1
 
 #: ReLU masks up to this many elements come from np.sign (see ReLUKernel).
 SIGN_MASK = 4096
@@ -54,41 +56,7 @@ def _contiguous(dest: np.ndarray | None, own: np.ndarray) -> np.ndarray:
     return own
 
 
-class GenericKernel:
-    """Replays any Function by calling its own forward and backward."""
-
-    __slots__ = ("ctx", "fn", "value")
-    buffered = False
-
-    def __init__(self, fn: type[Function], ctx: Context) -> None:
-        self.fn = fn
-        self.ctx = ctx
-        self.value = None  # a new array on every call: layout unknown
-
-    def describe(self) -> str:
-        return f"{self.fn.__name__.lower()} (its own forward/backward)"
-
-    def forward(self, *args: Any) -> Any:
-        ctx = self.ctx
-        ctx.saved = ()
-        out = self.fn.forward(ctx, *args)
-        return out if type(out) is np.ndarray else np.asarray(out)
-
-    def backward(self, upstream: np.ndarray) -> tuple:
-        grads = self.fn.backward(self.ctx, upstream)
-        return grads if type(grads) is tuple else (grads,)
-
-    def emit_forward(self, src: Source, args: list[str], i: int) -> str:
-        src.emit(f"v{i} = {src.const(self.forward, 'forward')}({', '.join(args)})")
-        return f"v{i}"
-
-    def emit_backward(self, src: Source, up: str, i: int, seed: bool,
-                      up_array: np.ndarray | None, dests: list) -> list:
-        src.emit(f"o{i} = {src.const(self.backward, 'backward')}({up})")
-        return [(f"o{i}[{k}]", False, None) for k in range(len(dests))]
-
-
-class LinearKernel:
+class LinearKernel(Kernel):
     """``x @ W.T + b`` and its backward, into buffers allocated once.
 
     Row layout (large layers)::
@@ -98,18 +66,49 @@ class LinearKernel:
     with ``W`` as the plan found it (C-ordered, or input-major: the ``.T`` of a C-ordered
     ``(in, out)`` block) so that BLAS reads the contiguous side. Column layout (small
     layers): ``out^T = W @ x^T + b`` into an ``(out, N)`` buffer; with ``block = [W | b]``
-    and ``x_aug = [x^T ; 1]`` (its producer writes ``x^T`` above a row of ones) that is
+    and ``x_aug = [x^T ; 1]`` (its producer's ``aug``: ``x^T`` written above a row of
+    ones, where ``Plan.feeds_bias_row`` allows; else a copy) that is
     ``out^T = block @ x_aug``, and backward is ``d block = up^T @ x_aug^T``,
     ``dx^T = W^T @ up^T``.
     """
 
     __slots__ = ("b", "block", "col", "gb", "gblock", "grad_block", "gw", "gx", "gxt", "mm",
-                 "ones", "out", "own_xa", "upt", "value", "w", "x", "x_array", "xa")
+                 "ones", "out", "own_xa", "upt", "w", "x", "x_array", "xa")
     buffered = True
 
-    def __init__(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, need: list,
-                 x_array: np.ndarray | None, col: bool, block: tuple | None,
-                 x_aug: np.ndarray | None) -> None:
+    @classmethod
+    def accepts(cls, plan: Plan, i: int) -> bool:
+        """A 2-D input of the weight's dtype, a parameter as weight and a parameter (or
+        nothing) as bias."""
+        _, (w_kind, _), (b_kind, b) = plan.specs[i]
+        if w_kind != LEAF or not (b_kind == LEAF or (b_kind == CONST and b is None)):
+            return False
+        x, w, _ = plan.values(i)
+        return isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == w.dtype
+
+    @classmethod
+    def choose_layout(cls, plan: Plan, i: int) -> None:
+        """Columns for a small product (with ``[W | b]`` as one block); in rows, a layer
+        that narrows keeps its weight transposed so the forward product reads it
+        contiguously."""
+        x, w, _ = plan.values(i)
+        weight, bias = plan.nodes[i].inputs[1:3]
+        plan.columns[i] = x.shape[0] * w.size <= SMALL_PRODUCT
+        if plan.columns[i]:
+            if bias is not None:
+                plan.bias_blocks[i] = (weight, bias)
+        elif w.shape[1] >= INPUT_MAJOR * w.shape[0]:
+            plan.input_major.add(id(weight))
+
+    def __init__(self, plan: Plan, i: int) -> None:
+        super().__init__(plan, i)
+        x, w, b = plan.values(i)
+        need = plan.needs[i]
+        producer = plan.producer(i)
+        x_array = producer.value if producer is not None else None
+        col = plan.columns[i]
+        block = plan.folded.get(i)  # ([W | b], its gradient) when packed side by side
+        x_aug = getattr(producer, "aug", None) if block is not None else None
         n, size_in = x.shape
         size_out = w.shape[0]
         dtype = w.dtype
@@ -231,7 +230,7 @@ class LinearKernel:
         return grads
 
 
-class ReLUKernel:
+class ReLUKernel(Kernel):
     """``max(0, x)``; backward multiplies by the saved 0/1 mask.
 
     Operands of the input's own shape, dtype and layout (a zero array, a float mask) keep
@@ -241,10 +240,15 @@ class ReLUKernel:
     output can be written above a row of ones, the augmented input of the next Linear.
     """
 
-    __slots__ = ("aug", "col", "grad", "mask", "out", "value", "x_array", "zeros")
+    __slots__ = ("aug", "col", "grad", "mask", "out", "x_array", "zeros")
     buffered = True
 
-    def __init__(self, x: np.ndarray, x_array: np.ndarray | None, augment: bool) -> None:
+    def __init__(self, plan: Plan, i: int) -> None:
+        super().__init__(plan, i)
+        x = plan.values(i)[0]
+        producer = plan.producer(i)
+        x_array = producer.value if producer is not None else None
+        augment = plan.feeds_bias_row(i)
         self.x_array = x_array
         self.col = transposed(x_array)
         self.aug = None
@@ -291,7 +295,56 @@ class ReLUKernel:
         return [(c(value, "g"), False, value)]
 
 
-class CrossEntropyKernel:
+def labels_dtype(plan: Plan, i: int) -> np.dtype | None:
+    """The dtype of node ``i``'s labels (its second argument) when the caller passes
+    them on every step; None for labels fixed in the graph (checked when traced)."""
+    kind, k = plan.specs[i][1]
+    return plan.arrays[k].dtype if kind == INPUT else None
+
+
+def emit_label_check(src: Source, op: str, scores: str, labels: str, dtype: np.dtype,
+                     classes: str) -> None:
+    """Check the labels' range as the eager loss does; viewed as unsigned, a negative
+    label is huge, so one maximum finds both ends (``check_labels`` then names the bad
+    one)."""
+    unsigned = src.const(np.dtype(f"u{dtype.itemsize}"), "unsigned")
+    src.emit(f"if _max_reduce({labels}.view({unsigned}), None) >= {classes}: "
+             f"_check_labels({op!r}, {scores}, {labels})")
+
+
+class LabelledReplay(GenericKernel):
+    """A loss over ``(scores, labels, ...)`` replayed by its own forward and backward,
+    with the labels' range checked first on every call; ``op`` names the loss."""
+
+    __slots__ = ("labels_dtype",)
+    op = "loss"
+
+    def __init__(self, plan: Plan, i: int) -> None:
+        super().__init__(plan, i)
+        self.labels_dtype = labels_dtype(plan, i)
+
+    def emit_forward(self, src: Source, args: list[str], i: int) -> str:
+        if self.labels_dtype is not None:
+            emit_label_check(src, self.op, args[0], args[1], self.labels_dtype,
+                             f"{args[0]}.shape[1]")
+        return super().emit_forward(src, args, i)
+
+
+class CrossEntropyReplay(LabelledReplay):
+    """The softmax loss where its kernel does not fit (``reduction='none'``)."""
+
+    __slots__ = ()
+    op = "cross_entropy"
+
+
+class MulticlassHingeReplay(LabelledReplay):
+    """The multiclass SVM loss."""
+
+    __slots__ = ()
+    op = "multiclass_hinge_loss"
+
+
+class CrossEntropyKernel(Kernel):
     """Softmax loss with buffers for the shifted scores, exponentials and the gradient.
 
     ``L_i = log(sum_j e^{s_j - m}) - (s_y - m)`` with ``m`` the row maximum, and backward
@@ -299,17 +352,29 @@ class CrossEntropyKernel:
     ``(C, N)`` every reduction over the classes runs down contiguous rows.
     """
 
-    __slots__ = ("classes", "col", "dtype", "e", "flat", "grad", "logz", "m", "n", "ones",
-                 "picked", "ratio", "rows", "s_array", "scale", "scales", "shift", "value", "z")
+    __slots__ = ("classes", "col", "dtype", "e", "flat", "grad", "labels_dtype", "logz", "m",
+                 "n", "ones", "picked", "ratio", "rows", "s_array", "scale", "scales", "shift",
+                 "z")
     buffered = True
+    fallback = CrossEntropyReplay
 
-    def __init__(self, scores: np.ndarray, reduction: str, s_array: np.ndarray | None) -> None:
+    @classmethod
+    def accepts(cls, plan: Plan, i: int) -> bool:
+        """Scores ``(N, C)`` and a mean or a sum over the batch."""
+        scores, _, reduction = plan.values(i)
+        return reduction in ("mean", "sum") and scores.ndim == 2
+
+    def __init__(self, plan: Plan, i: int) -> None:
+        super().__init__(plan, i)  # value None: the loss is a new scalar on every call
+        scores, _, reduction = plan.values(i)
+        producer = plan.producer(i)
+        s_array = producer.value if producer is not None else None
+        self.labels_dtype = labels_dtype(plan, i)
         n, c = scores.shape
         dtype = self.dtype = scores.dtype
         self.n, self.classes = n, c
         self.col = transposed(s_array)
         self.s_array = s_array
-        self.value = None  # the loss: a new scalar on every call
         shape = (c, n) if self.col else (n, c)
         self.shift = np.empty(shape, dtype=dtype)
         self.e = np.empty(shape, dtype=dtype)
@@ -332,6 +397,8 @@ class CrossEntropyKernel:
     def emit_forward(self, src: Source, args: list[str], i: int) -> str:
         c = src.const
         s, y = args[0], args[1]
+        if self.labels_dtype is not None:
+            emit_label_check(src, "cross_entropy", s, y, self.labels_dtype, str(self.classes))
         flat, rows, m = c(self.flat, "flat"), c(self.rows, "rows"), c(self.m, "m")
         shift, e, z = c(self.shift, "shift"), c(self.e, "e"), c(self.z, "z")
         logz, picked = c(self.logz, "logz"), c(self.picked, "picked")

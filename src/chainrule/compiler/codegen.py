@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import builtins
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.autograd import unbroadcast
-from chainrule.compile.kernels import CrossEntropyKernel
-from chainrule.ops.loss import CrossEntropy, MulticlassHinge, _labels
-from chainrule.optim.adam import Adam, AdamW
-from chainrule.optim.rmsprop import RMSprop
-from chainrule.optim.sgd import SGD
+from chainrule.compiler.arena import updates_packed
+from chainrule.compiler.plan import INPUT, LEAF, NODE
+from chainrule.ops.loss import check_labels
 
 if TYPE_CHECKING:
-    from chainrule.compile import Plan
-    from chainrule.compile.arena import Arena
-
-# Where a node's argument comes from on replay.
-NODE, INPUT, LEAF, CONST = 0, 1, 2, 3
+    from chainrule.compiler.arena import Arena
+    from chainrule.compiler.plan import Plan
 
 
 class Stale(Exception):
@@ -28,10 +21,6 @@ class Stale(Exception):
 
 
 MISS = object()  # what a plan's fast entry returns for inputs of another signature
-
-# Optimizers whose update is elementwise with per-group hyperparameters (exact types: a
-# subclass may change the rule).
-_FLAT_OPTIMIZERS = (SGD, RMSprop, Adam, AdamW)
 
 # The names the generated code calls. Reductions go through the ufuncs directly:
 # np.sum/np.max add a Python wrapper per call.
@@ -41,7 +30,7 @@ _NAMESPACE: dict[str, Any] = {
     "_exp": np.exp, "_log": np.log,
     "_dot": np.dot, "_matmul": np.matmul, "_copyto": np.copyto,
     "_zeros": np.zeros, "_add_reduce": np.add.reduce, "_max_reduce": np.maximum.reduce,
-    "_unbroadcast": unbroadcast, "_labels": _labels, "_ndarray": np.ndarray,
+    "_unbroadcast": unbroadcast, "_check_labels": check_labels, "_ndarray": np.ndarray,
     "_Stale": Stale, "_MISS": MISS,
 }
 
@@ -79,18 +68,19 @@ class Source:
         self.lines.append("    " + line)
 
 
-def generate(plan: Plan, n_inputs: int, loss_shape: tuple, loss_dtype: np.dtype,
-             optimizer: Any, arena: Arena | None) -> tuple[Callable, Callable, str]:
+def generate(plan: Plan, optimizer: Any = None) -> None:
     """Write the replay: no loops, no lookups, one name per buffer.
 
     The generated ``replay`` checks that the parameters still hold the arrays it was
     built on, runs each kernel's forward, then each backward in reverse order (routing
     gradients exactly as the eager engine would), sets the ``.grad`` of every parameter
     and runs the optimizer. ``fast`` is the entry for plain arrays of the traced shapes
-    and dtypes; it returns ``MISS`` for anything else. Returns both and the source.
+    and dtypes; it returns ``MISS`` for anything else. Sets the plan's ``run``, ``fast``
+    and ``source``.
     """
     src = Source()
-    names = ", ".join(f"a{k}" for k in range(n_inputs))
+    loss = plan.nodes[-1].out
+    names = ", ".join(f"a{k}" for k in range(len(plan.signature)))
     src.lines.append(f"def replay({names}):")
     leaves = [src.const(leaf, "L") for leaf in plan.leaves]
     data = [src.const(leaf.data, "D") for leaf in plan.leaves]
@@ -112,20 +102,16 @@ def generate(plan: Plan, n_inputs: int, loss_shape: tuple, loss_dtype: np.dtype,
             else:
                 args.append("None" if payload is None else src.const(payload, "c"))
         src.emit(f"# node {i}: {kernel.describe()}")
-        fn = CrossEntropy if isinstance(kernel, CrossEntropyKernel) else getattr(kernel, "fn", None)
-        if fn in (CrossEntropy, MulticlassHinge) and specs[1][0] == INPUT:
-            dtype = plan.signature[specs[1][1]][1]
-            _emit_label_check(src, args[0], args[1], dtype, kernel, fn)
         values.append(kernel.emit_forward(src, args, i))
 
-    _emit_backward(src, plan, loss_shape, loss_dtype)
+    _emit_backward(src, plan, loss.shape, loss.dtype)
     if plan.grad_buffers:
         src.emit("# the parameters' gradients (each step overwrites the same arrays)")
     for slot, grad in plan.grad_buffers.items():
         src.emit(f"{leaves[slot]}.grad = {src.const(grad, 'G')}")
     if optimizer is not None:
         src.emit("# the optimizer step")
-        _emit_update(src, optimizer, arena)
+        _emit_update(src, optimizer, plan.arena)
     last = len(plan.forward) - 1
     src.emit(f"return {', '.join(values[i] for i in [last, *plan.extras])}")
 
@@ -136,9 +122,9 @@ def generate(plan: Plan, n_inputs: int, loss_shape: tuple, loss_dtype: np.dtype,
     src.lines += [f"def fast({names}):", f"    if {fits}: return _MISS",
                   f"    return replay({names})"]
     source = "\n".join(src.lines)
-    code = builtins.compile(source, "<chainrule.compile replay>", "exec")
+    code = compile(source, "<chainrule.compiler replay>", "exec")
     exec(code, src.ns)  # our own generated source, built from the traced graph only
-    return src.ns["replay"], src.ns["fast"], source
+    plan.run, plan.fast, plan.source = src.ns["replay"], src.ns["fast"], source
 
 
 def _emit_backward(src: Source, plan: Plan, loss_shape: tuple, loss_dtype: np.dtype) -> None:
@@ -177,26 +163,12 @@ def _emit_backward(src: Source, plan: Plan, loss_shape: tuple, loss_dtype: np.dt
                     src.emit(f"_add({grad}, {expr}, out={grad})")
 
 
-def _emit_label_check(src: Source, scores: str, labels: str, dtype: np.dtype, kernel: Any,
-                      fn: type) -> None:
-    """Labels come from the caller on every step: check their range as the eager loss
-    does (viewed as unsigned, a negative label is huge, so one maximum finds both)."""
-    op = "cross_entropy" if fn is CrossEntropy else "multiclass_hinge_loss"
-    if isinstance(kernel, CrossEntropyKernel):
-        classes = str(kernel.classes)
-    else:
-        classes = f"{scores}.shape[1]"
-    unsigned = src.const(np.dtype(f"u{dtype.itemsize}"), "unsigned")
-    src.emit(f"if _max_reduce({labels}.view({unsigned}), None) >= {classes}: "
-             f"_labels({op!r}, {scores}, {labels})")
-
-
 def _emit_update(src: Source, optimizer: Any, arena: Arena | None) -> None:
-    """The optimizer step: SGD, RMSprop, Adam and AdamW update each packed group as a
-    whole (:class:`~chainrule.compile.arena.FlatOptimizer`); anything else, or a state
-    that cannot be packed, runs ``optimizer.step()``."""
+    """The optimizer step: an elementwise rule updates each packed group as a whole
+    (:class:`~chainrule.compiler.arena.FlatOptimizer`, calling ``optimizer.update``);
+    anything else, or a state that cannot be packed, runs ``optimizer.step()``."""
     step = src.const(optimizer.step, "optimizer_step")
-    if arena is None or type(optimizer) not in _FLAT_OPTIMIZERS:
+    if arena is None or not updates_packed(optimizer):
         src.emit(f"{step}()")
         return
     groups = optimizer.param_groups
