@@ -34,7 +34,7 @@ import numpy as np
 import chainrule as cr
 import chainrule.functional as F
 from chainrule import nn, optim
-from chainrule.compile.fallback import TrainStep
+from chainrule.compiler.fallback import TrainStep
 from chainrule.playground import frames, limits
 from chainrule.playground.config import DATA_FIELDS, NET_FIELDS, Config
 from chainrule.playground.datasets import feature_matrix, make_dataset, parse_csv
