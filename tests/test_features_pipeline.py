@@ -43,8 +43,8 @@ def test_config_and_arrays_round_trip_gives_identical_features(data):
     pipe = FeaturePipeline.from_names(["hog", "color", "gabor", "bow"], bow=BOW,
                                       gabor={"frequencies": [0.2, 0.35]}, progress=False)
     pipe.fit(train, seed=1)
-    config = json.loads(json.dumps(pipe.get_config()))
-    arrays = {k: np.array(v) for k, v in pipe.state_arrays().items()}
+    config = json.loads(json.dumps(pipe.config()))
+    arrays = {k: np.array(v) for k, v in pipe.state_dict().items()}
     assert set(arrays) == {"features.mean", "features.std", "features.bow.codebook"}
     rebuilt = FeaturePipeline.from_config(config, arrays)
     assert rebuilt.names == pipe.names and rebuilt.output_dim == pipe.output_dim
@@ -66,7 +66,7 @@ def test_unstandardized_pipeline_is_the_plain_concatenation(data):
     train, _ = data
     pipe = FeaturePipeline([ColorHistogram(bins=4)], standardize=False, progress=False)
     np.testing.assert_allclose(pipe.fit_transform(train).sum(1), 1.0, rtol=1e-6)
-    assert pipe.state_arrays() == {}
+    assert pipe.state_dict() == {}
 
 
 def test_errors(data):
@@ -83,5 +83,5 @@ def test_errors(data):
     with pytest.raises(cr.ShapeError, match="rank"):
         pipe.transform(train[0])
     with pytest.raises(ValueError, match=r"features\.mean"):
-        FeaturePipeline.from_config(pipe.get_config(), {})
+        FeaturePipeline.from_config(pipe.config(), {})
     assert sorted(EXTRACTORS) == ["bow", "color", "gabor", "hog"]

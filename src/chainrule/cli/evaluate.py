@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chainrule.train.run import evaluate_run
+    from chainrule.train import evaluate_run
 
     ev = evaluate_run(args.run, data=args.data, data_dir=args.data_dir)
     if args.json:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from chainrule.errors import ConfigError
+
 DESCRIPTION = """\
 Classify image files with a trained run and print the top classes with their probabilities
 (the softmax of the class scores). Each file is converted the way the training images were:
@@ -41,10 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chainrule.train.run import predict_images
+    from chainrule.train import predict_images
 
     if args.top < 1:
-        raise ValueError(f"--top must be >= 1, got {args.top}")
+        raise ConfigError(f"--top must be >= 1, got {args.top}")
     results = predict_images(args.run, args.images, top=args.top, invert=args.invert)
     if args.json:
         print(json.dumps([

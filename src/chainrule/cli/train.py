@@ -37,13 +37,12 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from chainrule.train.run import (
-        ACTIVATIONS,
+    from chainrule import nn, optim
+    from chainrule.train.config import (
+        ACTIVATION_CHOICES,
         AUGMENTATIONS,
         AUTO_AUGMENT_BELOW,
         DEFAULT_LR,
-        LOSSES,
-        OPTIMIZERS,
         SCHEDULES,
     )
 
@@ -76,16 +75,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--hidden", type=int, nargs="*", default=[512], metavar="N",
                        help="hidden layer sizes, e.g. --hidden 100 100 for a 3-layer net "
                             "(default 512; --hidden alone = a linear classifier)")
-    model.add_argument("--activation", default="relu", choices=ACTIVATIONS,
+    model.add_argument("--activation", default="relu", choices=ACTIVATION_CHOICES,
                        help="nonlinearity after each hidden layer (default relu)")
     model.add_argument("--dropout", type=float, default=0.3, metavar="P",
                        help="dropout probability after each hidden layer (default 0.3)")
     model.add_argument("--batchnorm", action="store_true",
                        help="batch normalization after each hidden Linear")
-    model.add_argument("--loss", default="softmax", choices=LOSSES,
+    model.add_argument("--loss", default="softmax", choices=list(nn.LOSSES),
                        help="softmax (cross-entropy, default) or svm (multiclass hinge)")
     opt = p.add_argument_group("optimization")
-    opt.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
+    opt.add_argument("--optimizer", default="adam", choices=list(optim.OPTIMIZERS),
                      help="sgd, momentum (SGD+momentum 0.9), nesterov, rmsprop, adam (default), "
                           "adamw")
     lrs = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
@@ -120,8 +119,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from chainrule.train.checkpoint import CHECKPOINT_NAME
-    from chainrule.train.run import TrainConfig, default_run_dir, train_run
+    from chainrule.train import CHECKPOINT_NAME, TrainConfig, default_run_dir, train_run
 
     console = Console(highlight=False)
     if args.resume is not None:

@@ -135,12 +135,12 @@ def explain_model(run: str | os.PathLike, image: str | os.PathLike | None = None
     names = list(ckpt.class_names or [])
     d = _in_features(model)
     if image is not None:
-        from chainrule.train.run import Preprocessor, load_image_files
+        from chainrule.train import load_image_files
 
         if ckpt.image_shape is None:
             raise ExplainError(f"--model: {run}: the checkpoint has no image shape, "
                                "pass --input FILE.npy instead of --image")
-        pre = Preprocessor.from_checkpoint(ckpt)
+        pre = ckpt.preprocessor()
         x = pre.transform(load_image_files([image], tuple(ckpt.image_shape)))[0]
         source = f"image {image}"
     elif input_path is not None:
