@@ -85,3 +85,32 @@ def test_errors(data):
     with pytest.raises(ValueError, match=r"features\.mean"):
         FeaturePipeline.from_config(pipe.config(), {})
     assert sorted(EXTRACTORS) == ["bow", "color", "gabor", "hog"]
+
+
+def test_state_dict_and_load_state_dict_round_trip(data):
+    train, test = data
+    pipe = FeaturePipeline.from_names(["hog", "bow"], hog={"cell_size": 4}, bow=BOW,
+                                      progress=False).fit(train, seed=2)
+    state = pipe.state_dict()
+    rebuilt = FeaturePipeline.from_config(pipe.config(), state)
+    assert rebuilt.config() == pipe.config()
+    assert set(rebuilt.state_dict()) == set(state)
+    for key, value in state.items():
+        np.testing.assert_array_equal(rebuilt.state_dict()[key], value)
+    halved = dict(state, **{"features.std": state["features.std"] * 2})
+    rebuilt.load_state_dict(halved)  # loading replaces what was there
+    np.testing.assert_allclose(rebuilt.transform(test), pipe.transform(test) / 2, rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(cr.ShapeError, match="mean has shape"):
+        rebuilt.load_state_dict(dict(state, **{"features.mean": state["features.mean"][:3]}))
+
+
+def test_bad_names_and_options_are_config_errors():
+    with pytest.raises(cr.ConfigError, match="unknown feature"):
+        FeaturePipeline.from_names(["sift"])
+    with pytest.raises(cr.ConfigError, match="unexpected options"):
+        FeaturePipeline.from_names(["hog"], sift={"x": 1})
+    with pytest.raises(cr.ConfigError, match=r"hog options \{'cel_size': 4\}"):
+        FeaturePipeline.from_names(["hog"], hog={"cel_size": 4})
+    with pytest.raises(cr.ConfigError, match="color options"):
+        FeaturePipeline.from_names(["color"], color={"bins": 0})

@@ -127,7 +127,8 @@ def compare_features(parts: ImageSplits, classes: list[str], config: CompareConf
     def inputs(pre: Preprocessor) -> tuple[list[np.ndarray], float]:
         start = time.perf_counter()
         fit = pre.fit_transform(train_x[fit_idx], seed=cfg.seed)
-        arrays = [fit, pre.transform(train_x[val_idx]), pre.transform(test_x)]
+        val = pre.transform(train_x[val_idx]) if len(val_idx) else fit[:0]
+        arrays = [fit, val, pre.transform(test_x)]
         return arrays, time.perf_counter() - start
 
     pixels, pixel_seconds = inputs(Preprocessor("pixels"))
