@@ -28,7 +28,7 @@ from chainrule.train.history import History
 from chainrule.train.metrics import as_arrays, evaluate
 from chainrule.train.progress import progress_bar
 
-__all__ = ["Callback", "History", "Trainer"]
+__all__ = ["Callback", "Trainer"]
 
 
 class Callback:
