@@ -1,4 +1,4 @@
-"""Options shared by ``chainrule features`` and ``chainrule compare``: data and features."""
+"""What several commands share: their parser's layout, a run folder, data and feature options."""
 
 from __future__ import annotations
 
@@ -7,11 +7,31 @@ import json
 
 from chainrule.errors import ConfigError
 
-__all__ = ["add_data_arguments", "add_feature_arguments", "feature_names", "parse_options"]
+__all__ = [
+    "add_command",
+    "add_data_arguments",
+    "add_feature_arguments",
+    "add_run_argument",
+    "feature_names",
+    "parse_options",
+]
+
+
+def add_command(subparsers: argparse._SubParsersAction, name: str, description: str,
+                epilog: str, *, help: str) -> argparse.ArgumentParser:
+    """The sub-command's parser; description and examples are printed as written."""
+    return subparsers.add_parser(name, help=help, description=description, epilog=epilog,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_run_argument(p: argparse.ArgumentParser) -> None:
+    """The positional RUN: a run folder (or its checkpoint file)."""
+    p.add_argument("run", metavar="RUN",
+                   help="run folder written by 'chainrule train' (or its checkpoint.safetensors)")
 
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
-    """--data, --data-dir, --limit, --seed."""
+    """--data, --data-dir, --limit, --seed of ``chainrule features`` and ``compare``."""
     p.add_argument("--data", default="cifar10", metavar="NAME|PATH",
                    help="cifar10 (default), mnist, fashion-mnist, digits, or a path to an image "
                         "folder / .zip (one sub-folder per class, optional train/ and test/)")
@@ -25,7 +45,7 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_feature_arguments(p: argparse.ArgumentParser, features_help: str, set_help: str) -> None:
-    """--features NAMES and --set NAME.OPTION=VALUE."""
+    """--features NAMES and --set NAME.OPTION=VALUE of ``chainrule features`` and ``compare``."""
     p.add_argument("--features", default="hog,color", metavar="NAMES", help=features_help)
     p.add_argument("--set", action="append", default=[], metavar="NAME.OPTION=VALUE",
                    dest="options", help=set_help)

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from chainrule.cli.arguments import (
+    add_command,
     add_data_arguments,
     add_feature_arguments,
     feature_names,
@@ -40,11 +41,8 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "compare", help="linear / 2-layer nets on pixels vs image features (report)",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "compare", DESCRIPTION, EPILOG,
+                    help="linear / 2-layer nets on pixels vs image features (report)")
     add_data_arguments(p)
     add_feature_arguments(
         p,

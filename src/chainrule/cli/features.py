@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from chainrule.cli.arguments import (
+    add_command,
     add_data_arguments,
     add_feature_arguments,
     feature_names,
@@ -36,11 +37,8 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "features", help="extract HOG / color / Gabor / bag-of-words features to a .npz file",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "features", DESCRIPTION, EPILOG,
+                    help="extract HOG / color / Gabor / bag-of-words features to a .npz file")
     add_data_arguments(p)
     add_feature_arguments(
         p,

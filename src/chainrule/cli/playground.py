@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from chainrule.cli.arguments import add_command
 from chainrule.errors import ChainruleError, ConfigError
 
 DESCRIPTION = """\
@@ -27,11 +28,8 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "playground", help="train small networks on 2D data in the browser",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "playground", DESCRIPTION, EPILOG,
+                    help="train small networks on 2D data in the browser")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind to (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from chainrule.cli.arguments import add_command, add_run_argument
 from chainrule.errors import ConfigError
 
 DESCRIPTION = """\
@@ -26,13 +27,9 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "predict", help="classify PNG/JPEG images with a trained run",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("run", metavar="RUN",
-                   help="run folder written by 'chainrule train' (or its checkpoint.safetensors)")
+    p = add_command(subparsers, "predict", DESCRIPTION, EPILOG,
+                    help="classify PNG/JPEG images with a trained run")
+    add_run_argument(p)
     p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files to classify")
     p.add_argument("--top", type=int, default=3, metavar="K",
                    help="how many classes to show per image (default 3)")

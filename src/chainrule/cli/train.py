@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from chainrule.cli.arguments import add_command
+
 DESCRIPTION = """\
 Train a fully-connected network (an MLP) to classify images: the lecture's data-driven
 approach. With no options it trains a 2-layer net (64 -> 512 -> 10, ReLU, dropout 0.3) on
@@ -46,11 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         SCHEDULES,
     )
 
-    p = subparsers.add_parser(
-        "train", help="train an image classifier (default: a 2-layer net on digits)",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "train", DESCRIPTION, EPILOG,
+                    help="train an image classifier (default: a 2-layer net on digits)")
     data = p.add_argument_group("data")
     data.add_argument("--data", default="digits", metavar="NAME|PATH",
                       help="digits (default, embedded), mnist, fashion-mnist, cifar10, or a path: "
