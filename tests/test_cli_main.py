@@ -84,3 +84,14 @@ def test_option_mistakes_in_other_commands_are_one_line(capsys, monkeypatch) -> 
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # the playground extra is missing
     assert main(["playground"]) == 1
     assert "pip install 'chainrule[playground]'" in capsys.readouterr().err
+
+
+def test_a_bad_input_file_for_explain_is_one_line(tmp_path, capsys) -> None:
+    from chainrule.train import save_checkpoint
+
+    save_checkpoint(tmp_path / "run", cr.nn.MLP(6, [5], 3))
+    (tmp_path / "x.npy").write_text("not an array")
+    assert main(["explain", "--model", str(tmp_path / "run"), "--input",
+                 str(tmp_path / "x.npy")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule explain: error: --model: ") and "not a .npy array" in err
