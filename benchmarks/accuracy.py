@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from chainrule.train.run import TrainConfig, train_run
+from chainrule.train import TrainConfig, train_run
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -21,10 +21,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from chainrule.cli.compare import run_comparison, sample_images, write_report
-from chainrule.cli.features import load_images
+from chainrule.train import (
+    CompareConfig,
+    compare_features,
+    load_image_splits,
+    write_comparison_report,
+)
+from chainrule.train.compare_report import sample_images
 
 REFERENCE = {("linear", "pixels"): "0.36-0.40", ("linear", "features"): "0.42-0.50",
              ("2-layer", "pixels"): "0.48-0.54", ("2-layer", "features"): "0.55-0.61"}
@@ -43,16 +47,17 @@ def main() -> None:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    parts, classes, title = load_images("cifar10", args.data_dir, args.limit, args.seed)
+    parts, classes, title = load_image_splits("cifar10", args.data_dir, args.limit, args.seed)
     print(f"{title}: {len(parts['train'][0]):,} train + {len(parts['test'][0]):,} test images "
           f"(loaded in {time.perf_counter() - start:.0f} s)", flush=True)
-    names = args.features.split(",")
-    metrics = run_comparison(parts, classes, names, {"hog": {"cell_size": args.hog_cell}},
-                             epochs=args.epochs, hidden=args.hidden, seed=args.seed,
-                             progress=False, log=lambda m: print(m, flush=True))
+    config = CompareConfig(features=args.features.split(","),
+                           options={"hog": {"cell_size": args.hog_cell}}, epochs=args.epochs,
+                           hidden=args.hidden, seed=args.seed)
+    metrics = compare_features(parts, classes, config, progress=False,
+                               log=lambda m: print(m, flush=True))
     metrics["data"] = title
-    write_report(Path(args.out), metrics, f"Image features vs learned features: {title}",
-                 sample_images(*parts["test"]))
+    write_comparison_report(args.out, metrics, f"Image features vs learned features: {title}",
+                            sample_images(*parts["test"]))
     print("\n| model | inputs | input size | test accuracy | course reference | "
           "training time |\n|---|---|---|---|---|---|")
     for r in metrics["results"]:

@@ -9,8 +9,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.cli import main
-from chainrule.train import load_checkpoint
-from chainrule.train.run import TrainConfig, train_run
+from chainrule.train import TrainConfig, load_checkpoint, train_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -79,9 +78,8 @@ def test_predict_on_generated_pngs(run_dir, tmp_path, capsys):
     preds = json.loads(capsys.readouterr().out)
     ckpt = load_checkpoint(run_dir)
     from chainrule.train.metrics import predict_scores
-    from chainrule.train.run import Preprocessor
 
-    pre = Preprocessor.from_checkpoint(ckpt)
+    pre = ckpt.preprocessor()
     expected = predict_scores(ckpt.model, pre.transform(ds.test_images[idx])).argmax(axis=1)
     assert [p["prediction"] for p in preds] == [str(e) for e in expected]
     for p in preds:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.atomic import write_text as write_atomic
 from chainrule.cli import COMMANDS, main
-from chainrule.cli.explain import EXAMPLE_NAMES, write_atomic
+from chainrule.cli.explain import EXAMPLE_NAMES
 
 
 def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:

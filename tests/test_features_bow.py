@@ -58,8 +58,8 @@ def test_seeded_fit_is_reproducible_and_state_round_trips():
     a = BagOfWords(patch_size=4, n_words=6, n_patches=400, seed=3).fit(images)
     b = BagOfWords(patch_size=4, n_words=6, n_patches=400, seed=3).fit(images)
     np.testing.assert_array_equal(a.codebook, b.codebook)
-    c = BagOfWords(**a.get_config())
-    c.load_state_arrays(a.state_arrays())
+    c = BagOfWords(**a.config())
+    c.load_state_dict(a.state_dict())
     np.testing.assert_array_equal(c.transform(images), a.transform(images))
     assert a.transform(images).shape == (20, 6)
 

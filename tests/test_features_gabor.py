@@ -33,7 +33,7 @@ def test_bank_order_and_config():
     assert len(bank) == 6
     assert bank.params[4] == (0.3, math.pi / 3)
     np.testing.assert_array_equal(bank.kernels[4], skfilters.gabor_kernel(0.3, math.pi / 3))
-    assert gabor_bank(**bank.get_config()) == bank
+    assert gabor_bank(**bank.config()) == bank
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

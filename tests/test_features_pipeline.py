@@ -43,8 +43,8 @@ def test_config_and_arrays_round_trip_gives_identical_features(data):
     pipe = FeaturePipeline.from_names(["hog", "color", "gabor", "bow"], bow=BOW,
                                       gabor={"frequencies": [0.2, 0.35]}, progress=False)
     pipe.fit(train, seed=1)
-    config = json.loads(json.dumps(pipe.get_config()))
-    arrays = {k: np.array(v) for k, v in pipe.state_arrays().items()}
+    config = json.loads(json.dumps(pipe.config()))
+    arrays = {k: np.array(v) for k, v in pipe.state_dict().items()}
     assert set(arrays) == {"features.mean", "features.std", "features.bow.codebook"}
     rebuilt = FeaturePipeline.from_config(config, arrays)
     assert rebuilt.names == pipe.names and rebuilt.output_dim == pipe.output_dim
@@ -66,7 +66,7 @@ def test_unstandardized_pipeline_is_the_plain_concatenation(data):
     train, _ = data
     pipe = FeaturePipeline([ColorHistogram(bins=4)], standardize=False, progress=False)
     np.testing.assert_allclose(pipe.fit_transform(train).sum(1), 1.0, rtol=1e-6)
-    assert pipe.state_arrays() == {}
+    assert pipe.state_dict() == {}
 
 
 def test_errors(data):
@@ -83,5 +83,34 @@ def test_errors(data):
     with pytest.raises(cr.ShapeError, match="rank"):
         pipe.transform(train[0])
     with pytest.raises(ValueError, match=r"features\.mean"):
-        FeaturePipeline.from_config(pipe.get_config(), {})
+        FeaturePipeline.from_config(pipe.config(), {})
     assert sorted(EXTRACTORS) == ["bow", "color", "gabor", "hog"]
+
+
+def test_state_dict_and_load_state_dict_round_trip(data):
+    train, test = data
+    pipe = FeaturePipeline.from_names(["hog", "bow"], hog={"cell_size": 4}, bow=BOW,
+                                      progress=False).fit(train, seed=2)
+    state = pipe.state_dict()
+    rebuilt = FeaturePipeline.from_config(pipe.config(), state)
+    assert rebuilt.config() == pipe.config()
+    assert set(rebuilt.state_dict()) == set(state)
+    for key, value in state.items():
+        np.testing.assert_array_equal(rebuilt.state_dict()[key], value)
+    halved = dict(state, **{"features.std": state["features.std"] * 2})
+    rebuilt.load_state_dict(halved)  # loading replaces what was there
+    np.testing.assert_allclose(rebuilt.transform(test), pipe.transform(test) / 2, rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(cr.ShapeError, match="mean has shape"):
+        rebuilt.load_state_dict(dict(state, **{"features.mean": state["features.mean"][:3]}))
+
+
+def test_bad_names_and_options_are_config_errors():
+    with pytest.raises(cr.ConfigError, match="unknown feature"):
+        FeaturePipeline.from_names(["sift"])
+    with pytest.raises(cr.ConfigError, match="unexpected options"):
+        FeaturePipeline.from_names(["hog"], sift={"x": 1})
+    with pytest.raises(cr.ConfigError, match=r"hog options \{'cel_size': 4\}"):
+        FeaturePipeline.from_names(["hog"], hog={"cel_size": 4})
+    with pytest.raises(cr.ConfigError, match="color options"):
+        FeaturePipeline.from_names(["color"], color={"bins": 0})

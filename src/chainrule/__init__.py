@@ -19,7 +19,7 @@ from chainrule.autograd import (
     set_grad_enabled,
 )
 from chainrule.compiler import CompiledStep, CompileError, compile
-from chainrule.errors import ChainruleError, DataError, ShapeError
+from chainrule.errors import ChainruleError, ConfigError, DataError, ShapeError
 from chainrule.gradcheck import GradcheckError, gradcheck, jacobian, numerical_gradient, rel_error
 from chainrule.ops import (
     abs,
@@ -93,6 +93,7 @@ __all__ = [
     "ChainruleError",
     "CompileError",
     "CompiledStep",
+    "ConfigError",
     "Context",
     "DataError",
     "Function",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ChainruleError", "DataError", "ShapeError"]
+__all__ = ["ChainruleError", "ConfigError", "DataError", "ShapeError"]
 
 
 class ChainruleError(Exception):
@@ -18,3 +18,10 @@ class ShapeError(ChainruleError, RuntimeError, ValueError):
 
 class DataError(ChainruleError, ValueError):
     """A data file that is missing, corrupt or not in the expected format."""
+
+
+class ConfigError(ChainruleError, ValueError):
+    """A setting or command-line option with a value outside what it accepts.
+
+    The message names the setting, the accepted values and the value given.
+    """

@@ -1,8 +1,14 @@
 """The ``chainrule`` command line: thin, every sub-command calls the library.
 
 Each sub-command lives in its own module here with a ``register(subparsers)`` function
-that adds its parser and sets ``func``; ``COMMANDS`` lists them in help order.
-Errors are printed as one clear line (no traceback) with a non-zero exit code.
+that adds its parser and sets ``func``; ``COMMANDS`` lists them in help order. A command
+parses its options, calls the library and prints.
+
+Errors: chainrule's own errors (:class:`~chainrule.errors.ChainruleError` and its
+subclasses: bad settings, data, checkpoints, expressions) and ``OSError`` (files that
+cannot be read or written) are the user's to fix; they print as one line,
+``chainrule COMMAND: error: MESSAGE``, and exit with status 1. Ctrl+C exits with 130. Any
+other exception is a bug in chainrule and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -49,8 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
-    except (ChainruleError, OSError, ValueError, KeyError, IndexError, TypeError,
-            MemoryError, ImportError) as e:
+    except (ChainruleError, OSError) as e:
         print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
         return 1
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from chainrule.cli.arguments import add_command, add_run_argument
+
 DESCRIPTION = """\
 Evaluate a trained run on a test split: accuracy, precision and recall per class, and the
 confusion matrix (rows: true class, columns: predicted class). The images go through the same
@@ -21,13 +23,9 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "evaluate", help="evaluate a trained run on a test set",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("run", metavar="RUN",
-                   help="run folder written by 'chainrule train' (or its checkpoint.safetensors)")
+    p = add_command(subparsers, "evaluate", DESCRIPTION, EPILOG,
+                    help="evaluate a trained run on a test set")
+    add_run_argument(p)
     p.add_argument("--data", default=None, metavar="NAME|PATH",
                    help="data set to take the test split from (default: the run's own); same "
                         "names and paths as 'chainrule train --data'; its images must have the "
@@ -41,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chainrule.train.run import evaluate_run
+    from chainrule.train import evaluate_run
 
     ev = evaluate_run(args.run, data=args.data, data_dir=args.data_dir)
     if args.json:

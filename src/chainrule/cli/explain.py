@@ -10,12 +10,10 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
+from chainrule.atomic import write_text
 from chainrule.explain.trace import ExplainError, Trace, format_array
 
 EXAMPLE_NAMES = ("simple", "sigmoid-neuron", "gates", "relu-vector", "matmul", "vectorized-norm")
@@ -67,25 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="graph layout: Graphviz dot if installed (auto), or the built-in "
                         "layered one")
     p.set_defaults(func=run)
-
-
-def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
 
 
 def run(args: argparse.Namespace) -> int:
@@ -144,12 +123,12 @@ def _write_pictures(tr: Trace, args: argparse.Namespace, precision: int) -> None
     if args.svg:
         from chainrule.explain.svg import to_svg
 
-        path = write_atomic(args.svg, to_svg(tr, precision=precision, engine=args.layout))
+        path = write_text(args.svg, to_svg(tr, precision=precision, engine=args.layout))
         print(f"wrote {path}")
     if args.html:
         from chainrule.explain.html import to_html
 
-        path = write_atomic(args.html, to_html(tr, precision=precision, engine=args.layout))
+        path = write_text(args.html, to_html(tr, precision=precision, engine=args.layout))
         print(f"wrote {path}")
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from chainrule.cli.arguments import add_command
+from chainrule.errors import ChainruleError, ConfigError
+
 DESCRIPTION = """\
 Start the playground: a web page where you train small chainrule networks on 2D data and
 watch the decision boundary, every neuron's output, the weights and the losses change as
@@ -25,11 +28,8 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "playground", help="train small networks on 2D data in the browser",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "playground", DESCRIPTION, EPILOG,
+                    help="train small networks on 2D data in the browser")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind to (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000,
@@ -41,14 +41,14 @@ def main(args: argparse.Namespace) -> int:
     try:
         import uvicorn
     except ImportError as e:
-        raise ImportError(
+        raise ChainruleError(
             "the playground needs starlette and uvicorn: pip install 'chainrule[playground]'"
         ) from e
     from chainrule.playground import limits
     from chainrule.playground.server import create_app
 
     if not 0 <= args.port <= 65535:
-        raise ValueError(f"--port must be in 0..65535, got {args.port}")
+        raise ConfigError(f"--port must be in 0..65535, got {args.port}")
     config = uvicorn.Config(create_app(), host=args.host, port=args.port, log_level="warning",
                             ws_max_size=limits.MAX_MESSAGE_BYTES + 1024)
     server = uvicorn.Server(config)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from chainrule.cli.arguments import add_command, add_run_argument
+from chainrule.errors import ConfigError
+
 DESCRIPTION = """\
 Classify image files with a trained run and print the top classes with their probabilities
 (the softmax of the class scores). Each file is converted the way the training images were:
@@ -24,13 +27,9 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "predict", help="classify PNG/JPEG images with a trained run",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("run", metavar="RUN",
-                   help="run folder written by 'chainrule train' (or its checkpoint.safetensors)")
+    p = add_command(subparsers, "predict", DESCRIPTION, EPILOG,
+                    help="classify PNG/JPEG images with a trained run")
+    add_run_argument(p)
     p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files to classify")
     p.add_argument("--top", type=int, default=3, metavar="K",
                    help="how many classes to show per image (default 3)")
@@ -41,10 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chainrule.train.run import predict_images
+    from chainrule.train import predict_images
 
     if args.top < 1:
-        raise ValueError(f"--top must be >= 1, got {args.top}")
+        raise ConfigError(f"--top must be >= 1, got {args.top}")
     results = predict_images(args.run, args.images, top=args.top, invert=args.invert)
     if args.json:
         print(json.dumps([

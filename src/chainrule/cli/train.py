@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from chainrule.cli.arguments import add_command
+
 DESCRIPTION = """\
 Train a fully-connected network (an MLP) to classify images: the lecture's data-driven
 approach. With no options it trains a 2-layer net (64 -> 512 -> 10, ReLU, dropout 0.3) on
@@ -37,21 +39,17 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from chainrule.train.run import (
-        ACTIVATIONS,
+    from chainrule import nn, optim
+    from chainrule.train.config import (
+        ACTIVATION_CHOICES,
         AUGMENTATIONS,
         AUTO_AUGMENT_BELOW,
         DEFAULT_LR,
-        LOSSES,
-        OPTIMIZERS,
         SCHEDULES,
     )
 
-    p = subparsers.add_parser(
-        "train", help="train an image classifier (default: a 2-layer net on digits)",
-        description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "train", DESCRIPTION, EPILOG,
+                    help="train an image classifier (default: a 2-layer net on digits)")
     data = p.add_argument_group("data")
     data.add_argument("--data", default="digits", metavar="NAME|PATH",
                       help="digits (default, embedded), mnist, fashion-mnist, cifar10, or a path: "
@@ -76,16 +74,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--hidden", type=int, nargs="*", default=[512], metavar="N",
                        help="hidden layer sizes, e.g. --hidden 100 100 for a 3-layer net "
                             "(default 512; --hidden alone = a linear classifier)")
-    model.add_argument("--activation", default="relu", choices=ACTIVATIONS,
+    model.add_argument("--activation", default="relu", choices=ACTIVATION_CHOICES,
                        help="nonlinearity after each hidden layer (default relu)")
     model.add_argument("--dropout", type=float, default=0.3, metavar="P",
                        help="dropout probability after each hidden layer (default 0.3)")
     model.add_argument("--batchnorm", action="store_true",
                        help="batch normalization after each hidden Linear")
-    model.add_argument("--loss", default="softmax", choices=LOSSES,
+    model.add_argument("--loss", default="softmax", choices=list(nn.LOSSES),
                        help="softmax (cross-entropy, default) or svm (multiclass hinge)")
     opt = p.add_argument_group("optimization")
-    opt.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
+    opt.add_argument("--optimizer", default="adam", choices=list(optim.OPTIMIZERS),
                      help="sgd, momentum (SGD+momentum 0.9), nesterov, rmsprop, adam (default), "
                           "adamw")
     lrs = ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
@@ -120,8 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from chainrule.train.checkpoint import CHECKPOINT_NAME
-    from chainrule.train.run import TrainConfig, default_run_dir, train_run
+    from chainrule.train import CHECKPOINT_NAME, TrainConfig, default_run_dir, train_run
 
     console = Console(highlight=False)
     if args.resume is not None:

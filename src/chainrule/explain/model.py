@@ -135,16 +135,20 @@ def explain_model(run: str | os.PathLike, image: str | os.PathLike | None = None
     names = list(ckpt.class_names or [])
     d = _in_features(model)
     if image is not None:
-        from chainrule.train.run import Preprocessor, load_image_files
+        from chainrule.train import load_image_files
 
         if ckpt.image_shape is None:
             raise ExplainError(f"--model: {run}: the checkpoint has no image shape, "
                                "pass --input FILE.npy instead of --image")
-        pre = Preprocessor.from_checkpoint(ckpt)
+        pre = ckpt.preprocessor()
         x = pre.transform(load_image_files([image], tuple(ckpt.image_shape)))[0]
         source = f"image {image}"
     elif input_path is not None:
-        x = np.load(input_path, allow_pickle=False).astype(np.float64).reshape(-1)
+        try:
+            x = np.load(input_path, allow_pickle=False).astype(np.float64).reshape(-1)
+        except ValueError as e:  # not a .npy file, or not numbers
+            raise ExplainError(f"--model: {input_path}: not a .npy array of numbers ({e})"
+                               ) from None
         source = f"features from {input_path}"
     else:
         x = np.random.default_rng(seed).standard_normal(d)

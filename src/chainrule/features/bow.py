@@ -143,23 +143,25 @@ class BagOfWords:
     def fit_transform(self, images: np.ndarray, seed: int | None = None) -> np.ndarray:
         return self.fit(images, seed).transform(images)
 
-    def get_config(self) -> dict:
-        """JSON-able constructor arguments (the codebook is in ``state_arrays``)."""
+    def config(self) -> dict:
+        """JSON-able constructor arguments (the codebook is in :meth:`state_dict`)."""
         return {"patch_size": self.patch_size, "n_words": self.n_words,
                 "n_patches": self.n_patches, "stride": self.stride, "eps": self.eps,
                 "seed": self.seed}
 
-    def state_arrays(self) -> dict[str, np.ndarray]:
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The fitted ``{'codebook': (n_words, patch values)}`` (empty before ``fit``)."""
         return {} if self.codebook is None else {"codebook": self.codebook}
 
-    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        if "codebook" in arrays:
-            codebook = np.asarray(arrays["codebook"], np.float32)
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`state_dict`'s codebook."""
+        if "codebook" in state:
+            codebook = np.asarray(state["codebook"], np.float32)
             if codebook.shape[0] != self.n_words:
                 raise ShapeError(f"BagOfWords: codebook has {codebook.shape[0]} words, "
                                  f"the config says n_words={self.n_words}")
             self.codebook = codebook
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"BagOfWords({args})"

@@ -104,7 +104,7 @@ class GaborBank:
     def __len__(self) -> int:
         return len(self.kernels)
 
-    def get_config(self) -> dict:
+    def config(self) -> dict:
         """JSON-able parameters that rebuild the bank with ``gabor_bank(**config)``."""
         return {"frequencies": list(self.frequencies), "orientations": int(self.orientations),
                 "bandwidth": float(self.bandwidth), "n_stds": float(self.n_stds)}

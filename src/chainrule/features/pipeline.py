@@ -6,9 +6,10 @@ recipe to any images::
 
     f(x) = ([hog(x), color(x), ...] - mean) / std          (float32, shape (N, D))
 
-The recipe is saved as a JSON-able ``get_config()`` plus ``state_arrays()`` (codebook, mean,
-std), so a checkpoint can rebuild it with ``FeaturePipeline.from_config`` and ``predict``
-applies exactly the features the model was trained on.
+The recipe is saved as its JSON-able settings, ``config()``, plus its fitted arrays,
+``state_dict()`` (codebook, mean, std), so a checkpoint can rebuild it with
+``FeaturePipeline.from_config(config, state)`` and ``predict`` applies exactly the features
+the model was trained on.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from chainrule.errors import ShapeError
+from chainrule.errors import ConfigError, ShapeError
 from chainrule.features._common import as_image_batch, batch_slices
 from chainrule.features.bow import BagOfWords
 from chainrule.features.color import color_histogram, color_histogram_dim
@@ -38,17 +39,19 @@ class _Extractor:
     def fit(self, images: np.ndarray, seed: int = 0) -> _Extractor:
         return self
 
-    def get_config(self) -> dict:
+    def config(self) -> dict:
+        """JSON-able constructor arguments."""
         return dict(self._config)
 
-    def state_arrays(self) -> dict[str, np.ndarray]:
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Fitted arrays (none: these extractors learn nothing)."""
         return {}
 
-    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         return None
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
 
 
@@ -129,8 +132,8 @@ class FeaturePipeline:
 
     Args:
         extractors: objects with ``name``, ``fit(images, seed)``, ``transform(images)``,
-            ``output_dim(image_shape)``, ``get_config()``, ``state_arrays()`` and
-            ``load_state_arrays(arrays)`` (the classes in ``EXTRACTORS``); names unique.
+            ``output_dim(image_shape)``, ``config()``, ``state_dict()`` and
+            ``load_state_dict(state)`` (the classes in ``EXTRACTORS``); names unique.
         standardize: subtract the training mean and divide by the training std per feature.
         batch_size: images per batch (bounds memory: 50,000 CIFAR images stream through).
         progress: rich progress bar (``None``: only when stderr is a terminal).
@@ -162,19 +165,26 @@ class FeaturePipeline:
         """Build from names in ``EXTRACTORS`` ('hog', 'color', 'gabor', 'bow').
 
         ``options`` holds per-extractor keyword dicts by name (``hog={'cell_size': 4}``) and
-        the pipeline's own ``standardize``, ``batch_size``, ``progress``.
+        the pipeline's own ``standardize``, ``batch_size``, ``progress``. Unknown names and
+        options an extractor does not accept raise :class:`~chainrule.errors.ConfigError`.
         """
         if isinstance(names, str):
             names = [n.strip() for n in names.split(",") if n.strip()]
         unknown = [n for n in names if n not in EXTRACTORS]
         if unknown:
-            raise ValueError(f"FeaturePipeline: unknown feature(s) {unknown}; choose from "
-                             f"{sorted(EXTRACTORS)} ('pixels' means no pipeline)")
+            raise ConfigError(f"FeaturePipeline: unknown feature(s) {unknown}; choose from "
+                              f"{sorted(EXTRACTORS)} ('pixels' means no pipeline)")
         stray = [k for k in options if k not in EXTRACTORS
                  and k not in ("standardize", "batch_size", "progress")]
         if stray:
-            raise TypeError(f"FeaturePipeline.from_names: unexpected options {stray}")
-        extractors = [EXTRACTORS[n](**dict(options.get(n) or {})) for n in names]
+            raise ConfigError(f"FeaturePipeline.from_names: unexpected options {stray}")
+        extractors = []
+        for name in names:
+            kwargs = dict(options.get(name) or {})
+            try:
+                extractors.append(EXTRACTORS[name](**kwargs))
+            except (TypeError, ValueError) as e:  # an option the extractor does not take
+                raise ConfigError(f"FeaturePipeline: {name} options {kwargs}: {e}") from e
         own = {k: options[k] for k in ("standardize", "batch_size", "progress") if k in options}
         return cls(extractors, **own)
 
@@ -241,11 +251,11 @@ class FeaturePipeline:
             features /= self.std
         return features
 
-    def get_config(self) -> dict:
-        """JSON-able description that, with ``state_arrays()``, rebuilds the pipeline."""
+    def config(self) -> dict:
+        """JSON-able description that, with :meth:`state_dict`, rebuilds the pipeline."""
         config = {
             "version": 1,
-            "extractors": [{"name": e.name, "config": e.get_config()} for e in self.extractors],
+            "extractors": [{"name": e.name, "config": e.config()} for e in self.extractors],
             "standardize": self.standardize,
             "batch_size": self.batch_size,
             "image_shape": list(self.image_shape) if self.image_shape is not None else None,
@@ -255,22 +265,51 @@ class FeaturePipeline:
         json.dumps(config)  # fail here, not when the checkpoint is written
         return config
 
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """Fitted arrays: ``features.mean``, ``features.std``, ``features.<name>.<array>``."""
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Fitted arrays: ``features.mean``, ``features.std``, ``features.<name>.<array>``.
+
+        The keys carry the ``features.`` prefix so that the arrays can sit beside others in
+        one file (``chainrule features`` writes them into its ``.npz``).
+        """
         arrays: dict[str, np.ndarray] = {}
         for extractor in self.extractors:
-            for key, value in extractor.state_arrays().items():
+            for key, value in extractor.state_dict().items():
                 arrays[f"features.{extractor.name}.{key}"] = np.ascontiguousarray(value)
         if self.mean is not None:
             arrays["features.mean"] = self.mean
             arrays["features.std"] = self.std
         return arrays
 
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`state_dict`'s arrays into a pipeline built from the same config.
+
+        A fitted standardizing pipeline (one that knows its image shape) needs
+        ``features.mean`` and ``features.std`` of ``output_dim`` values.
+        """
+        state = dict(state)
+        for extractor in self.extractors:
+            prefix = f"features.{extractor.name}."
+            extractor.load_state_dict({k[len(prefix):]: np.asarray(v) for k, v in state.items()
+                                       if k.startswith(prefix)})
+        if self.image_shape is not None and self.standardize:
+            if "features.mean" not in state or "features.std" not in state:
+                raise ValueError("FeaturePipeline.load_state_dict: a fitted standardizing "
+                                 "pipeline needs arrays 'features.mean' and 'features.std'")
+            self.mean = np.asarray(state["features.mean"], np.float32)
+            self.std = np.asarray(state["features.std"], np.float32)
+            if self.mean.shape != (self.output_dim,):
+                raise ShapeError(f"FeaturePipeline.load_state_dict: mean has shape "
+                                 f"{self.mean.shape}, the config gives "
+                                 f"{self.output_dim} features")
+
     @classmethod
-    def from_config(cls, config: dict, arrays: dict[str, np.ndarray] | None = None
+    def from_config(cls, config: dict, state: dict[str, np.ndarray] | None = None
                     ) -> FeaturePipeline:
-        """Rebuild a (fitted) pipeline from ``get_config()`` and ``state_arrays()``."""
-        arrays = dict(arrays or {})
+        """Rebuild a pipeline from :meth:`config` (fitted when ``state`` is given).
+
+        >>> pipe = FeaturePipeline.from_names(["color"]).fit(images)          # doctest: +SKIP
+        >>> same = FeaturePipeline.from_config(pipe.config(), pipe.state_dict())  # doctest: +SKIP
+        """
         if config.get("version") != 1:
             raise ValueError(f"FeaturePipeline.from_config: unknown config version "
                              f"{config.get('version')!r}")
@@ -279,25 +318,12 @@ class FeaturePipeline:
             if entry["name"] not in EXTRACTORS:
                 raise ValueError(f"FeaturePipeline.from_config: unknown extractor "
                                  f"{entry['name']!r}")
-            extractor = EXTRACTORS[entry["name"]](**entry["config"])
-            prefix = f"features.{entry['name']}."
-            extractor.load_state_arrays({k[len(prefix):]: np.asarray(v) for k, v in arrays.items()
-                                         if k.startswith(prefix)})
-            extractors.append(extractor)
+            extractors.append(EXTRACTORS[entry["name"]](**entry["config"]))
         pipeline = cls(extractors, standardize=config.get("standardize", True),
                        batch_size=config.get("batch_size", 2048))
         if config.get("image_shape") is not None:
             pipeline.image_shape = tuple(int(v) for v in config["image_shape"])
-            if pipeline.standardize:
-                if "features.mean" not in arrays or "features.std" not in arrays:
-                    raise ValueError("FeaturePipeline.from_config: a fitted standardizing "
-                                     "pipeline needs arrays 'features.mean' and 'features.std'")
-                pipeline.mean = np.asarray(arrays["features.mean"], np.float32)
-                pipeline.std = np.asarray(arrays["features.std"], np.float32)
-                if pipeline.mean.shape != (pipeline.output_dim,):
-                    raise ShapeError(f"FeaturePipeline.from_config: mean has shape "
-                                     f"{pipeline.mean.shape}, the config gives "
-                                     f"{pipeline.output_dim} features")
+        pipeline.load_state_dict(state or {})
         return pipeline
 
     def __repr__(self) -> str:

@@ -9,6 +9,7 @@
 
 from chainrule.nn import init
 from chainrule.nn.activations import (
+    ACTIVATION_ALIASES,
     ACTIVATIONS,
     ELU,
     LeakyReLU,
@@ -34,6 +35,7 @@ from chainrule.nn.regularization import l2_penalty, regularized_parameters
 
 __all__ = [
     "ACTIVATIONS",
+    "ACTIVATION_ALIASES",
     "ELU",
     "LOSSES",
     "MLP",

@@ -30,6 +30,7 @@ from chainrule.tensor import Tensor
 
 __all__ = [
     "ACTIVATIONS",
+    "ACTIVATION_ALIASES",
     "ELU",
     "LeakyReLU",
     "MaxoutPool",
@@ -146,18 +147,22 @@ def _identity() -> Module:
     return Identity()
 
 
-#: Activation names accepted by :func:`activation` and ``MLP(activation=...)``.
+#: Activation names accepted by :func:`activation` and ``MLP(activation=...)``, in the order
+#: ``chainrule train --activation`` offers them.
 ACTIVATIONS: dict[str, Any] = {
     "relu": ReLU,
     "leaky_relu": LeakyReLU,
     "prelu": PReLU,
     "elu": ELU,
-    "sigmoid": Sigmoid,
     "tanh": Tanh,
+    "sigmoid": Sigmoid,
+    "maxout": MaxoutPool,
     "linear": _identity,
     "identity": _identity,
-    "maxout": MaxoutPool,
 }
+#: Second names in :data:`ACTIVATIONS` (``alias -> name``): accepted everywhere, but lists
+#: of choices show each activation once, under its name.
+ACTIVATION_ALIASES: dict[str, str] = {"identity": "linear"}
 
 
 def activation(name: str, **kwargs: Any) -> Module:

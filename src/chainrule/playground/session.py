@@ -256,7 +256,7 @@ class Session:
         Each mini-batch step is ``cr.compile``'d (traced once per batch size, then replayed
         with preallocated buffers: about 2x faster than building the graph every time on
         these tiny nets, same numbers to float rounding), through a
-        :class:`~chainrule.compile.fallback.TrainStep` that trains eagerly if the compiler
+        :class:`~chainrule.compiler.fallback.TrainStep` that trains eagerly if the compiler
         refuses. Any change of the net, the optimizer, the loss, the regularization or a
         weight drops the step; the next batch builds a new one.
         """

@@ -13,10 +13,11 @@ The file is a plain `safetensors <https://huggingface.co/docs/safetensors>`_ fil
   configuration, RNG states, the epoch, the history, and the non-array parts of the optimizer
   and scheduler states (arrays inside them are replaced by ``{"__tensor__": key}``).
 
-Files are written atomically: to a temporary file in the same folder, flushed to disk, then
-renamed over the old file with :func:`os.replace`, so a crash mid-write leaves the previous
-checkpoint intact. :func:`load_checkpoint` reads the header itself before trusting the file
-and says exactly what is wrong with a corrupt, truncated or incompatible one.
+Files are written atomically (:mod:`chainrule.atomic`): to a temporary file in the same
+folder, flushed to disk, then renamed over the old file with :func:`os.replace`, so a crash
+mid-write leaves the previous checkpoint intact. :func:`load_checkpoint` reads the header
+itself before trusting the file and says exactly what is wrong with a corrupt, truncated or
+incompatible one.
 
 >>> import chainrule as cr
 >>> model = cr.nn.MLP(4, [8], 3)
@@ -31,14 +32,17 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule.atomic import write_bytes
 from chainrule.errors import ChainruleError
+
+if TYPE_CHECKING:
+    from chainrule.train.preprocess import Preprocessor
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -96,6 +100,21 @@ class Checkpoint:
     history: dict | None = None
     version: str = ""
     format_version: int = FORMAT_VERSION
+
+    def preprocessor(self) -> Preprocessor:
+        """The run's fitted preprocessing (features, standardization), rebuilt from the file.
+
+        >>> pre = load_checkpoint("runs/demo").preprocessor()     # doctest: +SKIP
+        >>> pre.transform(images).shape                           # doctest: +SKIP
+        """
+        from chainrule.train.preprocess import Preprocessor
+
+        if self.normalization is None:
+            raise CheckpointError(f"{self.path}: the checkpoint has no normalization statistics")
+        pre = Preprocessor(self.config.get("features", "pixels"))
+        pre.load_state_dict({"image_shape": self.image_shape, "normalization": self.normalization,
+                             "features": self.features})
+        return pre
 
 
 # --------------------------------------------------------------------------- encoding
@@ -185,7 +204,9 @@ def save_checkpoint(
     ``model`` is a Module (its ``config()`` is stored as the architecture when it has one) or
     a state dict. ``optimizer`` and ``scheduler`` are objects with ``state_dict()`` or their
     state dicts. ``normalization`` is a Standardizer (or its state dict), ``features`` a
-    FeaturePipeline (config and arrays are stored). ``history`` is a History or its dict.
+    FeaturePipeline or its ``{'config': pipeline.config(), 'arrays': pipeline.state_dict()}``;
+    ``**preprocessor.state_dict()`` of a :class:`~chainrule.train.Preprocessor` gives
+    ``normalization``, ``features`` and ``image_shape``. ``history`` is a History or its dict.
     ``rng_state`` defaults to the state of chainrule's global generator (dropout, init).
     ``weights`` replaces ``model.state_dict()`` as the stored weights (keep-best stores the best
     epoch's weights there) and ``resume_weights`` are the weights to continue training from
@@ -215,11 +236,10 @@ def save_checkpoint(
 
     feature_doc = None
     if features is not None:
-        if hasattr(features, "get_config"):
-            feature_doc = {"config": features.get_config(),
-                           "arrays": enc.encode(dict(features.state_arrays()), "features")}
-        else:
-            feature_doc = enc.encode(features, "features")
+        if not isinstance(features, dict):
+            features = {"config": features.config(), "arrays": features.state_dict()}
+        feature_doc = {"config": features["config"],
+                       "arrays": enc.encode(dict(features["arrays"]), "features")}
     doc = {
         "architecture": architecture,
         "weights": sorted(weights),
@@ -246,31 +266,8 @@ def save_checkpoint(
     }
     from safetensors.numpy import save
 
-    payload = save(enc.tensors, metadata=metadata)
-    atomic_write_bytes(target, payload)
+    write_bytes(target, save(enc.tensors, metadata=metadata))
     return target
-
-
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` via a temporary file in the same folder and a rename.
-
-    Readers see the old file or the new one, never half of one; the temporary file is removed
-    when anything fails.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # --------------------------------------------------------------------------- load

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Evaluation", "confusion_matrix", "evaluate", "predict_scores"]
+__all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "predict_scores"]
 
 
 @dataclass
@@ -116,7 +116,7 @@ def evaluate(
     >>> ev.confusion.shape                          # doctest: +SKIP
     (10, 10)
     """
-    X, y = _as_arrays(X, y)
+    X, y = as_arrays(X, y)
     if len(X) != len(y):
         raise ValueError(f"evaluate: {len(X)} inputs but {len(y)} labels")
     if len(X) == 0:
@@ -156,11 +156,12 @@ def evaluate(
     )
 
 
-def _as_arrays(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+def as_arrays(X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` as NumPy arrays from arrays, Tensors, an ``(X, y)`` pair or a loader."""
     if y is not None:
         return np.asarray(getattr(X, "data", X)), np.asarray(getattr(y, "data", y))
     if isinstance(X, tuple) and len(X) == 2:
-        return _as_arrays(X[0], X[1])
+        return as_arrays(X[0], X[1])
     xs, ys = [], []
     for xb, yb in X:
         xs.append(np.asarray(getattr(xb, "data", xb)))

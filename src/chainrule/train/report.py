@@ -17,9 +17,7 @@ that opens anywhere:
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 import os
@@ -29,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.train.checkpoint import atomic_write_bytes
+from chainrule.atomic import write_text
+from chainrule.train.figures import img_tag, png_base64, pyplot
 
 __all__ = ["first_layer_weights", "write_metrics", "write_report"]
 
@@ -54,7 +53,7 @@ def write_metrics(run_dir: str | os.PathLike, metrics: dict) -> Path:
     """Write ``metrics`` as ``<run_dir>/metrics.json`` (atomically; NaN and inf become null)."""
     path = Path(run_dir) / "metrics.json"
     text = json.dumps(_jsonable(metrics), indent=2, allow_nan=False)
-    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    write_text(path, text + "\n")
     return path
 
 
@@ -68,24 +67,8 @@ def first_layer_weights(model: Any) -> np.ndarray | None:
 
 
 # --------------------------------------------------------------------------- plots
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
-    _pyplot().close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def _curves(history: dict) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     epochs = np.arange(1, len(history["train_loss"]) + 1)
 
     def arr(key: str) -> np.ndarray:
@@ -106,11 +89,11 @@ def _curves(history: dict) -> str:
     ax_acc.set_title("Accuracy")
     ax_acc.grid(alpha=0.3)
     ax_acc.legend(loc="lower right")
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _confusion(confusion: np.ndarray, class_names: Sequence[str]) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     c = len(class_names)
     size = min(12.0, 3.0 + 0.45 * c)
     fig, ax = plt.subplots(figsize=(size, size))
@@ -127,7 +110,7 @@ def _confusion(confusion: np.ndarray, class_names: Sequence[str]) -> str:
                 ax.text(p, t, str(v), ha="center", va="center", fontsize=8,
                         color="white" if v > top / 2 else "black")
     ax.set_title("Confusion matrix (test)")
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _to_image(row: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndarray:
@@ -140,7 +123,7 @@ def _to_image(row: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndarray:
 def _grid(images: list[np.ndarray], titles: list[str], cmap: str | None, title: str,
           cols: int = 10) -> str:
     """Tile the images into one mosaic (one axes: fast) with a caption under each tile."""
-    plt = _pyplot()
+    plt = pyplot()
     h, w = images[0].shape[:2]
     rgb = images[0].ndim == 3
     rows = max(1, math.ceil(len(images) / cols))
@@ -166,7 +149,7 @@ def _grid(images: list[np.ndarray], titles: list[str], cmap: str | None, title: 
             ax.text(c * cell_w + cell_w / 2, r * cell_h + pad + h + pad / 2, t, ha="center",
                     va="top", fontsize=7)
     ax.set_title(title)
-    return _png(fig)
+    return png_base64(fig)
 
 
 def _templates(weights: np.ndarray, image_shape: tuple[int, int, int], limit: int = 50,
@@ -220,10 +203,6 @@ def _table(header: Sequence[str], rows: list[Sequence[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _img(png: str, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{png}">'
-
-
 def write_report(
     run_dir: str | os.PathLike,
     *,
@@ -257,7 +236,7 @@ def write_report(
         parts.append(_table(["setting", "value"], [[k, v] for k, v in config.items()]))
     parts.append("<h2>Training curves</h2>")
     if hist["train_loss"]:
-        parts.append(_img(_curves(hist), "loss and accuracy per epoch"))
+        parts.append(img_tag(_curves(hist), "loss and accuracy per epoch"))
     else:
         parts.append('<p class="note">No epochs were run.</p>')
     rows = [[e + 1, f"{hist['train_loss'][e]:.4f}", f"{hist['train_acc'][e]:.4f}",
@@ -266,7 +245,7 @@ def write_report(
             for e in range(len(hist["train_loss"]))]
     parts.append(_table(["epoch", "train loss", "train acc", "val acc", "lr", "seconds"], rows))
     parts.append("<h2>Confusion matrix</h2>")
-    parts.append(_img(_confusion(evaluation.confusion, names), "confusion matrix"))
+    parts.append(img_tag(_confusion(evaluation.confusion, names), "confusion matrix"))
     support = evaluation.confusion.sum(axis=1)
     parts.append(_table(["class", "precision", "recall", "support"],
                         [[n, f"{p:.3f}", f"{r:.3f}", int(s)] for n, p, r, s in
@@ -281,7 +260,7 @@ def write_report(
                      "an image it is the template that unit matches (bright: positive)"
                      + (": a linear classifier has one template per class." if linear else
                         ".") + "</p>")
-        parts.append(_img(_templates(w1, tuple(image_shape), names=names if linear else None),
+        parts.append(img_tag(_templates(w1, tuple(image_shape), names=names if linear else None),
                           "first-layer weights"))
     else:
         parts.append('<p class="note">Not shown: the first layer reads image features, not '
@@ -293,14 +272,14 @@ def write_report(
         if png is None:
             parts.append('<p class="note">None: every test image was classified right.</p>')
         else:
-            parts.append(_img(png, "misclassified test images"))
+            parts.append(img_tag(png, "misclassified test images"))
     else:
         parts.append('<p class="note">Test images not available.</p>')
     doc = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
            + "\n".join(parts) + "</body></html>\n")
     path = Path(run_dir) / "report.html"
-    atomic_write_bytes(path, doc.encode("utf-8"))
+    write_text(path, doc)
     return path
 
 

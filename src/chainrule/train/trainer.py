@@ -18,77 +18,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from chainrule.compiler.fallback import TrainStep
+from chainrule.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from chainrule.train.history import History
+from chainrule.train.metrics import as_arrays, evaluate
+from chainrule.train.progress import progress_bar
 
-__all__ = ["Callback", "History", "Trainer"]
-
-
-@dataclass
-class History:
-    """Per-epoch records of a run; index ``i`` is epoch ``i + 1``.
-
-    ``train_loss`` is the mean data loss plus the regularization over the epoch's minibatches,
-    ``train_acc`` the share of training examples classified right *while* training (dropout
-    on, weights moving), ``val_acc`` the validation accuracy after the epoch (``nan`` without
-    validation data), ``lr`` the learning rate the epoch used, ``seconds`` its wall time.
-    """
-
-    train_loss: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
-    val_acc: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.train_loss)
-
-    @property
-    def best_epoch(self) -> int | None:
-        """The 1-based epoch with the highest validation accuracy (``None`` without any)."""
-        vals = [v for v in self.val_acc if not math.isnan(v)]
-        if not vals:
-            return None
-        return int(np.nanargmax(np.asarray(self.val_acc))) + 1
-
-    def append(self, *, train_loss: float, train_acc: float, val_acc: float, lr: float,
-               seconds: float) -> None:
-        self.train_loss.append(float(train_loss))
-        self.train_acc.append(float(train_acc))
-        self.val_acc.append(float(val_acc))
-        self.lr.append(float(lr))
-        self.seconds.append(float(seconds))
-
-    def to_dict(self) -> dict:
-        """JSON-ready lists (``nan`` becomes ``None``)."""
-        def clean(xs: list[float]) -> list[float | None]:
-            return [None if math.isnan(x) else x for x in xs]
-
-        return {
-            "epochs": len(self),
-            "train_loss": clean(self.train_loss),
-            "train_acc": clean(self.train_acc),
-            "val_acc": clean(self.val_acc),
-            "lr": clean(self.lr),
-            "seconds": clean(self.seconds),
-            "best_epoch": self.best_epoch,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> History:
-        """Inverse of :meth:`to_dict`."""
-        if not d:
-            return cls()
-
-        def nums(key: str) -> list[float]:
-            return [math.nan if x is None else float(x) for x in d.get(key, [])]
-
-        return cls(nums("train_loss"), nums("train_acc"), nums("val_acc"), nums("lr"),
-                   nums("seconds"))
+__all__ = ["Callback", "Trainer"]
 
 
 class Callback:
@@ -256,8 +196,6 @@ class Trainer:
         exactly where training stopped. ``extra`` is passed to
         :func:`~chainrule.train.save_checkpoint` (config, normalization, class names, ...).
         """
-        from chainrule.train.checkpoint import save_checkpoint
-
         weights = self.inference_weights()
         current = self._last_state if self._last_state is not None else _weights(self.model)
         same = all(np.array_equal(weights[k], current[k]) for k in current)
@@ -277,7 +215,6 @@ class Trainer:
         numbers as a run that never stopped.
         """
         from chainrule.tensor import set_rng_state
-        from chainrule.train.checkpoint import Checkpoint, load_checkpoint
 
         ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(
             checkpoint, build_model=False)
@@ -340,16 +277,14 @@ class Trainer:
             self._pending_loader_state = None
         val_data = None
         if val is not None:
-            from chainrule.train.metrics import _as_arrays
-
-            val_data = _as_arrays(val, None)
+            val_data = as_arrays(val, None)
         self.stop_training = False
         if self._last_state is not None:  # fit again after keep-best: go on from the last epoch
             self.model.load_state_dict(self._last_state)
             self._last_state = None
         for cb in self.callbacks:
             cb.on_train_begin(self)
-        with self._progress_bar() as bar:
+        with progress_bar(self.progress, self.console) as bar:
             while self.epoch < epochs and not self.stop_training:
                 self._run_epoch(val_data, epochs, bar)
         if self.keep_best and self.best_state is not None:
@@ -361,7 +296,6 @@ class Trainer:
 
     def _run_epoch(self, val_data: tuple | None, epochs: int, bar: Any) -> None:
         import chainrule as cr
-        from chainrule.train.metrics import evaluate
 
         epoch = self.epoch + 1
         lr = _current_lr(self.optimizer)
@@ -434,68 +368,9 @@ class Trainer:
                     self.epochs_without_improvement >= self.early_stopping:
                 self.stop_training = True
 
-    def _progress_bar(self) -> Any:
-        if not self.progress:
-            return _NoBar()
-        return _RichBar(self.console)
-
 
 def _same_data(a: Any, b: Any) -> bool:
     """Whether ``fit`` got the same training data again (then its loader keeps shuffling on)."""
     if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
         return all(x is y for x, y in zip(a, b))
     return a is b
-
-
-class _NoBar:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-class _RichBar:
-    """One rich progress bar per epoch with the running loss and accuracy, then a summary line."""
-
-    def __init__(self, console: Any = None) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.console = console or Console()
-        self.progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}"),
-            TimeElapsedColumn(), console=self.console, transient=True,
-        )
-
-    def __enter__(self) -> _RichBar:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
-
-    def start(self, epoch: int, epochs: int, batches: int) -> Any:
-        return self.progress.add_task("train", total=batches, epoch=f"{epoch}/{epochs}",
-                                      loss=0.0, acc=0.0)
-
-    def advance(self, task: Any, loss: float, acc: float) -> None:
-        self.progress.update(task, advance=1, loss=loss, acc=acc)
-
-    def finish(self, task: Any, logs: dict, epochs: int, improved: bool) -> None:
-        self.progress.remove_task(task)
-        val = "" if math.isnan(logs["val_acc"]) else f"  val acc {logs['val_acc']:.2%}"
-        mark = " *" if improved else ""
-        width = len(str(epochs))
-        self.console.print(
-            f"epoch {logs['epoch']:>{width}}/{epochs}  loss {logs['train_loss']:.4f}  "
-            f"train acc {logs['train_acc']:.2%}{val}  lr {logs['lr']:.3g}  "
-            f"{logs['seconds']:.1f}s{mark}", highlight=False, soft_wrap=True,
-        )

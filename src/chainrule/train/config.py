@@ -1,0 +1,120 @@
+"""The settings of a training run: :class:`TrainConfig`, checked when it is made.
+
+The activations, losses and optimizers a run may name are the registries
+``nn.ACTIVATIONS``, ``nn.LOSSES`` and ``optim.OPTIMIZERS``: registering a new one there
+makes it a valid setting here and a choice of ``chainrule train``.
+
+>>> cfg = TrainConfig(hidden=[100], optimizer="momentum", epochs=5)
+>>> cfg.learning_rate
+0.05
+>>> TrainConfig(epochs=0)
+Traceback (most recent call last):
+    ...
+chainrule.errors.ConfigError: epochs must be >= 1, got 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from chainrule import nn, optim
+from chainrule.errors import ConfigError
+
+__all__ = [
+    "ACTIVATION_CHOICES",
+    "AUGMENTATIONS",
+    "AUTO_AUGMENT_BELOW",
+    "DEFAULT_LR",
+    "SCHEDULES",
+    "TrainConfig",
+]
+
+#: Learning-rate schedules by name (built by :func:`chainrule.train.factories.build_scheduler`).
+SCHEDULES = ("none", "step", "cosine", "linear", "invsqrt")
+AUGMENTATIONS = ("auto", "none", "shift")
+#: ``augment='auto'`` shifts the training images of data sets smaller than this.
+AUTO_AUGMENT_BELOW = 10_000
+#: The activation names a run offers: ``nn.ACTIVATIONS`` without its aliases.
+ACTIVATION_CHOICES = tuple(n for n in nn.ACTIVATIONS if n not in nn.ACTIVATION_ALIASES)
+#: Learning rate used when ``lr`` is not given, per optimizer of ``optim.OPTIMIZERS``.
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "rmsprop": 1e-3, "adam": 1e-3,
+              "adamw": 1e-3}
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a run (what ``chainrule train`` exposes as options).
+
+    The defaults train a 2-layer net (64 -> 512 -> 10, ReLU, dropout 0.3) on the embedded
+    digits (plus their one-pixel shifts) with Adam, a cosine learning-rate schedule and a
+    little L2: 98-99% test accuracy in seconds. ``val_fraction`` is 0 by default: the 1,438
+    digit training images are few, and every one of them helps more than a validation split
+    (set it to e.g. 0.1 to watch validation accuracy and keep the best epoch).
+    A setting out of range raises :class:`~chainrule.errors.ConfigError`.
+    """
+
+    data: str = "digits"
+    data_dir: str | None = None
+    hidden: list[int] = field(default_factory=lambda: [512])
+    activation: str = "relu"
+    loss: str = "softmax"
+    optimizer: str = "adam"
+    lr: float | None = None
+    reg: float = 1e-4
+    lr_schedule: str = "cosine"
+    epochs: int = 30
+    batch_size: int = 64
+    dropout: float = 0.3
+    batchnorm: bool = False
+    val_fraction: float = 0.0
+    seed: int = 0
+    features: str = "pixels"
+    early_stopping: int | None = None
+    augment: str = "auto"
+
+    def __post_init__(self) -> None:
+        self.hidden = [int(h) for h in self.hidden]
+        checks = [
+            (self.optimizer in optim.OPTIMIZERS,
+             f"optimizer must be one of {', '.join(optim.OPTIMIZERS)}, got {self.optimizer!r}"),
+            (self.lr_schedule in SCHEDULES,
+             f"lr schedule must be one of {', '.join(SCHEDULES)}, got {self.lr_schedule!r}"),
+            (self.loss in nn.LOSSES,
+             f"loss must be one of {', '.join(nn.LOSSES)}, got {self.loss!r}"),
+            (self.activation in nn.ACTIVATIONS,
+             f"activation must be one of {', '.join(ACTIVATION_CHOICES)}, "
+             f"got {self.activation!r}"),
+            (all(h >= 1 for h in self.hidden), f"hidden sizes must be >= 1, got {self.hidden}"),
+            (self.lr is None or self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
+            (self.reg >= 0, f"reg must be >= 0, got {self.reg}"),
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
+            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+            (0.0 <= self.val_fraction < 1.0,
+             f"val fraction must be in [0, 1), got {self.val_fraction}"),
+            (self.augment in AUGMENTATIONS,
+             f"augment must be one of {', '.join(AUGMENTATIONS)}, got {self.augment!r}"),
+            (self.early_stopping is None or self.early_stopping >= 1,
+             f"early stopping patience must be >= 1, got {self.early_stopping}"),
+            (self.early_stopping is None or self.val_fraction > 0,
+             "early stopping needs a validation split: give --val-fraction > 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    @property
+    def learning_rate(self) -> float:
+        """``lr``, or the optimizer's default from :data:`DEFAULT_LR`."""
+        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    def to_dict(self) -> dict:
+        """The settings as a JSON-able dict (what checkpoints and metrics.json store)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; keys that are not settings are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})

@@ -1,0 +1,57 @@
+"""The parts of a run built from its :class:`~chainrule.train.TrainConfig`.
+
+Model, loss and optimizer come from the registries (``nn.ACTIVATIONS`` through ``nn.MLP``,
+``nn.LOSSES``, ``optim.OPTIMIZERS``); the learning-rate schedule from its name in
+:data:`~chainrule.train.config.SCHEDULES`.
+
+>>> cfg = TrainConfig(hidden=[32], loss="svm", optimizer="nesterov")
+>>> model = build_model(cfg, in_features=64, num_classes=10)
+>>> build_loss(cfg), type(build_optimizer(cfg, model)).__name__
+(MulticlassHingeLoss(margin=1.0), 'SGD')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule import nn, optim
+from chainrule.optim import lr_scheduler
+from chainrule.train.config import TrainConfig
+
+__all__ = ["build_loss", "build_model", "build_optimizer", "build_scheduler"]
+
+
+def build_model(cfg: TrainConfig, in_features: int, num_classes: int) -> nn.MLP:
+    """The MLP ``in_features -> cfg.hidden... -> num_classes`` of the run."""
+    return nn.MLP(in_features, list(cfg.hidden), num_classes, activation=cfg.activation,
+                  dropout=cfg.dropout, batchnorm=cfg.batchnorm)
+
+
+def build_loss(cfg: TrainConfig) -> nn.Module:
+    """The data loss ``cfg.loss`` (softmax: cross-entropy, svm: multiclass hinge)."""
+    return nn.loss(cfg.loss)
+
+
+def build_optimizer(cfg: TrainConfig, model: nn.Module) -> optim.Optimizer:
+    """The optimizer ``cfg.optimizer`` over the model's parameters at ``cfg.learning_rate``."""
+    return optim.make_optimizer(cfg.optimizer, list(model.parameters()), cfg.learning_rate)
+
+
+def build_scheduler(cfg: TrainConfig, optimizer: Any, steps_per_epoch: int) -> tuple[Any, str]:
+    """The schedule of ``cfg.lr_schedule`` and when it steps (``'step'`` or ``'epoch'``).
+
+    cosine ``a0/2 (1 + cos(pi t/T))`` and linear ``a0 (1 - t/T)`` step after every minibatch
+    (``T`` = all steps of the run); step multiplies by 0.1 at 50% and 75% of the epochs;
+    invsqrt ``a0 / sqrt(t)`` counts ``t`` in epochs.
+    """
+    total = cfg.epochs * steps_per_epoch
+    if cfg.lr_schedule == "none":
+        return None, "epoch"
+    if cfg.lr_schedule == "step":
+        milestones = sorted({max(1, cfg.epochs // 2), max(1, (3 * cfg.epochs) // 4)})
+        return lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1), "epoch"
+    if cfg.lr_schedule == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total), "step"
+    if cfg.lr_schedule == "linear":
+        return lr_scheduler.LinearDecayLR(optimizer, total_steps=total), "step"
+    return lr_scheduler.InverseSqrtLR(optimizer), "epoch"

@@ -1,0 +1,96 @@
+"""What runs read: a data set's train and test arrays, random subsets, and image files.
+
+>>> train_x, train_y, test_x, test_y = load_splits("digits")[1:]   # doctest: +SKIP
+>>> images = load_image_files(["seven.png"], (8, 8, 1))              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chainrule.errors import ConfigError, DataError
+
+__all__ = ["ImageSplits", "load_image_files", "load_image_splits", "load_splits"]
+
+#: ``{'train': (images, labels), 'test': (images, labels)}`` with uint8 ``(N, H, W, C)`` images.
+ImageSplits = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def load_splits(data: str, data_dir: str | None = None
+                ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The data set and its ``train_x, train_y, test_x, test_y`` (images or feature rows).
+
+    Data sets without an official test split (digits, image folders without ``test/``) get
+    the loader's seeded split with its default seed, whatever a run's ``--seed``: the test
+    set belongs to the data, so runs with different seeds are measured on the same images.
+    """
+    from chainrule import data as crdata
+
+    ds = crdata.load(data, data_dir=data_dir)
+    if hasattr(ds, "train_images"):
+        return ds, ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
+    return ds, ds.train_features, ds.train_labels, ds.test_features, ds.test_labels
+
+
+def load_image_splits(data: str, data_dir: str | None = None, limit: int | None = None,
+                      seed: int = 0) -> tuple[ImageSplits, list[str], str]:
+    """An image data set's splits (a random ``limit`` train and ``limit // 5`` test images).
+
+    Returns the splits, the class names and the data set's title. The loader splits data
+    sets without a test split with ``seed``, which also draws the subsets.
+
+    >>> parts, classes, title = load_image_splits("digits", limit=100)   # doctest: +SKIP
+    >>> len(parts["train"][0]), len(parts["test"][0])                     # doctest: +SKIP
+    (100, 20)
+    """
+    from chainrule.data import load
+
+    dataset = load(data, data_dir, seed=seed)
+    if not hasattr(dataset, "train_images"):
+        raise DataError(f"{data}: image features need an image data set, this one holds "
+                        f"feature vectors")
+    parts = {"train": (dataset.train_images, dataset.train_labels),
+             "test": (dataset.test_images, dataset.test_labels)}
+    if limit is not None:
+        if limit < 1:
+            raise ConfigError(f"--limit must be >= 1, got {limit}")
+        rng = np.random.default_rng(seed)
+        for split, count in (("train", limit), ("test", max(1, limit // 5))):
+            images, labels = parts[split]
+            if count < len(images):
+                keep = np.sort(rng.choice(len(images), count, replace=False))
+                parts[split] = (images[keep], labels[keep])
+    return parts, list(dataset.classes), getattr(dataset, "name", str(data))
+
+
+def load_image_files(paths: list[str | Path], image_shape: tuple[int, int, int],
+                     invert: bool = False) -> np.ndarray:
+    """Read PNG/JPEG files into ``(N, H, W, C)`` uint8 the way the training images were.
+
+    Each file is converted to grayscale (``C == 1``) or RGB (``C == 3``) and resized to the
+    training images' ``H x W`` (Lanczos, which also anti-aliases when shrinking).
+    ``invert`` maps ``v -> 255 - v``: the digit sets are light ink on a dark background, while
+    most drawings are dark on light.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    h, w, c = image_shape
+    if c not in (1, 3):
+        raise DataError(f"predict: cannot convert files to {c}-channel images")
+    out = np.empty((len(paths), h, w, c), dtype=np.uint8)
+    for i, p in enumerate(paths):
+        try:
+            with Image.open(p) as img:
+                img = img.convert("L" if c == 1 else "RGB")
+                if img.size != (w, h):
+                    img = img.resize((w, h), Image.Resampling.LANCZOS)
+                arr = np.asarray(img, dtype=np.uint8)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{p}: no such image file") from None
+        except (UnidentifiedImageError, OSError) as e:
+            raise DataError(f"{p}: not a readable PNG/JPEG image ({e})") from None
+        out[i] = arr.reshape(h, w, c)
+    return 255 - out if invert else out

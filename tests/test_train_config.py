@@ -1,0 +1,53 @@
+"""TrainConfig: its checks, and choices that follow the nn/optim registries."""
+
+from __future__ import annotations
+
+import pytest
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.train import TrainConfig
+from chainrule.train.config import ACTIVATION_CHOICES, DEFAULT_LR
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"epochs": 0}, "epochs must be >= 1, got 0"),
+    ({"optimizer": "lbfgs"}, "optimizer must be one of sgd, momentum, nesterov, rmsprop, adam, "
+                             "adamw, got 'lbfgs'"),
+    ({"loss": "hinge"}, "loss must be one of softmax, svm, got 'hinge'"),
+    ({"activation": "swish"}, "activation must be one of relu, leaky_relu, prelu, elu, tanh, "
+                              "sigmoid, maxout, linear, got 'swish'"),
+    ({"lr_schedule": "cyclic"}, "lr schedule must be one of"),
+    ({"hidden": [8, 0]}, "hidden sizes must be >= 1"),
+    ({"dropout": 1.0}, "dropout must be in [0, 1)"),
+    ({"early_stopping": 2}, "early stopping needs a validation split"),
+])
+def test_bad_settings_raise_config_errors(setting: dict, message: str) -> None:
+    with pytest.raises(cr.ConfigError) as err:
+        TrainConfig(**setting)
+    assert message in str(err.value)
+    assert isinstance(err.value, ValueError) and isinstance(err.value, cr.ChainruleError)
+
+
+def test_activation_choices_are_the_registry_without_aliases() -> None:
+    assert ACTIVATION_CHOICES == ("relu", "leaky_relu", "prelu", "elu", "tanh", "sigmoid",
+                                  "maxout", "linear")
+    assert set(ACTIVATION_CHOICES) | set(nn.ACTIVATION_ALIASES) == set(nn.ACTIVATIONS)
+    assert TrainConfig(activation="identity").activation == "identity"  # an alias is accepted
+
+
+def test_a_registered_optimizer_and_loss_become_valid_settings(monkeypatch) -> None:
+    monkeypatch.setitem(optim.OPTIMIZERS, "plain", lambda params, lr: optim.SGD(params, lr=lr))
+    monkeypatch.setitem(nn.LOSSES, "hinge2", nn.MulticlassHingeLoss)
+    cfg = TrainConfig(optimizer="plain", loss="hinge2", lr=0.3)
+    assert (cfg.optimizer, cfg.loss, cfg.learning_rate) == ("plain", "hinge2", 0.3)
+
+
+def test_every_optimizer_has_a_default_learning_rate() -> None:
+    assert set(DEFAULT_LR) == set(optim.OPTIMIZERS)
+    assert TrainConfig(optimizer="momentum").learning_rate == 0.05
+
+
+def test_dict_round_trip_ignores_unknown_keys() -> None:
+    cfg = TrainConfig(hidden=[10, 5], features="hog", val_fraction=0.1, early_stopping=3)
+    assert TrainConfig.from_dict({**cfg.to_dict(), "not_a_setting": 1}) == cfg
