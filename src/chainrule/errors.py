@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ChainruleError", "DataError", "ShapeError"]
+__all__ = ["ChainruleError", "DataError", "GraphFreedError", "ShapeError"]
 
 
 class ChainruleError(Exception):
@@ -18,3 +18,10 @@ class ShapeError(ChainruleError, RuntimeError, ValueError):
 
 class DataError(ChainruleError, ValueError):
     """A data file that is missing, corrupt or not in the expected format."""
+
+
+class GraphFreedError(ChainruleError, RuntimeError):
+    """A backward pass reached a node whose saved values an earlier one freed.
+
+    Pass ``retain_graph=True`` to the earlier ``backward()`` to keep them.
+    """

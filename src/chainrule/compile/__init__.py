@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, _topological_nodes
+from chainrule.autograd import Context, topological_order
 from chainrule.compile.arena import Arena, arena_groups
 from chainrule.compile.codegen import CONST, INPUT, LEAF, MISS, NODE, Stale, generate
 from chainrule.compile.kernels import (
@@ -392,20 +392,7 @@ def _is_linear(node: Context, specs: list) -> bool:
 
 def _forward_order(root: Context) -> list[Context]:
     """Nodes behind ``root`` in an order where every node follows its inputs."""
-    pending = _topological_nodes([root])
-    order = []
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for t in node.inputs:
-            if isinstance(t, Tensor) and t.grad_fn is not None:
-                parent = t.grad_fn
-                pending[parent] -= 1
-                if pending[parent] == 0:
-                    ready.append(parent)
-    order.reverse()
-    return order
+    return topological_order([root])
 
 
 def _compare_constants(first: list[Context], second: list[Context]) -> None:

@@ -97,3 +97,16 @@ def as_tensor(x: Any) -> Tensor:
 
 def raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+# How gates are written: the explainer's labels and rules use the same text.
+def number_text(c: float) -> str:
+    """A constant as a gate label writes it: ``2``, ``-1``, ``0.5``."""
+    return str(int(c)) if np.isfinite(c) and c == int(c) and abs(c) < 1e15 else f"{c:g}"
+
+
+def shape_text(shape: tuple) -> str:
+    """A shape in words: ``scalar``, ``(3,)``, ``(2, 3)``."""
+    if shape == ():
+        return "scalar"
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -6,12 +6,13 @@ input is needed (the sigmoid layer's ``top_diff * s * (1 - s)``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
 from chainrule.errors import ShapeError
+from chainrule.function import Context, Function
 from chainrule.ops._common import exp, raw
 from chainrule.ops.reduce import max as reduce_max
 from chainrule.ops.shape import reshape
@@ -22,7 +23,11 @@ class ReLU(Function):
     """``max(0, x)``. Backward: upstream where the output is positive, else 0."""
 
     symbol = "relu"
+    operands = ("x",)
+    pattern = "max(0, x) gate: gradient router"
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -40,7 +45,11 @@ class LeakyReLU(Function):
     """``x if x > 0 else slope * x`` (the lecture writes ``max(0.1x, x)``)."""
 
     symbol = "leaky_relu"
+    operands = ("x",)
+    parameters = ("negative_slope",)
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, slope: float) -> np.ndarray:
@@ -70,7 +79,9 @@ class PReLU(Function):
     """
 
     symbol = "prelu"
+    operands = ("x", "weight")
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -108,7 +119,11 @@ class ELU(Function):
     """``x if x > 0 else alpha (e^x - 1)``. Local gradient 1, or ``out + alpha``."""
 
     symbol = "elu"
+    operands = ("x",)
+    parameters = ("alpha",)
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, alpha: float) -> np.ndarray:
@@ -133,7 +148,10 @@ class Sigmoid(Function):
     """
 
     symbol = "sigmoid"
+    operands = ("x",)
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -153,7 +171,10 @@ class Tanh(Function):
     """Hyperbolic tangent. Local gradient ``1 - tanh(x)^2`` from the saved output."""
 
     symbol = "tanh"
+    operands = ("x",)
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -174,7 +195,14 @@ class Softmax(Function):
     """
 
     symbol = "softmax"
+    operands = ("x",)
+    parameters = ("axis",)
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "s * (upstream - sum(upstream * s))"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
@@ -194,7 +222,14 @@ class LogSoftmax(Function):
     """``x - logsumexp(x)`` along ``axis``. Backward: ``upstream - softmax * sum(upstream)``."""
 
     symbol = "log_softmax"
+    operands = ("x",)
+    parameters = ("axis",)
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "upstream - softmax * sum(upstream)"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
+from chainrule.function import Context, Function
 from chainrule.tensor import Tensor, get_rng
 
 
@@ -20,7 +20,10 @@ class Dropout(Function):
     """``x * mask / (1 - p)`` with a random keep-mask; backward multiplies by the same mask."""
 
     symbol = "dropout"
+    operands = ("x",)
+    parameters = ("p",)
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, p: float) -> np.ndarray:

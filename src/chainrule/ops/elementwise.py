@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
-from chainrule.ops._common import operand, raw
+from chainrule.function import Context, Function
+from chainrule.ops._common import number_text, operand, raw
 from chainrule.tensor import Tensor, _as_dtype
 
 
@@ -15,7 +16,11 @@ class Exp(Function):
     """``e^x``. Its local gradient is its own output: the *output multiplier*."""
 
     symbol = "exp"
+    operands = ("x",)
+    pattern = "exp gate: output multiplier"
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -33,7 +38,10 @@ class Log(Function):
     """Natural logarithm. Local gradient ``1/x``."""
 
     symbol = "log"
+    operands = ("x",)
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -50,7 +58,10 @@ class Sqrt(Function):
     """Square root. Local gradient ``1 / (2 sqrt(x))``."""
 
     symbol = "sqrt"
+    operands = ("x",)
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -68,7 +79,10 @@ class Abs(Function):
     """``|x|``. Local gradient ``sign(x)`` (0 at 0, as in PyTorch)."""
 
     symbol = "abs"
+    operands = ("x",)
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -81,7 +95,23 @@ class Abs(Function):
         return upstream * np.sign(raw(x))
 
 
-class Maximum(Function):
+class _Router(Function):
+    """What elementwise max and min share: two operands, a constant folded as ``max(0, x)``."""
+
+    operands = ("x", "y")
+    elementwise = True
+    differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def gate_label(cls, constants: Mapping[int, float]) -> str:
+        if len(constants) != 1:
+            return cls.symbol
+        (c,) = constants.values()
+        return f"{cls.symbol}({number_text(c)}, x)"
+
+
+class Maximum(_Router):
     """Elementwise ``max(x, y)``: the *gradient router*.
 
     The upstream gradient goes to the larger input, the other gets 0. On a tie each
@@ -89,7 +119,7 @@ class Maximum(Function):
     """
 
     symbol = "max"
-    differentiable_backward = True
+    pattern = "max gate: gradient router"
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> np.ndarray:
@@ -104,11 +134,11 @@ class Maximum(Function):
         return (upstream * wx if need_x else None), (upstream * (1 - wx) if need_y else None)
 
 
-class Minimum(Function):
+class Minimum(_Router):
     """Elementwise ``min(x, y)``: routes the gradient to the smaller input (ties split)."""
 
     symbol = "min"
-    differentiable_backward = True
+    pattern = "min gate: gradient router"
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> np.ndarray:
@@ -135,7 +165,11 @@ class Clip(Function):
     """``min(max(x, low), high)``. The gradient passes where ``low <= x <= high``."""
 
     symbol = "clip"
+    operands = ("x",)
+    parameters = ("low", "high")
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
@@ -159,7 +193,10 @@ class Where(Function):
     """``cond ? x : y`` elementwise. The gradient follows the branch that was taken."""
 
     symbol = "where"
+    operands = ("cond", "x", "y")
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, cond: np.ndarray, x: Any, y: Any) -> np.ndarray:
@@ -177,7 +214,11 @@ class Cast(Function):
     """Change the dtype; the gradient is cast back."""
 
     symbol = "cast"
+    operands = ("x",)
+    parameters = ("dtype",)
+    elementwise = True
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
 from chainrule.errors import ShapeError
+from chainrule.function import Context, Function
 from chainrule.ops._common import exp, operand, raw
 from chainrule.tensor import Tensor
 
@@ -61,7 +62,14 @@ class CrossEntropy(Function):
     """
 
     symbol = "softmax loss"
+    operands = ("scores",)
+    parameters = ("labels", "reduction")
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "softmax(s) - onehot(y) (/N for the mean)"
 
     @staticmethod
     def forward(ctx: Context, scores: np.ndarray, labels: np.ndarray, reduction: str) -> np.ndarray:
@@ -100,7 +108,14 @@ class MulticlassHinge(Function):
     """
 
     symbol = "SVM loss"
+    operands = ("scores",)
+    parameters = ("labels", "margin", "reduction")
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "+1 per violating class, minus their count at the true class"
 
     @staticmethod
     def forward(
@@ -122,11 +137,23 @@ class MulticlassHinge(Function):
         return ctx.local * _scale(upstream, ctx.reduction, ctx.n), None, None, None
 
 
-class MSE(Function):
+class _Regression(Function):
+    """What the regression losses share: a prediction against a target."""
+
+    operands = ("pred",)
+    parameters = ("target", "reduction")
+    differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "pred - target, scaled"
+
+
+class MSE(_Regression):
     """PyTorch's ``mse_loss``: the mean of squared differences over all elements."""
 
     symbol = "MSE"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, pred: np.ndarray, target: Any, reduction: str) -> np.ndarray:
@@ -152,14 +179,13 @@ class MSE(Function):
         return (g if need_p else None), (-g if need_t else None), None
 
 
-class L2(Function):
+class L2(_Regression):
     """The lecture's ``1/2 ||pred - target||^2`` per example (summed over outputs).
 
     ``reduction='mean'`` averages over the batch (axis 0).
     """
 
     symbol = "L2 loss"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, pred: np.ndarray, target: Any, reduction: str) -> np.ndarray:

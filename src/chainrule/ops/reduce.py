@@ -7,11 +7,12 @@ copy is the gradient; mean: divided by the count; max/min: routed to the winners
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
+from chainrule.function import Context, Function
 from chainrule.ops._common import exp, expand, keepdims_shape, normalize_axis
 from chainrule.tensor import Tensor
 
@@ -36,7 +37,14 @@ class Sum(Function):
     """Sum over axes. Backward: the upstream gradient copied to every summed element."""
 
     symbol = "sum"
+    operands = ("x",)
+    parameters = ("axis", "keepdims")
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "1 (upstream copied to every element)"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -52,7 +60,15 @@ class Mean(Function):
     """Mean over axes. Backward: upstream / count, copied to every element."""
 
     symbol = "mean"
+    operands = ("x",)
+    parameters = ("axis", "keepdims")
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        count = inputs[0].value.size // (output.value.size or 1)
+        return f"1/{count} (upstream / N copied to every element)"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -74,8 +90,15 @@ class _Extreme(Function):
     Ties share the gradient evenly (like ``torch.amax``), so it still sums to upstream.
     """
 
+    operands = ("x",)
+    parameters = ("axis", "keepdims")
     differentiable_backward = True
+    fresh_gradients = True
     reduce = staticmethod(np.max)
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return f"1 at the {cls.symbol}, 0 elsewhere"
 
     @classmethod
     def forward(cls, ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -100,11 +123,13 @@ class _Extreme(Function):
 
 class Max(_Extreme):
     symbol = "max"
+    pattern = "max gate: gradient router"
     reduce = staticmethod(np.max)
 
 
 class Min(_Extreme):
     symbol = "min"
+    pattern = "min gate: gradient router"
     reduce = staticmethod(np.min)
 
 
@@ -115,7 +140,10 @@ class LogSumExp(Function):
     """
 
     symbol = "logsumexp"
+    operands = ("x",)
+    parameters = ("axis", "keepdims")
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -146,7 +174,9 @@ class StdSqrt(Function):
     """
 
     symbol = "sqrt"
+    operands = ("variance",)
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, variance: np.ndarray) -> np.ndarray:

@@ -3,19 +3,27 @@ concatenate, stack. They move numbers around; the backward moves the gradient ba
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
 from chainrule.errors import ShapeError
-from chainrule.ops._common import as_tensor, normalize_axis, raw
+from chainrule.function import Context, Function
+from chainrule.ops._common import as_tensor, normalize_axis, raw, shape_text
 from chainrule.tensor import Tensor
 
 
 class Reshape(Function):
     symbol = "reshape"
+    operands = ("x",)
+    parameters = ("shape",)
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return f"reshape back to {shape_text(inputs[k].shape)}"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, shape: tuple) -> np.ndarray:
@@ -35,7 +43,14 @@ class Reshape(Function):
 
 class Transpose(Function):
     symbol = "T"
+    operands = ("x",)
+    parameters = ("axes",)
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "transpose back"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axes: Any) -> np.ndarray:
@@ -61,7 +76,14 @@ class BroadcastTo(Function):
     """Copies along new axes; the engine sums the gradient back (the copy gate)."""
 
     symbol = "expand"
+    operands = ("x",)
+    parameters = ("shape",)
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "sum over the broadcast axes"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, shape: tuple) -> np.ndarray:
@@ -79,7 +101,10 @@ class BroadcastTo(Function):
 
 class Squeeze(Function):
     symbol = "squeeze"
+    operands = ("x",)
+    parameters = ("axis",)
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any) -> np.ndarray:
@@ -97,7 +122,10 @@ class Squeeze(Function):
 
 class Unsqueeze(Function):
     symbol = "unsqueeze"
+    operands = ("x",)
+    parameters = ("axis",)
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
@@ -127,7 +155,14 @@ class GetItem(Function):
     """
 
     symbol = "[]"
+    operands = ("x",)
+    parameters = ("index",)
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "scatter upstream into zeros"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
@@ -158,7 +193,10 @@ class ScatterAdd(Function):
     """Adds ``values`` into a zero tensor at ``index`` (the backward of indexing)."""
 
     symbol = "scatter"
+    operands = ("values",)
+    parameters = ("shape", "index")
     differentiable_backward = True
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, values: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
@@ -170,9 +208,22 @@ class ScatterAdd(Function):
         return upstream[ctx.index], None, None
 
 
-class Concatenate(Function):
-    symbol = "cat"
+class _Join(Function):
+    """What concatenate and stack share: an axis, then the tensors to join."""
+
+    parameters = ("axis",)
     differentiable_backward = True
+    fresh_gradients = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "slice of upstream"
+
+
+class Concatenate(_Join):
+    """Tensors joined along an existing axis; backward slices the upstream back apart."""
+
+    symbol = "cat"
 
     @staticmethod
     def forward(ctx: Context, axis: int, *xs: np.ndarray) -> np.ndarray:
@@ -198,9 +249,10 @@ class Concatenate(Function):
         return (None, *pieces)
 
 
-class Stack(Function):
+class Stack(_Join):
+    """Tensors joined along a new axis; backward takes each one's slice of the upstream."""
+
     symbol = "stack"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, axis: int, *xs: np.ndarray) -> np.ndarray:

@@ -670,8 +670,8 @@ class Session:
         Uses the explainer (``chainrule.explain.trace`` / ``to_svg``), which runs its own
         reverse pass: the parameters' ``.grad`` is left alone, so training is not disturbed.
         """
+        from chainrule.explain import trace
         from chainrule.explain.svg import to_svg
-        from chainrule.explain.trace import trace
 
         index = limits.check_int("index", index, 0, len(self.X) - 1)
         x = cr.tensor(self.phi[index:index + 1])
