@@ -126,12 +126,11 @@ def topological_order(roots: Sequence[Any]) -> list[Context]:
 def backward_pass(
     roots: Sequence[Tensor],
     upstreams: Sequence[Any],
-    *,
     retain_graph: bool = False,
     create_graph: bool = False,
     collect: bool = False,
     observer: Observer | None = None,
-) -> dict[int, Any]:
+) -> dict[int, Any] | None:
     """The backward walk: each node behind ``roots`` once, after all its consumers.
 
     At a node, ``upstream`` is the sum of what its consumers sent (the copy gate);
@@ -144,7 +143,7 @@ def backward_pass(
       graph (second derivatives); otherwise on arrays;
     * ``collect``: leaf gradients are returned as ``{id(leaf): gradient}`` and no
       ``.grad`` is touched; otherwise they are added into ``.grad`` (as are those of
-      tensors that called ``retain_grad()``), and ``{}`` is returned;
+      tensors that called ``retain_grad()``), and None is returned;
     * ``observer``: see :data:`Observer` (the explainer records its steps with it).
 
     Unless ``retain_graph``, each node's saved values are freed once it has run.
@@ -154,8 +153,8 @@ def backward_pass(
     6.0
     """
     run = _differentiable_backward if create_graph else _plain_backward
-    collected = _LeafGradients()
-    to_leaf = collected.add if collect else _accumulate_grad
+    collected = _LeafGradients() if collect else None
+    to_leaf = collected.add if collected is not None else _accumulate_grad
     retain_grads = not collect
     grads: dict[Context, Any] = {}
     for root, up in zip(roots, upstreams):
@@ -176,8 +175,8 @@ def backward_pass(
         if node.freed:
             raise freed_error(node)
         downstream = run(node, upstream)
-        if type(downstream) is not tuple:
-            downstream = as_gradient_tuple(downstream)
+        if type(downstream) is not tuple:  # as_gradient_tuple, inline on this hot path
+            downstream = tuple(downstream) if isinstance(downstream, list) else (downstream,)
         inputs = node.inputs
         if len(downstream) != len(inputs):
             raise _count_error(node, downstream)
@@ -382,8 +381,7 @@ def backward(
         ups = [np.ones_like(tensor.data)]
     else:
         ups = _upstreams([tensor], upstream, "backward")
-    backward_pass([tensor], ups, retain_graph=retain_graph or create_graph,
-                  create_graph=create_graph)
+    backward_pass([tensor], ups, retain_graph or create_graph, create_graph)
 
 
 def retain_grad_ref(t: Tensor) -> None:

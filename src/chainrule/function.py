@@ -185,9 +185,12 @@ class Function:
             symbol = "*"                  # the gate reads "*" (default: the class name)
             infix = True                  # written "x * y", not "*(x, y)"
             elementwise = True            # backward(ones) gives the local derivative
-            operands = ("x", "y")         # a number given for y is folded: a "*2" gate
+            operands = ("x", "y")         # a number given for y is part of the formula
             pattern = "mul gate: swap multiplier"
             ...                           # forward and backward as above
+
+    (The built-in Mul also overrides :meth:`gate_label`, to draw ``x * 2`` as a ``*2``
+    gate.)
 
     Attributes: ``symbol``, ``infix``, ``elementwise``, ``operands``, ``parameters``,
     ``pattern``, ``differentiable_backward``, ``fresh_gradients``, ``kernel`` (each

@@ -290,13 +290,8 @@ def _upstreams(outs: list[Tensor], upstream: Any) -> list[np.ndarray]:
     result = []
     for o, u in zip(outs, seq):
         arr = np.asarray(u.data if isinstance(u, Tensor) else u, dtype=np.float64)
-        if arr.shape != o.shape:
-            if arr.size == o.data.size:
-                arr = arr.reshape(o.shape)
-            else:
-                raise ExplainError(
-                    f"trace: upstream gradient of shape {arr.shape} does not match the "
-                    f"output's shape {o.shape}"
-                )
-        result.append(arr)
+        if arr.size != o.data.size:  # the same numbers in another shape are taken
+            raise ExplainError(f"trace: upstream gradient of shape {arr.shape} does not "
+                               f"match the output's shape {o.shape}")
+        result.append(arr.reshape(o.shape))
     return result

@@ -12,22 +12,18 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import ShapeError
-from chainrule.function import Context, Function
-from chainrule.ops._common import exp, raw
+from chainrule.function import Context
+from chainrule.ops._common import ElementwiseGate, Gate, UnaryGate, exp, raw
 from chainrule.ops.reduce import max as reduce_max
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor
 
 
-class ReLU(Function):
+class ReLU(ElementwiseGate):
     """``max(0, x)``. Backward: upstream where the output is positive, else 0."""
 
     symbol = "relu"
-    operands = ("x",)
     pattern = "max(0, x) gate: gradient router"
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -41,15 +37,11 @@ class ReLU(Function):
         return upstream * (raw(out) > 0)
 
 
-class LeakyReLU(Function):
+class LeakyReLU(ElementwiseGate):
     """``x if x > 0 else slope * x`` (the lecture writes ``max(0.1x, x)``)."""
 
     symbol = "leaky_relu"
-    operands = ("x",)
     parameters = ("negative_slope",)
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, slope: float) -> np.ndarray:
@@ -71,7 +63,7 @@ def _channel_shape(x_ndim: int, w_size: int) -> tuple:
     return (1, w_size) + (1,) * (x_ndim - 2)
 
 
-class PReLU(Function):
+class PReLU(Gate):
     """``x if x > 0 else a * x`` with a learned slope ``a`` (one, or one per channel).
 
     Local gradients: ``1`` or ``a`` for x; ``0`` or ``x`` for a, summed over every
@@ -80,8 +72,6 @@ class PReLU(Function):
 
     symbol = "prelu"
     operands = ("x", "weight")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -115,15 +105,11 @@ class PReLU(Function):
         return gx, gw
 
 
-class ELU(Function):
+class ELU(ElementwiseGate):
     """``x if x > 0 else alpha (e^x - 1)``. Local gradient 1, or ``out + alpha``."""
 
     symbol = "elu"
-    operands = ("x",)
     parameters = ("alpha",)
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, alpha: float) -> np.ndarray:
@@ -141,17 +127,13 @@ class ELU(Function):
         return upstream * np.where(positive, 1, out + ctx.alpha), None
 
 
-class Sigmoid(Function):
+class Sigmoid(ElementwiseGate):
     """``1 / (1 + e^-x)``. Local gradient ``(1 - s) s`` from the saved output s.
 
     Stable at +-300: ``e^-|x|`` never overflows.
     """
 
     symbol = "sigmoid"
-    operands = ("x",)
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -167,14 +149,10 @@ class Sigmoid(Function):
         return upstream * out * (1 - out)
 
 
-class Tanh(Function):
+class Tanh(ElementwiseGate):
     """Hyperbolic tangent. Local gradient ``1 - tanh(x)^2`` from the saved output."""
 
     symbol = "tanh"
-    operands = ("x",)
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -188,17 +166,14 @@ class Tanh(Function):
         return upstream * (1 - out * out)
 
 
-class Softmax(Function):
+class Softmax(UnaryGate):
     """``e^x / sum(e^x)`` along ``axis``, shifted by the max for stability.
 
     Backward without the Jacobian: ``s * (upstream - sum(upstream * s))``.
     """
 
     symbol = "softmax"
-    operands = ("x",)
     parameters = ("axis",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
@@ -218,14 +193,11 @@ class Softmax(Function):
         return s * (upstream - (upstream * s).sum(axis=ctx.axis, keepdims=True)), None
 
 
-class LogSoftmax(Function):
+class LogSoftmax(UnaryGate):
     """``x - logsumexp(x)`` along ``axis``. Backward: ``upstream - softmax * sum(upstream)``."""
 
     symbol = "log_softmax"
-    operands = ("x",)
     parameters = ("axis",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:

@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.function import Context, Function
-from chainrule.ops._common import log, number_text, operand
+from chainrule.function import Context
+from chainrule.ops._common import ElementwiseGate, Gate, log, number_text, one_constant, operand
 from chainrule.tensor import Tensor
 
 
-class _Binary(Function):
+class _Binary(Gate):
     """What the arithmetic gates share: two operands, elementwise, written infix.
 
     With one operand a number, the gate's label folds it in (``x + 1`` draws ``+1``).
@@ -25,15 +25,11 @@ class _Binary(Function):
     infix = True
     elementwise = True
     operands = ("x", "y")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def gate_label(cls, constants: Mapping[int, float]) -> str:
-        if len(constants) != 1:
-            return cls.symbol
-        ((slot, c),) = constants.items()
-        return cls._fold(slot, c)
+        one = one_constant(constants)
+        return cls.symbol if one is None else cls._fold(*one)
 
     @classmethod
     def _fold(cls, slot: int, c: float) -> str:
@@ -125,14 +121,10 @@ class Div(_Binary):
         return gx, gy
 
 
-class Neg(Function):
+class Neg(ElementwiseGate):
     """``-x``. Local gradient -1: drawn as the lecture's ``*-1`` gate."""
 
     symbol = "-x"
-    elementwise = True
-    operands = ("x",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def gate_label(cls, constants: Mapping[int, float]) -> str:

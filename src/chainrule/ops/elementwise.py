@@ -7,20 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.function import Context, Function
-from chainrule.ops._common import number_text, operand, raw
+from chainrule.function import Context
+from chainrule.ops._common import ElementwiseGate, Gate, number_text, one_constant, operand, raw
 from chainrule.tensor import Tensor, _as_dtype
 
 
-class Exp(Function):
+class Exp(ElementwiseGate):
     """``e^x``. Its local gradient is its own output: the *output multiplier*."""
 
     symbol = "exp"
-    operands = ("x",)
     pattern = "exp gate: output multiplier"
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -34,14 +30,10 @@ class Exp(Function):
         return upstream * out
 
 
-class Log(Function):
+class Log(ElementwiseGate):
     """Natural logarithm. Local gradient ``1/x``."""
 
     symbol = "log"
-    operands = ("x",)
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -54,14 +46,10 @@ class Log(Function):
         return upstream / x
 
 
-class Sqrt(Function):
+class Sqrt(ElementwiseGate):
     """Square root. Local gradient ``1 / (2 sqrt(x))``."""
 
     symbol = "sqrt"
-    operands = ("x",)
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -75,14 +63,10 @@ class Sqrt(Function):
         return upstream / (2 * out)
 
 
-class Abs(Function):
+class Abs(ElementwiseGate):
     """``|x|``. Local gradient ``sign(x)`` (0 at 0, as in PyTorch)."""
 
     symbol = "abs"
-    operands = ("x",)
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -95,20 +79,16 @@ class Abs(Function):
         return upstream * np.sign(raw(x))
 
 
-class _Router(Function):
+class _Router(Gate):
     """What elementwise max and min share: two operands, a constant folded as ``max(0, x)``."""
 
     operands = ("x", "y")
     elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def gate_label(cls, constants: Mapping[int, float]) -> str:
-        if len(constants) != 1:
-            return cls.symbol
-        (c,) = constants.values()
-        return f"{cls.symbol}({number_text(c)}, x)"
+        one = one_constant(constants)
+        return cls.symbol if one is None else f"{cls.symbol}({number_text(one[1])}, x)"
 
 
 class Maximum(_Router):
@@ -161,15 +141,11 @@ def _route(winner: Any, loser: Any) -> np.ndarray:
     return share
 
 
-class Clip(Function):
+class Clip(ElementwiseGate):
     """``min(max(x, low), high)``. The gradient passes where ``low <= x <= high``."""
 
     symbol = "clip"
-    operands = ("x",)
     parameters = ("low", "high")
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
@@ -189,14 +165,12 @@ class Clip(Function):
         return upstream * inside, None, None
 
 
-class Where(Function):
+class Where(Gate):
     """``cond ? x : y`` elementwise. The gradient follows the branch that was taken."""
 
     symbol = "where"
     operands = ("cond", "x", "y")
     elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, cond: np.ndarray, x: Any, y: Any) -> np.ndarray:
@@ -210,15 +184,11 @@ class Where(Function):
         return None, (upstream * cond if need_x else None), (upstream * ~cond if need_y else None)
 
 
-class Cast(Function):
+class Cast(ElementwiseGate):
     """Change the dtype; the gradient is cast back."""
 
     symbol = "cast"
-    operands = ("x",)
     parameters = ("dtype",)
-    elementwise = True
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -13,19 +13,17 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import ShapeError
-from chainrule.function import Context, Function
-from chainrule.ops._common import operand, swap_last
+from chainrule.function import Context
+from chainrule.ops._common import Gate, operand, swap_last
 from chainrule.tensor import Tensor
 
 
-class MatMul(Function):
+class MatMul(Gate):
     """``x @ y`` for 1-D, 2-D and batched (broadcast) operands, like ``np.matmul``."""
 
     symbol = "@"
     infix = True
     operands = ("x", "y")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
@@ -81,7 +79,7 @@ class MatMul(Function):
         return gx, gy
 
 
-class Linear(Function):
+class Linear(Gate):
     """``x @ weight.T + bias`` in one node (PyTorch's layout: weight is (out, in)).
 
     Backward (the CS231n ``affine_backward``)::
@@ -91,8 +89,6 @@ class Linear(Function):
 
     symbol = "linear"
     operands = ("x", "weight", "bias")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:

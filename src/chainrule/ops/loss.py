@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import ShapeError
-from chainrule.function import Context, Function
-from chainrule.ops._common import exp, operand, raw
+from chainrule.function import Context
+from chainrule.ops._common import Gate, exp, operand, raw
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -55,7 +55,7 @@ def _reduce(per_example: np.ndarray, reduction: str) -> np.ndarray:
     return per_example
 
 
-class CrossEntropy(Function):
+class CrossEntropy(Gate):
     """Softmax loss ``L_i = -log(e^{s_y} / sum_j e^{s_j})``, fused with its gradient.
 
     Backward: ``(softmax(s) - onehot(y)) * upstream`` (divided by N for the mean).
@@ -64,8 +64,6 @@ class CrossEntropy(Function):
     symbol = "softmax loss"
     operands = ("scores",)
     parameters = ("labels", "reduction")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
@@ -101,7 +99,7 @@ class CrossEntropy(Function):
         return grad, None, None
 
 
-class MulticlassHinge(Function):
+class MulticlassHinge(Gate):
     """The lecture's SVM loss ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``.
 
     Backward: each violating class j gets +1, the true class gets minus the count.
@@ -110,8 +108,6 @@ class MulticlassHinge(Function):
     symbol = "SVM loss"
     operands = ("scores",)
     parameters = ("labels", "margin", "reduction")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
@@ -137,13 +133,11 @@ class MulticlassHinge(Function):
         return ctx.local * _scale(upstream, ctx.reduction, ctx.n), None, None, None
 
 
-class _Regression(Function):
+class _Regression(Gate):
     """What the regression losses share: a prediction against a target."""
 
     operands = ("pred",)
     parameters = ("target", "reduction")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:

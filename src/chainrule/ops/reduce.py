@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.function import Context, Function
-from chainrule.ops._common import exp, expand, keepdims_shape, normalize_axis
+from chainrule.function import Context
+from chainrule.ops._common import Gate, UnaryGate, exp, expand, keepdims_shape, normalize_axis
 from chainrule.tensor import Tensor
 
 
@@ -33,14 +33,16 @@ def _setup(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool, op: str) -> t
     return axes
 
 
-class Sum(Function):
+class _Reduction(UnaryGate):
+    """A reduction of ``x`` over ``axis`` (all axes for None), kept as size 1 if ``keepdims``."""
+
+    parameters = ("axis", "keepdims")
+
+
+class Sum(_Reduction):
     """Sum over axes. Backward: the upstream gradient copied to every summed element."""
 
     symbol = "sum"
-    operands = ("x",)
-    parameters = ("axis", "keepdims")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
@@ -56,14 +58,10 @@ class Sum(Function):
         return expand(_restore(upstream, ctx), ctx.in_shape), None, None
 
 
-class Mean(Function):
+class Mean(_Reduction):
     """Mean over axes. Backward: upstream / count, copied to every element."""
 
     symbol = "mean"
-    operands = ("x",)
-    parameters = ("axis", "keepdims")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
@@ -84,16 +82,12 @@ class Mean(Function):
         return expand(g, ctx.in_shape), None, None
 
 
-class _Extreme(Function):
+class _Extreme(_Reduction):
     """Shared backward of max and min: route the gradient to the extreme elements.
 
     Ties share the gradient evenly (like ``torch.amax``), so it still sums to upstream.
     """
 
-    operands = ("x",)
-    parameters = ("axis", "keepdims")
-    differentiable_backward = True
-    fresh_gradients = True
     reduce = staticmethod(np.max)
 
     @classmethod
@@ -133,17 +127,13 @@ class Min(_Extreme):
     reduce = staticmethod(np.min)
 
 
-class LogSumExp(Function):
+class LogSumExp(_Reduction):
     """``log(sum(exp(x)))``, computed stably as ``m + log(sum(exp(x - m)))``, m = max x.
 
     Its gradient is the softmax of x.
     """
 
     symbol = "logsumexp"
-    operands = ("x",)
-    parameters = ("axis", "keepdims")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -165,7 +155,7 @@ class LogSumExp(Function):
         return _restore(upstream, ctx) * exp(x - out), None, None
 
 
-class StdSqrt(Function):
+class StdSqrt(Gate):
     """The square root that turns a variance into a standard deviation.
 
     Its local gradient ``1 / (2 std)`` is infinite where the spread is 0; there (as in
@@ -175,8 +165,6 @@ class StdSqrt(Function):
 
     symbol = "sqrt"
     operands = ("variance",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, variance: np.ndarray) -> np.ndarray:

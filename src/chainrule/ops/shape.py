@@ -9,17 +9,14 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import ShapeError
-from chainrule.function import Context, Function
-from chainrule.ops._common import as_tensor, normalize_axis, raw, shape_text
+from chainrule.function import Context
+from chainrule.ops._common import Gate, UnaryGate, as_tensor, normalize_axis, raw, shape_text
 from chainrule.tensor import Tensor
 
 
-class Reshape(Function):
+class Reshape(UnaryGate):
     symbol = "reshape"
-    operands = ("x",)
     parameters = ("shape",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
@@ -41,12 +38,9 @@ class Reshape(Function):
         return upstream.reshape(ctx.in_shape), None
 
 
-class Transpose(Function):
+class Transpose(UnaryGate):
     symbol = "T"
-    operands = ("x",)
     parameters = ("axes",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
@@ -72,14 +66,11 @@ class Transpose(Function):
         return upstream.transpose(ctx.inverse), None
 
 
-class BroadcastTo(Function):
+class BroadcastTo(UnaryGate):
     """Copies along new axes; the engine sums the gradient back (the copy gate)."""
 
     symbol = "expand"
-    operands = ("x",)
     parameters = ("shape",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
@@ -99,12 +90,9 @@ class BroadcastTo(Function):
         return upstream, None  # the engine's unbroadcast does the summing
 
 
-class Squeeze(Function):
+class Squeeze(UnaryGate):
     symbol = "squeeze"
-    operands = ("x",)
     parameters = ("axis",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any) -> np.ndarray:
@@ -120,12 +108,9 @@ class Squeeze(Function):
         return upstream.reshape(ctx.in_shape), None
 
 
-class Unsqueeze(Function):
+class Unsqueeze(UnaryGate):
     symbol = "unsqueeze"
-    operands = ("x",)
     parameters = ("axis",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
@@ -147,7 +132,7 @@ def _is_basic(index: Any) -> bool:
     )
 
 
-class GetItem(Function):
+class GetItem(UnaryGate):
     """``x[index]``: basic slicing and integer-array / boolean indexing.
 
     Backward scatters the gradient back into a zero tensor of x's shape; repeated
@@ -155,10 +140,7 @@ class GetItem(Function):
     """
 
     symbol = "[]"
-    operands = ("x",)
     parameters = ("index",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
@@ -189,14 +171,12 @@ def _scatter(values: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
     return out
 
 
-class ScatterAdd(Function):
+class ScatterAdd(Gate):
     """Adds ``values`` into a zero tensor at ``index`` (the backward of indexing)."""
 
     symbol = "scatter"
     operands = ("values",)
     parameters = ("shape", "index")
-    differentiable_backward = True
-    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, values: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
@@ -208,12 +188,10 @@ class ScatterAdd(Function):
         return upstream[ctx.index], None, None
 
 
-class _Join(Function):
+class _Join(Gate):
     """What concatenate and stack share: an axis, then the tensors to join."""
 
     parameters = ("axis",)
-    differentiable_backward = True
-    fresh_gradients = True
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
