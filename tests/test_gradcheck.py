@@ -122,7 +122,7 @@ def test_jacobian_of_elementwise_and_reduction() -> None:
 
 
 def test_jacobian_refuses_the_lectures_256_gib_example() -> None:
-    from chainrule.gradcheck import jacobian_size_bytes
+    from chainrule.gradient_check import jacobian_size_bytes
 
     assert jacobian_size_bytes((64, 4096), (64, 4096)) == 274_877_906_944
     x = cr.zeros(64, 4096)

@@ -141,7 +141,7 @@ def test_matrix_multiply_shape_rule() -> None:
 
 
 def test_explicit_jacobian_of_the_lecture_layer_is_256_gib() -> None:
-    from chainrule.gradcheck import jacobian_size_bytes
+    from chainrule.gradient_check import jacobian_size_bytes
 
     assert jacobian_size_bytes((64, 4096), (64, 4096), itemsize=4) == 256 * 2**30
 

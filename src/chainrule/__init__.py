@@ -20,7 +20,13 @@ from chainrule.autograd import (
 )
 from chainrule.compiler import CompiledStep, CompileError, compile
 from chainrule.errors import ChainruleError, ConfigError, DataError, ShapeError
-from chainrule.gradcheck import GradcheckError, gradcheck, jacobian, numerical_gradient, rel_error
+from chainrule.gradient_check import (
+    GradcheckError,
+    gradcheck,
+    jacobian,
+    numerical_gradient,
+    rel_error,
+)
 from chainrule.ops import (
     abs,
     broadcast_to,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ChainruleError", "ConfigError", "DataError", "ShapeError"]
+__all__ = ["ChainruleError", "ConfigError", "DataError", "GraphFreedError", "ShapeError"]
 
 
 class ChainruleError(Exception):
@@ -24,4 +24,11 @@ class ConfigError(ChainruleError, ValueError):
     """A setting or command-line option with a value outside what it accepts.
 
     The message names the setting, the accepted values and the value given.
+    """
+
+
+class GraphFreedError(ChainruleError, RuntimeError):
+    """A backward pass reached a node whose saved values an earlier one freed.
+
+    Pass ``retain_graph=True`` to the earlier ``backward()`` to keep them.
     """

@@ -14,7 +14,7 @@ import argparse
 import numpy as np
 
 from chainrule.atomic import write_text
-from chainrule.explain.trace import ExplainError, Trace, format_array
+from chainrule.explain import ExplainError, Trace, format_array
 
 EXAMPLE_NAMES = ("simple", "sigmoid-neuron", "gates", "relu-vector", "matmul", "vectorized-norm")
 
@@ -90,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
         precision = args.precision if args.precision is not None else ex.precision
         print(f"example {ex.name}: {ex.description}")
     else:
+        from chainrule.explain import trace
         from chainrule.explain.expr import evaluate, parse_value, parse_values
-        from chainrule.explain.trace import trace
 
         out = evaluate(args.expression, parse_values(args.values))
         upstream = parse_value(args.upstream) if args.upstream else None

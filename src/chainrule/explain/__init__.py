@@ -14,22 +14,17 @@ that steps through it.
 [-4.0, -4.0, 3.0]
 """
 
+from chainrule.explain.capture import steps, trace
 from chainrule.explain.examples import EXAMPLES, example
 from chainrule.explain.expr import evaluate, parse, parse_values
+from chainrule.explain.graph import ExplainError, Step, Trace, TraceNode, Wire
 from chainrule.explain.html import to_html
 from chainrule.explain.model import explain_model
 from chainrule.explain.svg import to_svg
-from chainrule.explain.trace import (
-    ExplainError,
-    Step,
-    Trace,
-    TraceNode,
-    Wire,
-    format_array,
-    format_number,
-    steps,
-    trace,
-)
+from chainrule.explain.text import format_array, format_number
+
+# The renderers take a trace; ``Trace.to_svg``/``to_html`` find them here.
+Trace.renderers.update(svg=to_svg, html=to_html)
 
 __all__ = [
     "EXAMPLES",

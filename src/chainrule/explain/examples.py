@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 import chainrule as cr
-from chainrule.explain.trace import ExplainError, Trace, trace
+from chainrule.explain.capture import trace
+from chainrule.explain.graph import ExplainError, Trace
 
 __all__ = ["EXAMPLES", "Example", "example"]
 

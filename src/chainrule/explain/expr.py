@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.explain.trace import ExplainError
+from chainrule.explain.graph import ExplainError
 from chainrule.tensor import Tensor
 
 __all__ = [

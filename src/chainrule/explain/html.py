@@ -16,8 +16,9 @@ import json
 from html import escape
 from typing import Any
 
+from chainrule.explain.graph import ExplainError, Trace
 from chainrule.explain.svg import to_svg
-from chainrule.explain.trace import ExplainError, Trace, describe, format_array
+from chainrule.explain.text import describe, format_array
 
 __all__ = ["html_steps", "to_html"]
 

@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
-from chainrule.explain.trace import ExplainError, Trace, trace
+from chainrule.explain.capture import trace
+from chainrule.explain.graph import ExplainError, Trace
+from chainrule.explain.text import table
 
 __all__ = ["ModelReport", "explain_model", "trace_model"]
 
@@ -46,7 +48,7 @@ class ModelReport:
             ratio = grad / value if value else float("inf")
             rows.append((name, str(tuple(node.shape)), f"{value:.4g}", f"{grad:.4g}",
                          f"{ratio:.3g}"))
-        return _table(rows)
+        return table(rows)
 
     def gate_table(self) -> str:
         """Per backward step: gate, output shape, ||upstream||, ||downstream|| per input."""
@@ -65,7 +67,7 @@ class ModelReport:
                     "-" if down is None else f"{float(np.linalg.norm(down)):.4g}",
                 ))
                 first = False
-        return _table(rows)
+        return table(rows)
 
     def text(self) -> str:
         return "\n".join([
@@ -79,13 +81,6 @@ class ModelReport:
             "parameters (gradient norms per layer):",
             self.layer_table(),
         ])
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def _in_features(model: Any) -> int:

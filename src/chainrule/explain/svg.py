@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.explain.trace import ExplainError, Trace, format_array, format_number
+from chainrule.explain.graph import ExplainError, Trace
+from chainrule.explain.text import format_array, format_number
 
 __all__ = ["FORWARD_COLOR", "GRADIENT_COLOR", "Layout", "layout", "to_svg"]
 
@@ -351,7 +352,7 @@ def to_svg(tr: Trace, style: str = "lecture", precision: int = 2, engine: str = 
     if style not in ("lecture", "structure"):
         raise ExplainError(f"to_svg: style must be 'lecture' or 'structure', not {style!r}")
     if not isinstance(tr, Trace):
-        raise ExplainError(f"to_svg: expected a Trace (from chainrule.explain.trace), got "
+        raise ExplainError(f"to_svg: expected a Trace (from chainrule.explain.trace()), got "
                            f"{type(tr).__name__}")
     numbers = style == "lecture"
     lay = layout(tr, precision=precision, engine=engine, numbers=numbers)

@@ -223,6 +223,9 @@ class _BatchNorm(Function):
     """
 
     symbol = "batchnorm"
+    operands = ("x", "weight", "bias")
+    parameters = ("mean", "var", "eps", "axes", "batch_stats")
+    fresh_gradients = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: Any, bias: Any, mean: np.ndarray,

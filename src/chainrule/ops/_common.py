@@ -8,12 +8,33 @@ the few NumPy calls that have no operator.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from chainrule.errors import ShapeError
+from chainrule.function import Function
 from chainrule.tensor import Tensor
+
+
+class Gate(Function):
+    """A built-in op: its backward also runs on Tensors and returns new arrays."""
+
+    differentiable_backward = True
+    fresh_gradients = True
+
+
+class UnaryGate(Gate):
+    """A gate of one operand ``x``; its other arguments are parameters."""
+
+    operands = ("x",)
+
+
+class ElementwiseGate(UnaryGate):
+    """A gate applied to each element of ``x`` on its own."""
+
+    elementwise = True
 
 
 def exp(a: Any) -> Any:
@@ -97,3 +118,21 @@ def as_tensor(x: Any) -> Tensor:
 
 def raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+# How gates are written: the explainer's labels and rules use the same text.
+def one_constant(constants: Mapping[int, float]) -> tuple[int, float] | None:
+    """``(position, value)`` of a gate's only number operand, or None (see ``gate_label``)."""
+    return next(iter(constants.items())) if len(constants) == 1 else None
+
+
+def number_text(c: float) -> str:
+    """A constant as a gate label writes it: ``2``, ``-1``, ``0.5``."""
+    return str(int(c)) if np.isfinite(c) and c == int(c) and abs(c) < 1e15 else f"{c:g}"
+
+
+def shape_text(shape: tuple) -> str:
+    """A shape in words: ``scalar``, ``(3,)``, ``(2, 3)``."""
+    if shape == ():
+        return "scalar"
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -6,24 +6,25 @@ input is needed (the sigmoid layer's ``top_diff * s * (1 - s)``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
 from chainrule.errors import ShapeError
-from chainrule.ops._common import exp, raw
+from chainrule.function import Context
+from chainrule.ops._common import ElementwiseGate, Gate, UnaryGate, exp, raw
 from chainrule.ops.reduce import max as reduce_max
 from chainrule.ops.shape import reshape
 from chainrule.tensor import Tensor
 
 
-class ReLU(Function):
+class ReLU(ElementwiseGate):
     """``max(0, x)``. Backward: upstream where the output is positive, else 0."""
 
     symbol = "relu"
-    differentiable_backward = True
     kernel = "chainrule.compiler.kernels:ReLUKernel"
+    pattern = "max(0, x) gate: gradient router"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -37,11 +38,11 @@ class ReLU(Function):
         return upstream * (raw(out) > 0)
 
 
-class LeakyReLU(Function):
+class LeakyReLU(ElementwiseGate):
     """``x if x > 0 else slope * x`` (the lecture writes ``max(0.1x, x)``)."""
 
     symbol = "leaky_relu"
-    differentiable_backward = True
+    parameters = ("negative_slope",)
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, slope: float) -> np.ndarray:
@@ -63,7 +64,7 @@ def _channel_shape(x_ndim: int, w_size: int) -> tuple:
     return (1, w_size) + (1,) * (x_ndim - 2)
 
 
-class PReLU(Function):
+class PReLU(Gate):
     """``x if x > 0 else a * x`` with a learned slope ``a`` (one, or one per channel).
 
     Local gradients: ``1`` or ``a`` for x; ``0`` or ``x`` for a, summed over every
@@ -71,7 +72,7 @@ class PReLU(Function):
     """
 
     symbol = "prelu"
-    differentiable_backward = True
+    operands = ("x", "weight")
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -105,11 +106,11 @@ class PReLU(Function):
         return gx, gw
 
 
-class ELU(Function):
+class ELU(ElementwiseGate):
     """``x if x > 0 else alpha (e^x - 1)``. Local gradient 1, or ``out + alpha``."""
 
     symbol = "elu"
-    differentiable_backward = True
+    parameters = ("alpha",)
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, alpha: float) -> np.ndarray:
@@ -127,14 +128,13 @@ class ELU(Function):
         return upstream * np.where(positive, 1, out + ctx.alpha), None
 
 
-class Sigmoid(Function):
+class Sigmoid(ElementwiseGate):
     """``1 / (1 + e^-x)``. Local gradient ``(1 - s) s`` from the saved output s.
 
     Stable at +-300: ``e^-|x|`` never overflows.
     """
 
     symbol = "sigmoid"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -150,11 +150,10 @@ class Sigmoid(Function):
         return upstream * out * (1 - out)
 
 
-class Tanh(Function):
+class Tanh(ElementwiseGate):
     """Hyperbolic tangent. Local gradient ``1 - tanh(x)^2`` from the saved output."""
 
     symbol = "tanh"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -168,14 +167,18 @@ class Tanh(Function):
         return upstream * (1 - out * out)
 
 
-class Softmax(Function):
+class Softmax(UnaryGate):
     """``e^x / sum(e^x)`` along ``axis``, shifted by the max for stability.
 
     Backward without the Jacobian: ``s * (upstream - sum(upstream * s))``.
     """
 
     symbol = "softmax"
-    differentiable_backward = True
+    parameters = ("axis",)
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "s * (upstream - sum(upstream * s))"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
@@ -191,11 +194,15 @@ class Softmax(Function):
         return s * (upstream - (upstream * s).sum(axis=ctx.axis, keepdims=True)), None
 
 
-class LogSoftmax(Function):
+class LogSoftmax(UnaryGate):
     """``x - logsumexp(x)`` along ``axis``. Backward: ``upstream - softmax * sum(upstream)``."""
 
     symbol = "log_softmax"
-    differentiable_backward = True
+    parameters = ("axis",)
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "upstream - softmax * sum(upstream)"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:

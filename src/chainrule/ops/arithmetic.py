@@ -6,20 +6,46 @@ the add gate distributes, the mul gate swaps its inputs, and so on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
-from chainrule.ops._common import log, operand
+from chainrule.function import Context
+from chainrule.ops._common import ElementwiseGate, Gate, log, number_text, one_constant, operand
 from chainrule.tensor import Tensor
 
 
-class Add(Function):
+class _Binary(Gate):
+    """What the arithmetic gates share: two operands, elementwise, written infix.
+
+    With one operand a number, the gate's label folds it in (``x + 1`` draws ``+1``).
+    """
+
+    infix = True
+    elementwise = True
+    operands = ("x", "y")
+
+    @classmethod
+    def gate_label(cls, constants: Mapping[int, float]) -> str:
+        one = one_constant(constants)
+        return cls.symbol if one is None else cls._fold(*one)
+
+    @classmethod
+    def _fold(cls, slot: int, c: float) -> str:
+        """The label with the number ``c`` given as operand ``slot``."""
+        return cls.symbol
+
+
+class Add(_Binary):
     """``x + y``. Local gradients are 1 and 1: the *gradient distributor*."""
 
     symbol = "+"
-    differentiable_backward = True
+    pattern = "add gate: gradient distributor"
+
+    @classmethod
+    def _fold(cls, slot: int, c: float) -> str:
+        return f"+{number_text(c)}" if c >= 0 else f"-{number_text(-c)}"
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -30,11 +56,14 @@ class Add(Function):
         return upstream, upstream
 
 
-class Sub(Function):
+class Sub(_Binary):
     """``x - y``. Local gradients are 1 and -1."""
 
     symbol = "-"
-    differentiable_backward = True
+
+    @classmethod
+    def _fold(cls, slot: int, c: float) -> str:
+        return f"-{number_text(c)}" if slot == 1 else f"{number_text(c)}-x"
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -45,11 +74,15 @@ class Sub(Function):
         return upstream, (-upstream if ctx.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+class Mul(_Binary):
     """``x * y``. Local gradients are y and x: the *swap multiplier*."""
 
     symbol = "*"
-    differentiable_backward = True
+    pattern = "mul gate: swap multiplier"
+
+    @classmethod
+    def _fold(cls, slot: int, c: float) -> str:
+        return f"*{number_text(c)}"
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -63,11 +96,16 @@ class Mul(Function):
         return (upstream * y if need_x else None), (upstream * x if need_y else None)
 
 
-class Div(Function):
+class Div(_Binary):
     """``x / y``. Local gradients are 1/y and -x/y^2."""
 
     symbol = "/"
-    differentiable_backward = True
+
+    @classmethod
+    def _fold(cls, slot: int, c: float) -> str:
+        if slot == 1:
+            return f"/{number_text(c)}"
+        return "1/x" if c == 1 else f"{number_text(c)}/x"
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> Any:
@@ -83,11 +121,18 @@ class Div(Function):
         return gx, gy
 
 
-class Neg(Function):
-    """``-x``."""
+class Neg(ElementwiseGate):
+    """``-x``. Local gradient -1: drawn as the lecture's ``*-1`` gate."""
 
     symbol = "-x"
-    differentiable_backward = True
+
+    @classmethod
+    def gate_label(cls, constants: Mapping[int, float]) -> str:
+        return "*-1"
+
+    @classmethod
+    def formula(cls, args: Sequence[str]) -> str:
+        return f"-{args[0]}"
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -98,11 +143,17 @@ class Neg(Function):
         return -upstream
 
 
-class Pow(Function):
+class Pow(_Binary):
     """``x ** p``. Local gradients: ``p x^(p-1)`` for x, ``x^p log x`` for p."""
 
     symbol = "**"
-    differentiable_backward = True
+    operands = ("x", "p")
+
+    @classmethod
+    def _fold(cls, slot: int, c: float) -> str:
+        if slot == 0:  # a number raised to a tensor
+            return cls.symbol
+        return "1/x" if c == -1 else f"^{number_text(c)}"
 
     @staticmethod
     def forward(ctx: Context, x: Any, p: Any) -> Any:

@@ -12,15 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
+from chainrule.function import Context
+from chainrule.ops._common import UnaryGate
 from chainrule.tensor import Tensor, get_rng
 
 
-class Dropout(Function):
+class Dropout(UnaryGate):
     """``x * mask / (1 - p)`` with a random keep-mask; backward multiplies by the same mask."""
 
     symbol = "dropout"
-    differentiable_backward = True
+    parameters = ("p",)
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, p: float) -> np.ndarray:

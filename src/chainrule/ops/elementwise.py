@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
-from chainrule.ops._common import operand, raw
+from chainrule.function import Context
+from chainrule.ops._common import ElementwiseGate, Gate, number_text, one_constant, operand, raw
 from chainrule.tensor import Tensor, _as_dtype
 
 
-class Exp(Function):
+class Exp(ElementwiseGate):
     """``e^x``. Its local gradient is its own output: the *output multiplier*."""
 
     symbol = "exp"
-    differentiable_backward = True
+    pattern = "exp gate: output multiplier"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -29,11 +30,10 @@ class Exp(Function):
         return upstream * out
 
 
-class Log(Function):
+class Log(ElementwiseGate):
     """Natural logarithm. Local gradient ``1/x``."""
 
     symbol = "log"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -46,11 +46,10 @@ class Log(Function):
         return upstream / x
 
 
-class Sqrt(Function):
+class Sqrt(ElementwiseGate):
     """Square root. Local gradient ``1 / (2 sqrt(x))``."""
 
     symbol = "sqrt"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -64,11 +63,10 @@ class Sqrt(Function):
         return upstream / (2 * out)
 
 
-class Abs(Function):
+class Abs(ElementwiseGate):
     """``|x|``. Local gradient ``sign(x)`` (0 at 0, as in PyTorch)."""
 
     symbol = "abs"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -81,7 +79,19 @@ class Abs(Function):
         return upstream * np.sign(raw(x))
 
 
-class Maximum(Function):
+class _Router(Gate):
+    """What elementwise max and min share: two operands, a constant folded as ``max(0, x)``."""
+
+    operands = ("x", "y")
+    elementwise = True
+
+    @classmethod
+    def gate_label(cls, constants: Mapping[int, float]) -> str:
+        one = one_constant(constants)
+        return cls.symbol if one is None else f"{cls.symbol}({number_text(one[1])}, x)"
+
+
+class Maximum(_Router):
     """Elementwise ``max(x, y)``: the *gradient router*.
 
     The upstream gradient goes to the larger input, the other gets 0. On a tie each
@@ -89,7 +99,7 @@ class Maximum(Function):
     """
 
     symbol = "max"
-    differentiable_backward = True
+    pattern = "max gate: gradient router"
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> np.ndarray:
@@ -104,11 +114,11 @@ class Maximum(Function):
         return (upstream * wx if need_x else None), (upstream * (1 - wx) if need_y else None)
 
 
-class Minimum(Function):
+class Minimum(_Router):
     """Elementwise ``min(x, y)``: routes the gradient to the smaller input (ties split)."""
 
     symbol = "min"
-    differentiable_backward = True
+    pattern = "min gate: gradient router"
 
     @staticmethod
     def forward(ctx: Context, x: Any, y: Any) -> np.ndarray:
@@ -131,11 +141,11 @@ def _route(winner: Any, loser: Any) -> np.ndarray:
     return share
 
 
-class Clip(Function):
+class Clip(ElementwiseGate):
     """``min(max(x, low), high)``. The gradient passes where ``low <= x <= high``."""
 
     symbol = "clip"
-    differentiable_backward = True
+    parameters = ("low", "high")
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
@@ -155,11 +165,12 @@ class Clip(Function):
         return upstream * inside, None, None
 
 
-class Where(Function):
+class Where(Gate):
     """``cond ? x : y`` elementwise. The gradient follows the branch that was taken."""
 
     symbol = "where"
-    differentiable_backward = True
+    operands = ("cond", "x", "y")
+    elementwise = True
 
     @staticmethod
     def forward(ctx: Context, cond: np.ndarray, x: Any, y: Any) -> np.ndarray:
@@ -173,11 +184,11 @@ class Where(Function):
         return None, (upstream * cond if need_x else None), (upstream * ~cond if need_y else None)
 
 
-class Cast(Function):
+class Cast(ElementwiseGate):
     """Change the dtype; the gradient is cast back."""
 
     symbol = "cast"
-    differentiable_backward = True
+    parameters = ("dtype",)
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -7,21 +7,32 @@ No Jacobian (N*M x N*D) is ever formed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
 from chainrule.errors import ShapeError
-from chainrule.ops._common import operand, swap_last
+from chainrule.function import Context
+from chainrule.ops._common import Gate, operand, swap_last
 from chainrule.tensor import Tensor
 
 
-class MatMul(Function):
+class MatMul(Gate):
     """``x @ y`` for 1-D, 2-D and batched (broadcast) operands, like ``np.matmul``."""
 
     symbol = "@"
-    differentiable_backward = True
+    infix = True
+    operands = ("x", "y")
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        a, b = inputs
+        if a.value.ndim == 1 and b.value.ndim == 1:
+            return f"{inputs[1 - k].name} (dot product)"
+        if k == 0:
+            return f"outer(upstream, {b.name})" if b.value.ndim == 1 else f"upstream @ {b.name}^T"
+        return f"outer({a.name}, upstream)" if a.value.ndim == 1 else f"{a.name}^T @ upstream"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -68,7 +79,7 @@ class MatMul(Function):
         return gx, gy
 
 
-class Linear(Function):
+class Linear(Gate):
     """``x @ weight.T + bias`` in one node (PyTorch's layout: weight is (out, in)).
 
     Backward (the CS231n ``affine_backward``)::
@@ -77,8 +88,12 @@ class Linear(Function):
     """
 
     symbol = "linear"
-    differentiable_backward = True
     kernel = "chainrule.compiler.kernels:LinearKernel"
+    operands = ("x", "weight", "bias")
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return ("upstream @ W", "upstream^T @ x", "sum of upstream over rows")[min(k, 2)]
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, bias: Any) -> np.ndarray:

@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
 from chainrule.errors import ShapeError
-from chainrule.ops._common import exp, operand, raw
+from chainrule.function import Context
+from chainrule.ops._common import Gate, exp, operand, raw
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -60,15 +61,20 @@ def _reduce(per_example: np.ndarray, reduction: str) -> np.ndarray:
     return per_example
 
 
-class CrossEntropy(Function):
+class CrossEntropy(Gate):
     """Softmax loss ``L_i = -log(e^{s_y} / sum_j e^{s_j})``, fused with its gradient.
 
     Backward: ``(softmax(s) - onehot(y)) * upstream`` (divided by N for the mean).
     """
 
     symbol = "softmax loss"
-    differentiable_backward = True
     kernel = "chainrule.compiler.kernels:CrossEntropyKernel"
+    operands = ("scores",)
+    parameters = ("labels", "reduction")
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "softmax(s) - onehot(y) (/N for the mean)"
 
     @staticmethod
     def forward(ctx: Context, scores: np.ndarray, labels: np.ndarray, reduction: str) -> np.ndarray:
@@ -100,15 +106,20 @@ class CrossEntropy(Function):
         return grad, None, None
 
 
-class MulticlassHinge(Function):
+class MulticlassHinge(Gate):
     """The lecture's SVM loss ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin)``.
 
     Backward: each violating class j gets +1, the true class gets minus the count.
     """
 
     symbol = "SVM loss"
-    differentiable_backward = True
     kernel = "chainrule.compiler.kernels:MulticlassHingeReplay"
+    operands = ("scores",)
+    parameters = ("labels", "margin", "reduction")
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "+1 per violating class, minus their count at the true class"
 
     @staticmethod
     def forward(
@@ -130,11 +141,21 @@ class MulticlassHinge(Function):
         return ctx.local * _scale(upstream, ctx.reduction, ctx.n), None, None, None
 
 
-class MSE(Function):
+class _Regression(Gate):
+    """What the regression losses share: a prediction against a target."""
+
+    operands = ("pred",)
+    parameters = ("target", "reduction")
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "pred - target, scaled"
+
+
+class MSE(_Regression):
     """PyTorch's ``mse_loss``: the mean of squared differences over all elements."""
 
     symbol = "MSE"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, pred: np.ndarray, target: Any, reduction: str) -> np.ndarray:
@@ -160,14 +181,13 @@ class MSE(Function):
         return (g if need_p else None), (-g if need_t else None), None
 
 
-class L2(Function):
+class L2(_Regression):
     """The lecture's ``1/2 ||pred - target||^2`` per example (summed over outputs).
 
     ``reduction='mean'`` averages over the batch (axis 0).
     """
 
     symbol = "L2 loss"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, pred: np.ndarray, target: Any, reduction: str) -> np.ndarray:

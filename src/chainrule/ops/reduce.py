@@ -7,12 +7,13 @@ copy is the gradient; mean: divided by the count; max/min: routed to the winners
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
-from chainrule.ops._common import exp, expand, keepdims_shape, normalize_axis
+from chainrule.function import Context
+from chainrule.ops._common import Gate, UnaryGate, exp, expand, keepdims_shape, normalize_axis
 from chainrule.tensor import Tensor
 
 
@@ -32,11 +33,20 @@ def _setup(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool, op: str) -> t
     return axes
 
 
-class Sum(Function):
+class _Reduction(UnaryGate):
+    """A reduction of ``x`` over ``axis`` (all axes for None), kept as size 1 if ``keepdims``."""
+
+    parameters = ("axis", "keepdims")
+
+
+class Sum(_Reduction):
     """Sum over axes. Backward: the upstream gradient copied to every summed element."""
 
     symbol = "sum"
-    differentiable_backward = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "1 (upstream copied to every element)"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -48,11 +58,15 @@ class Sum(Function):
         return expand(_restore(upstream, ctx), ctx.in_shape), None, None
 
 
-class Mean(Function):
+class Mean(_Reduction):
     """Mean over axes. Backward: upstream / count, copied to every element."""
 
     symbol = "mean"
-    differentiable_backward = True
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        count = inputs[0].value.size // (output.value.size or 1)
+        return f"1/{count} (upstream / N copied to every element)"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -68,14 +82,17 @@ class Mean(Function):
         return expand(g, ctx.in_shape), None, None
 
 
-class _Extreme(Function):
+class _Extreme(_Reduction):
     """Shared backward of max and min: route the gradient to the extreme elements.
 
     Ties share the gradient evenly (like ``torch.amax``), so it still sums to upstream.
     """
 
-    differentiable_backward = True
     reduce = staticmethod(np.max)
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return f"1 at the {cls.symbol}, 0 elsewhere"
 
     @classmethod
     def forward(cls, ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -100,22 +117,23 @@ class _Extreme(Function):
 
 class Max(_Extreme):
     symbol = "max"
+    pattern = "max gate: gradient router"
     reduce = staticmethod(np.max)
 
 
 class Min(_Extreme):
     symbol = "min"
+    pattern = "min gate: gradient router"
     reduce = staticmethod(np.min)
 
 
-class LogSumExp(Function):
+class LogSumExp(_Reduction):
     """``log(sum(exp(x)))``, computed stably as ``m + log(sum(exp(x - m)))``, m = max x.
 
     Its gradient is the softmax of x.
     """
 
     symbol = "logsumexp"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -137,7 +155,7 @@ class LogSumExp(Function):
         return _restore(upstream, ctx) * exp(x - out), None, None
 
 
-class StdSqrt(Function):
+class StdSqrt(Gate):
     """The square root that turns a variance into a standard deviation.
 
     Its local gradient ``1 / (2 std)`` is infinite where the spread is 0; there (as in
@@ -146,7 +164,7 @@ class StdSqrt(Function):
     """
 
     symbol = "sqrt"
-    differentiable_backward = True
+    operands = ("variance",)
 
     @staticmethod
     def forward(ctx: Context, variance: np.ndarray) -> np.ndarray:

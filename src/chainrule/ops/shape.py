@@ -3,19 +3,24 @@ concatenate, stack. They move numbers around; the backward moves the gradient ba
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from chainrule.autograd import Context, Function
 from chainrule.errors import ShapeError
-from chainrule.ops._common import as_tensor, normalize_axis, raw
+from chainrule.function import Context
+from chainrule.ops._common import Gate, UnaryGate, as_tensor, normalize_axis, raw, shape_text
 from chainrule.tensor import Tensor
 
 
-class Reshape(Function):
+class Reshape(UnaryGate):
     symbol = "reshape"
-    differentiable_backward = True
+    parameters = ("shape",)
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return f"reshape back to {shape_text(inputs[k].shape)}"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, shape: tuple) -> np.ndarray:
@@ -33,9 +38,13 @@ class Reshape(Function):
         return upstream.reshape(ctx.in_shape), None
 
 
-class Transpose(Function):
+class Transpose(UnaryGate):
     symbol = "T"
-    differentiable_backward = True
+    parameters = ("axes",)
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "transpose back"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axes: Any) -> np.ndarray:
@@ -57,11 +66,15 @@ class Transpose(Function):
         return upstream.transpose(ctx.inverse), None
 
 
-class BroadcastTo(Function):
+class BroadcastTo(UnaryGate):
     """Copies along new axes; the engine sums the gradient back (the copy gate)."""
 
     symbol = "expand"
-    differentiable_backward = True
+    parameters = ("shape",)
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "sum over the broadcast axes"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, shape: tuple) -> np.ndarray:
@@ -77,9 +90,9 @@ class BroadcastTo(Function):
         return upstream, None  # the engine's unbroadcast does the summing
 
 
-class Squeeze(Function):
+class Squeeze(UnaryGate):
     symbol = "squeeze"
-    differentiable_backward = True
+    parameters = ("axis",)
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Any) -> np.ndarray:
@@ -95,9 +108,9 @@ class Squeeze(Function):
         return upstream.reshape(ctx.in_shape), None
 
 
-class Unsqueeze(Function):
+class Unsqueeze(UnaryGate):
     symbol = "unsqueeze"
-    differentiable_backward = True
+    parameters = ("axis",)
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
@@ -119,7 +132,7 @@ def _is_basic(index: Any) -> bool:
     )
 
 
-class GetItem(Function):
+class GetItem(UnaryGate):
     """``x[index]``: basic slicing and integer-array / boolean indexing.
 
     Backward scatters the gradient back into a zero tensor of x's shape; repeated
@@ -127,7 +140,11 @@ class GetItem(Function):
     """
 
     symbol = "[]"
-    differentiable_backward = True
+    parameters = ("index",)
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "scatter upstream into zeros"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
@@ -154,11 +171,12 @@ def _scatter(values: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
     return out
 
 
-class ScatterAdd(Function):
+class ScatterAdd(Gate):
     """Adds ``values`` into a zero tensor at ``index`` (the backward of indexing)."""
 
     symbol = "scatter"
-    differentiable_backward = True
+    operands = ("values",)
+    parameters = ("shape", "index")
 
     @staticmethod
     def forward(ctx: Context, values: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
@@ -170,9 +188,20 @@ class ScatterAdd(Function):
         return upstream[ctx.index], None, None
 
 
-class Concatenate(Function):
+class _Join(Gate):
+    """What concatenate and stack share: an axis, then the tensors to join."""
+
+    parameters = ("axis",)
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "slice of upstream"
+
+
+class Concatenate(_Join):
+    """Tensors joined along an existing axis; backward slices the upstream back apart."""
+
     symbol = "cat"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, axis: int, *xs: np.ndarray) -> np.ndarray:
@@ -198,9 +227,10 @@ class Concatenate(Function):
         return (None, *pieces)
 
 
-class Stack(Function):
+class Stack(_Join):
+    """Tensors joined along a new axis; backward takes each one's slice of the upstream."""
+
     symbol = "stack"
-    differentiable_backward = True
 
     @staticmethod
     def forward(ctx: Context, axis: int, *xs: np.ndarray) -> np.ndarray:

@@ -325,11 +325,12 @@ class Session:
     def backprop_graph(self, index: int) -> dict[str, Any]:
         """The computational graph of the loss on point ``index`` with values and gradients.
 
-        Uses the explainer (``chainrule.explain.trace`` / ``to_svg``), which runs its own
-        reverse pass: the parameters' ``.grad`` is left alone, so training is not disturbed.
+        Uses the explainer (``chainrule.explain.trace`` / ``to_svg``), which collects the
+        gradients instead of accumulating them: the parameters' ``.grad`` is left alone, so
+        training is not disturbed.
         """
+        from chainrule.explain import trace
         from chainrule.explain.svg import to_svg
-        from chainrule.explain.trace import trace
 
         index = limits.check_int("index", index, 0, len(self.X) - 1)
         x = cr.tensor(self.phi[index:index + 1])

@@ -1,0 +1,34 @@
+"""The explainer's text: numbers, arrays, formulas and tables."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule as cr
+from chainrule.explain import format_array, format_number, trace
+from chainrule.explain.text import describe, table
+
+
+def test_numbers_are_rounded_without_negative_zero() -> None:
+    assert format_number(-0.001, 2) == "0.00"
+    assert format_number(0.73106, 2) == "0.73"
+    assert [format_number(v) for v in (np.nan, np.inf, -np.inf)] == ["nan", "inf", "-inf"]
+
+
+def test_arrays_small_as_lists_large_by_shape_and_range() -> None:
+    assert format_array(None) == "-"
+    assert format_array(np.array(2.5)) == "2.50"
+    assert format_array(np.array([[1.0, -2.0], [3.0, 0.0]]), 1) == "[[1.0, -2.0], [3.0, 0.0]]"
+    big = np.arange(20.0).reshape(4, 5)
+    assert format_array(big, 0) == "(4, 5) [0, 1, 2, ...] min 0 max 19"
+
+
+def test_describe_writes_each_value_as_its_op_does() -> None:
+    x = cr.tensor(2.0, dtype="float64", requires_grad=True)
+    x.name = "x"
+    tr = trace(cr.exp(-(x * 3.0)) + 1)
+    assert [describe(tr, n) for n in tr.nodes] == ["input", "x * 3", "-n1", "exp(n2)", "n3 + 1"]
+
+
+def test_table_columns_line_up_under_a_dashed_header() -> None:
+    assert table([("a", "bb"), ("ccc", "d")]).splitlines() == ["a    bb", "---  --", "ccc  d"]
