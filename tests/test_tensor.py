@@ -265,7 +265,7 @@ def test_random_factories_are_seeded() -> None:
 
 
 def test_rng_state_round_trip() -> None:
-    from chainrule.tensor import get_rng_state, set_rng_state
+    from chainrule.random import get_rng_state, set_rng_state
 
     state = get_rng_state()
     first = cr.randn(4).data

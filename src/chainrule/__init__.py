@@ -9,6 +9,7 @@
 """
 
 from chainrule import functional, ops
+from chainrule._tensor import Tensor
 from chainrule.autograd import (
     Context,
     Function,
@@ -19,6 +20,22 @@ from chainrule.autograd import (
     set_grad_enabled,
 )
 from chainrule.compiler import CompiledStep, CompileError, compile
+from chainrule.creation import (
+    arange,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from chainrule.errors import ChainruleError, ConfigError, DataError, ShapeError
 from chainrule.gradient_check import (
     GradcheckError,
@@ -58,25 +75,7 @@ from chainrule.ops import (
     where,
 )
 from chainrule.ops.activation import relu, sigmoid, softmax, tanh
-from chainrule.tensor import (
-    Tensor,
-    arange,
-    eye,
-    full,
-    full_like,
-    get_rng,
-    linspace,
-    manual_seed,
-    ones,
-    ones_like,
-    rand,
-    rand_like,
-    randn,
-    randn_like,
-    tensor,
-    zeros,
-    zeros_like,
-)
+from chainrule.random import get_rng, manual_seed
 
 __version__ = "0.1.0"
 

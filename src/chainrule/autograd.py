@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import (
     Context,
@@ -38,7 +39,6 @@ from chainrule.function import (
     no_grad,
     set_grad_enabled,
 )
-from chainrule.tensor import Tensor
 
 __all__ = [
     "Context",

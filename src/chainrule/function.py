@@ -321,4 +321,4 @@ def _broadcast_error(fn: type, datas: list, error: ValueError) -> ValueError:
 
 
 # At the end: tensor.py needs the engine, which needs this module's classes first.
-from chainrule.tensor import Tensor  # noqa: E402
+from chainrule._tensor import Tensor  # noqa: E402

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.autograd import grad as autograd_grad
-from chainrule.tensor import Tensor
 
 __all__ = ["GradcheckError", "gradcheck", "jacobian", "numerical_gradient", "rel_error"]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.optim.optimizer import Optimizer
-from chainrule.tensor import Tensor
 
 
 class Arena:

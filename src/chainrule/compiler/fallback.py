@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chainrule._tensor import Tensor
 from chainrule.compiler.step import CompiledStep, CompileError
-from chainrule.tensor import Tensor
 
 __all__ = ["TrainStep"]
 

@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.autograd import Context
 from chainrule.compiler.arena import Arena, arena_groups
 from chainrule.compiler.kernel import GenericKernel, kernel_class
 from chainrule.errors import ChainruleError
-from chainrule.tensor import Tensor
 
 __all__ = [
     "CONST", "INPUT", "LEAF", "NODE", "CompileError", "Plan", "allocate_grad_buffers",

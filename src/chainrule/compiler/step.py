@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.autograd import Context, topological_order
 from chainrule.compiler.arena import Arena
 from chainrule.compiler.codegen import MISS, Stale, generate
 from chainrule.compiler.plan import CompileError, Plan, build_plan
-from chainrule.tensor import Tensor, get_rng_state, set_rng_state
+from chainrule.random import get_rng_state, set_rng_state
 
 __all__ = ["CompileError", "CompiledStep", "compile"]
 

@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.errors import DataError
-from chainrule.tensor import Tensor, get_rng
+from chainrule.random import get_rng
 
 __all__ = ["DataLoader"]
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.autograd import (
     Context,
     as_gradient_tuple,
@@ -41,7 +42,6 @@ from chainrule.autograd import (
 from chainrule.autograd import backward as run_backward
 from chainrule.errors import GraphFreedError
 from chainrule.explain.graph import ExplainError, Step, Trace, TraceNode, Wire
-from chainrule.tensor import Tensor
 
 __all__ = ["COPY_PATTERN", "steps", "trace"]
 

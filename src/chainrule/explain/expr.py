@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.explain.graph import ExplainError
-from chainrule.tensor import Tensor
 
 __all__ = [
     "FUNCTIONS", "evaluate", "evaluate_tensors", "parse", "parse_value", "parse_values",

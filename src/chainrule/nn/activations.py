@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 import chainrule.functional as F
+from chainrule._tensor import Tensor
 from chainrule.nn.module import Module, Parameter
-from chainrule.tensor import Tensor
 
 __all__ = [
     "ACTIVATIONS",

@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.tensor import Tensor, get_rng
+from chainrule._tensor import Tensor
+from chainrule.random import get_rng
 
 __all__ = [
     "calculate_gain",

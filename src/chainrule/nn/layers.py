@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 import chainrule.functional as F
+from chainrule._tensor import Tensor
 from chainrule.autograd import Context, Function
 from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
-from chainrule.tensor import Tensor
 
 __all__ = ["BatchNorm1d", "Dropout", "Flatten", "Identity", "Linear", "Maxout", "Sequential"]
 

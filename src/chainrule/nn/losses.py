@@ -22,8 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 import chainrule.functional as F
+from chainrule._tensor import Tensor
 from chainrule.nn.module import Module
-from chainrule.tensor import Tensor
 
 __all__ = ["LOSSES", "CrossEntropyLoss", "L2Loss", "MSELoss", "MulticlassHingeLoss", "loss"]
 

@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.errors import ChainruleError
-from chainrule.tensor import Tensor
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "StateDictError"]
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from chainrule._tensor import Tensor
 from chainrule.nn.module import Module, Parameter
-from chainrule.tensor import Tensor
 
 __all__ = ["l2_penalty", "regularized_parameters"]
 

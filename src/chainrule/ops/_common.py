@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Function
-from chainrule.tensor import Tensor
 
 
 class Gate(Function):

@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import ElementwiseGate, Gate, UnaryGate, exp, raw
 from chainrule.ops.reduce import max as reduce_max
 from chainrule.ops.shape import reshape
-from chainrule.tensor import Tensor
 
 
 class ReLU(ElementwiseGate):

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.function import Context
 from chainrule.ops._common import ElementwiseGate, Gate, log, number_text, one_constant, operand
-from chainrule.tensor import Tensor
 
 
 class _Binary(Gate):

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.function import Context
 from chainrule.ops._common import UnaryGate
-from chainrule.tensor import Tensor, get_rng
+from chainrule.random import get_rng
 
 
 class Dropout(UnaryGate):

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor, _as_dtype
 from chainrule.function import Context
 from chainrule.ops._common import ElementwiseGate, Gate, number_text, one_constant, operand, raw
-from chainrule.tensor import Tensor, _as_dtype
 
 
 class Exp(ElementwiseGate):

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import Gate, operand, swap_last
-from chainrule.tensor import Tensor
 
 
 class MatMul(Gate):

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import Gate, exp, operand, raw
-from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.function import Context
 from chainrule.ops._common import Gate, UnaryGate, exp, expand, keepdims_shape, normalize_axis
-from chainrule.tensor import Tensor
 
 
 def _restore(upstream: Any, ctx: Context) -> Any:

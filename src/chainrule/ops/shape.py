@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import Gate, UnaryGate, as_tensor, normalize_axis, raw, shape_text
-from chainrule.tensor import Tensor
 
 
 class Reshape(UnaryGate):

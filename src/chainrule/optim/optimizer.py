@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.autograd import enable_grad
-from chainrule.tensor import Tensor
 
 __all__ = ["Optimizer"]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.optim.blas import add_scaled
 from chainrule.optim.optimizer import Optimizer
-from chainrule.tensor import Tensor
 
 __all__ = ["RMSprop"]
 

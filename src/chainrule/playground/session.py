@@ -39,7 +39,7 @@ from chainrule.playground import frames, limits
 from chainrule.playground.config import DATA_FIELDS, NET_FIELDS, Config
 from chainrule.playground.datasets import feature_matrix, make_dataset, parse_csv
 from chainrule.playground.limits import LimitError
-from chainrule.tensor import get_rng_state, set_rng_state
+from chainrule.random import get_rng_state, set_rng_state
 
 __all__ = ["Session"]
 

@@ -219,7 +219,7 @@ def save_checkpoint(
     PosixPath('runs/demo/checkpoint.safetensors')
     """
     from chainrule import __version__
-    from chainrule.tensor import get_rng_state
+    from chainrule.random import get_rng_state
 
     target = _resolve(path, for_writing=True)
     enc = _Encoder()

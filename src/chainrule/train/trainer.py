@@ -214,7 +214,7 @@ class Trainer:
         training loader and the trainer's counters are restored, so continuing gives the same
         numbers as a run that never stopped.
         """
-        from chainrule.tensor import set_rng_state
+        from chainrule.random import set_rng_state
 
         ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(
             checkpoint, build_model=False)
