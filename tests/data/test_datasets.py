@@ -11,8 +11,8 @@ import pytest
 import chainrule as cr
 from chainrule.cli import main
 from chainrule.data import ImageDataset, TabularDataset, default_data_dir, load
-from test_data_cifar import make_batches
-from test_data_idx import make_mnist
+from tests.data.test_cifar import make_batches
+from tests.data.test_idx import make_mnist
 
 
 def tiny(**overrides: object) -> ImageDataset:
