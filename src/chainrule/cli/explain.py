@@ -118,8 +118,6 @@ def _write_pictures(tr: Trace, args: argparse.Namespace, precision: int) -> None
 def _run_model(args: argparse.Namespace) -> int:
     from chainrule.explain.model import explain_model
 
-    if args.image and args.input:
-        raise ExplainError("explain --model: give --image or --input, not both")
     report = explain_model(args.model, image=args.image, input_path=args.input,
                            label=args.label, seed=args.seed)
     print(report.text())
