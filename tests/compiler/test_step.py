@@ -147,6 +147,31 @@ def test_batchnorm_in_training_mode_is_refused() -> None:
         step(*_data(8, 4, 2))
 
 
+def test_a_module_that_updates_state_in_training_is_refused_by_its_attribute() -> None:
+    class Counting(cr.nn.Module):
+        """Counts its calls in Python: a replay would skip the count."""
+
+        updates_in_training = "its call counter"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = cr.nn.Linear(4, 2)
+            self.calls = 0
+
+        def forward(self, x: cr.Tensor) -> cr.Tensor:
+            self.calls += 1
+            return self.fc(x)
+
+    model = Counting()
+    step = cr.compile(lambda x, y: F.cross_entropy(model(x), y), None, model=model)
+    with pytest.raises(cr.CompileError, match=r"compile: Counting in training mode cannot be "
+                       r"replayed \(it updates its call counter in Python on every call\)"):
+        step(*_data(8, 4, 2))
+    model.eval()  # evaluation mode changes nothing: the replay is the eager step
+    step(*_data(8, 4, 2))
+    assert step.traces == 1
+
+
 def test_extra_outputs_are_returned() -> None:
     _, model = _pair((4, 5, 3))
     loss_fn = cr.nn.CrossEntropyLoss()

@@ -6,7 +6,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.explain import format_array, format_number, trace
-from chainrule.explain.text import describe, table
+from chainrule.explain.text import describe, gradient_lines, table, trace_text
 
 
 def test_numbers_are_rounded_without_negative_zero() -> None:
@@ -32,3 +32,24 @@ def test_describe_writes_each_value_as_its_op_does() -> None:
 
 def test_table_columns_line_up_under_a_dashed_header() -> None:
     assert table([("a", "bb"), ("ccc", "d")]).splitlines() == ["a    bb", "---  --", "ccc  d"]
+
+
+def test_trace_text_has_the_forward_and_backward_tables_and_the_gradients() -> None:
+    from chainrule.explain import example
+
+    tr = example("simple")
+    lines = trace_text(tr).splitlines()
+    assert lines[0] == "forward pass:" and lines[1:1 + len(tr.forward_table().splitlines())] \
+        == tr.forward_table().splitlines()
+    assert "backward pass (downstream = local x upstream):" in lines
+    assert lines[-4:] == ["gradients:", "  dL/dx = -4.00", "  dL/dy = -4.00", "  dL/dz = 3.00"]
+
+
+def test_gradient_lines_align_the_names_and_mark_inputs_without_a_gradient() -> None:
+    w = cr.tensor(0.5, dtype="float64", requires_grad=True)
+    w.name = "weight"
+    x = cr.tensor(2.0, dtype="float64")
+    x.name = "x"
+    tr = trace(w * x)
+    assert gradient_lines(tr, 3).splitlines() == [
+        "  dL/dweight = 2.000", "  dL/dx      = (no gradient)"]

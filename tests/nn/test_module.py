@@ -179,3 +179,8 @@ def test_requires_grad_toggle_freezes_parameters() -> None:
     layer = nn.Linear(2, 2).requires_grad_(False)
     out = layer(cr.randn(3, 2))
     assert not out.requires_grad
+
+
+def test_only_modules_that_update_state_in_python_say_so() -> None:
+    assert nn.Module.updates_in_training is None and nn.Linear(2, 2).updates_in_training is None
+    assert nn.BatchNorm1d(3).updates_in_training == "its running statistics"

@@ -3,80 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
-from chainrule.data import DATASETS, candidate_locations, default_data_dir, locate
+from chainrule.data import default_data_dir, describe_datasets
 
 HELP = "list the supported data sets, where each is looked for, and which are present"
 
 
-def _size_on_disk(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    names = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-             "t10k-labels-idx1-ubyte", "data_batch_1", "data_batch_2", "data_batch_3",
-             "data_batch_4", "data_batch_5", "test_batch", "batches.meta"}
-    total = 0
-    for f in path.iterdir():
-        if f.is_file() and (f.name in names or f.name.removesuffix(".gz") in names
-                            or f.name.endswith((".tar.gz", ".zip"))):
-            total += f.stat().st_size
-    return total
-
-
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def rows(data_dir: str | Path | None) -> list[tuple[str, str, str, str]]:
-    """``(name, what, looked in, present)`` for every registered data set."""
-    out = []
-    for name, info in DATASETS.items():
-        if name == "digits":
-            installed = importlib.util.find_spec("sklearn") is not None  # importing is slow
-            present = "yes (embedded)" if installed else "no: pip install 'chainrule[data]'"
-            out.append((name, info.summary, "scikit-learn (sklearn.datasets)", present))
-            continue
-        found = locate(name, data_dir)
-        places = candidate_locations(name, data_dir)
-        if found is not None:
-            kind = " (JPEG)" if found.suffix == ".zip" else ""
-            present = f"yes{kind}: {found} ({_human(_size_on_disk(found))})"
-            looked = str(found)
-        else:
-            present = f"no: chainrule download {name}"
-            looked = "\n".join(str(p) for p in places)
-        out.append((name, info.summary, looked, present))
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
-    table = rows(data_dir)
+    statuses = describe_datasets(data_dir)
     try:
         from rich.console import Console
         from rich.table import Table
     except ImportError:
         print(f"data folder: {data_dir}")
-        for name, what, looked, present in table:
-            print(f"\n{name}\n  {what}\n  looked in: {looked.replace(chr(10), ', ')}"
-                  f"\n  present: {present}")
+        for s in statuses:
+            print(f"\n{s.name}\n  {s.summary}\n  looked in: {s.looked_in.replace(chr(10), ', ')}"
+                  f"\n  present: {s.presence}")
         return 0
     grid = Table(title=f"chainrule data sets (data folder: {data_dir})", show_lines=True)
     grid.add_column("name", style="bold", no_wrap=True)
     grid.add_column("what")
     grid.add_column("where (looked in)", overflow="fold")
     grid.add_column("present", overflow="fold")
-    for name, what, looked, present in table:
-        style = "green" if present.startswith("yes") else "yellow"
-        grid.add_row(name, what, looked, f"[{style}]{present}[/{style}]")
+    for s in statuses:
+        style = "green" if s.present else "yellow"
+        grid.add_row(s.name, s.summary, s.looked_in, f"[{style}]{s.presence}[/{style}]")
     Console(file=sys.stdout, width=None if sys.stdout.isatty() else 140).print(grid)
     return 0
 

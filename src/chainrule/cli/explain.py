@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from chainrule.atomic import write_text
-from chainrule.explain import ExplainError, Trace, format_array
+from chainrule.explain import EXAMPLES, ExplainError, Trace, explain_jacobian
+from chainrule.explain.text import trace_text
 
-EXAMPLE_NAMES = ("simple", "sigmoid-neuron", "gates", "relu-vector", "matmul", "vectorized-norm")
+EXAMPLE_NAMES = tuple(EXAMPLES)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,8 +82,6 @@ def run(args: argparse.Namespace) -> int:
     if args.model:
         return _run_model(args)
     if args.example:
-        from chainrule.explain.examples import EXAMPLES
-
         ex = EXAMPLES[args.example]
         tr = ex.build()
         precision = args.precision if args.precision is not None else ex.precision
@@ -99,24 +96,10 @@ def run(args: argparse.Namespace) -> int:
         precision = args.precision if args.precision is not None else 2
     if tr.title:
         print(tr.title)
-    _print_trace(tr, precision)
+    print()
+    print(trace_text(tr, precision))
     _write_pictures(tr, args, precision)
     return 0
-
-
-def _print_trace(tr: Trace, precision: int) -> None:
-    print()
-    print("forward pass:")
-    print(tr.forward_table(precision))
-    print()
-    print("backward pass (downstream = local x upstream):")
-    print(tr.backward_table(precision))
-    print()
-    print("gradients:")
-    width = max(len(n.name) for n in tr.inputs)
-    for n in tr.inputs:
-        g = "(no gradient)" if n.grad is None else format_array(n.grad, precision, 16)
-        print(f"  dL/d{n.name.ljust(width)} = {g}")
 
 
 def _write_pictures(tr: Trace, args: argparse.Namespace, precision: int) -> None:
@@ -135,8 +118,6 @@ def _write_pictures(tr: Trace, args: argparse.Namespace, precision: int) -> None
 def _run_model(args: argparse.Namespace) -> int:
     from chainrule.explain.model import explain_model
 
-    if args.image and args.input:
-        raise ExplainError("explain --model: give --image or --input, not both")
     report = explain_model(args.model, image=args.image, input_path=args.input,
                            label=args.label, seed=args.seed)
     print(report.text())
@@ -144,61 +125,10 @@ def _run_model(args: argparse.Namespace) -> int:
     return 0
 
 
-_JACOBIAN_FUNCTIONS = ("relu", "sigmoid", "tanh", "exp", "log", "sqrt")
-
-
 def _run_jacobian(args: argparse.Namespace) -> int:
-    import chainrule as cr
-    from chainrule.explain.expr import evaluate_tensors, parse_value, parse_values, variables
+    from chainrule.explain.expr import parse_value, parse_values
 
-    values = parse_values(args.values)
-    expr = args.jacobian.strip()
-    if expr in _JACOBIAN_FUNCTIONS:
-        if len(values) != 1:
-            raise ExplainError(f"explain --jacobian {expr}: give exactly one value, e.g. "
-                               '--values "x=[1,-2,3,-1]"')
-        (var,) = values
-        expr = f"{expr}({var})"
-    names = variables(expr)
-    if len(names) != 1:
-        raise ExplainError(f"explain --jacobian: {expr!r} must use exactly one variable, "
-                           f"not {names}")
-    (var,) = names
-    if var not in values:
-        raise ExplainError(f"explain --jacobian: no value given for {var} (--values {var}=...)")
-    x = values[var]
-    precision = args.precision if args.precision is not None else 2
-
-    def fn(t: cr.Tensor) -> cr.Tensor:
-        return evaluate_tensors(expr, {var: t})
-
-    jac = cr.jacobian(fn, cr.tensor(x, dtype="float64"))
-    leaf = cr.tensor(x, dtype="float64", requires_grad=True)
-    leaf.name = var
-    out = evaluate_tensors(expr, {var: leaf})
-    upstream = (parse_value(args.upstream) if args.upstream
-                else np.ones(out.shape, dtype=np.float64))
-    if upstream.size != out.data.size:
-        raise ExplainError(f"explain --jacobian: --upstream has {upstream.size} numbers, the "
-                           f"output has {out.data.size}")
-    (implicit,) = cr.grad(out, [leaf], upstream=upstream.reshape(out.shape))
-    explicit = upstream.reshape(-1) @ jac
-    print(f"z = {expr} at {var} = {format_array(x, precision, 64)}")
-    print(f"z = {format_array(out.data, precision, 64)}")
-    print()
-    print(f"explicit Jacobian dz/d{var} ({jac.shape[0]} x {jac.shape[1]}, "
-          f"{np.count_nonzero(jac)} of {jac.size} entries non-zero):")
-    print(np.array2string(jac, precision=precision, suppress_small=True, floatmode="fixed"))
-    print()
-    print(f"upstream dL/dz = {format_array(upstream, precision, 64)}")
-    print(f"explicit product  dL/d{var} = (dL/dz) J = {format_array(explicit, precision, 64)}")
-    print(f"implicit product  dL/d{var} = backward(upstream) = "
-          f"{format_array(implicit.data, precision, 64)}")
-    diag = jac.shape[0] == jac.shape[1] and np.count_nonzero(jac - np.diag(np.diag(jac))) == 0
-    if diag:
-        print(f"The Jacobian is diagonal: backprop never forms it and multiplies elementwise, "
-              f"dL/d{var} = dL/dz * diag(J).")
-    else:
-        print("Backprop never forms the Jacobian; each gate's backward computes the product.")
+    upstream = parse_value(args.upstream) if args.upstream else None
+    report = explain_jacobian(args.jacobian, parse_values(args.values), upstream)
+    print(report.text(args.precision if args.precision is not None else 2))
     return 0
-

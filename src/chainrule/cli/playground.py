@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from chainrule.cli.arguments import add_command
-from chainrule.errors import ChainruleError, ConfigError
 
 DESCRIPTION = """\
 Start the playground: a web page where you train small chainrule networks on 2D data and
@@ -38,28 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
-    except ImportError as e:
-        raise ChainruleError(
-            "the playground needs starlette and uvicorn: pip install 'chainrule[playground]'"
-        ) from e
-    from chainrule.playground import limits
-    from chainrule.playground.server import create_app
+    from chainrule.playground import serve
 
-    if not 0 <= args.port <= 65535:
-        raise ConfigError(f"--port must be in 0..65535, got {args.port}")
-    config = uvicorn.Config(create_app(), host=args.host, port=args.port, log_level="warning",
-                            ws_max_size=limits.MAX_MESSAGE_BYTES + 1024)
-    server = uvicorn.Server(config)
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    if args.port == 0:
-        import socket
-
-        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as sock:
-            sock.bind((args.host, 0))
-            config.port = sock.getsockname()[1]
-    print(f"chainrule playground: open http://{host}:{config.port}/  (Ctrl+C to stop)",
-          flush=True)
-    server.run()
+    serve(args.host, args.port, on_ready=lambda url: print(
+        f"chainrule playground: open {url}  (Ctrl+C to stop)", flush=True))
     return 0

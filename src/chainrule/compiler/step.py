@@ -101,11 +101,11 @@ class CompiledStep:
         if self.model is None:
             return
         for m in self.model.modules():
-            kind = type(m).__name__
-            if getattr(m, "training", False) and kind.startswith("BatchNorm"):
+            updates = getattr(m, "updates_in_training", None)
+            if updates and getattr(m, "training", False):
                 raise CompileError(
-                    f"compile: {kind} in training mode cannot be replayed (it updates its "
-                    "running statistics in Python on every call); use the eager step"
+                    f"compile: {type(m).__name__} in training mode cannot be replayed (it "
+                    f"updates {updates} in Python on every call); use the eager step"
                 )
 
     def _run_traced(self, arrays: list) -> tuple[Tensor, tuple, list]:
@@ -188,7 +188,8 @@ def compile(
     parameters' ``.grad`` as in eager mode (no ``zero_grad`` needed: each step
     overwrites them). The optimizer's parameters may be packed into one array per group
     (their ``.data`` become views of it; see docs/compile.md). Pass ``model`` to have
-    batch norm in training mode, which cannot be replayed, refused up front.
+    modules that update state in Python in training mode (``Module.updates_in_training``:
+    batch norm), which cannot be replayed, refused up front.
 
     >>> step = cr.compile(lambda x, y: F.cross_entropy(model(x), y), opt, model=model)
     >>> loss = step(x_batch, y_batch)

@@ -27,7 +27,9 @@ Layout (imports flow one way, down this list): :mod:`~chainrule.data.dispatch` (
 (:mod:`~chainrule.data.cifar`, :mod:`~chainrule.data.idx`,
 :mod:`~chainrule.data.imagefolder`, :mod:`~chainrule.data.digits`,
 :mod:`~chainrule.data.tabular`) -> :mod:`~chainrule.data.datasets` (the types and the
-registry). :mod:`~chainrule.data.fetch` (``download``) reads the registry;
+registry). :mod:`~chainrule.data.inventory` (``describe_datasets``: which registered sets
+are present) reads the locations; :mod:`~chainrule.data.fetch` (``download``) reads the
+registry;
 :mod:`~chainrule.data.split`, :mod:`~chainrule.data.loader` and :mod:`~chainrule.data.toy`
 stand alone.
 """
@@ -46,6 +48,7 @@ from chainrule.data.dispatch import load
 from chainrule.data.fetch import download, md5sum
 from chainrule.data.idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_mnist, read_idx
 from chainrule.data.imagefolder import IMAGE_EXTENSIONS, cache_dir, load_image, load_image_folder
+from chainrule.data.inventory import DatasetStatus, describe_datasets
 from chainrule.data.loader import DataLoader
 from chainrule.data.locations import candidate_locations, default_data_dir, locate
 from chainrule.data.split import (
@@ -67,6 +70,7 @@ __all__ = [
     "DataLoader",
     "Dataset",
     "DatasetInfo",
+    "DatasetStatus",
     "ImageDataset",
     "Standardizer",
     "TabularDataset",
@@ -74,6 +78,7 @@ __all__ = [
     "candidate_locations",
     "circles",
     "default_data_dir",
+    "describe_datasets",
     "download",
     "gaussians",
     "images_to_features",

@@ -29,7 +29,7 @@ import numpy as np
 from chainrule.data.datasets import ImageDataset
 from chainrule.errors import DataError
 
-__all__ = ["CIFAR10_CLASSES", "is_cifar_source", "load_cifar10"]
+__all__ = ["BATCH_FILES", "CIFAR10_CLASSES", "is_cifar_source", "load_cifar10"]
 
 CIFAR10_CLASSES = [
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -37,6 +37,8 @@ CIFAR10_CLASSES = [
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 META = "batches.meta"
+#: The files of the batches folder (and of ``cifar-10-batches-py/`` in the archive).
+BATCH_FILES = (*TRAIN_BATCHES, TEST_BATCH, META)
 _SIDE = 32
 
 
@@ -122,7 +124,7 @@ def is_cifar_source(path: str | Path) -> bool:
 
 
 def _read_members_from_tar(path: Path) -> dict[str, bytes]:
-    wanted = {*TRAIN_BATCHES, TEST_BATCH, META}
+    wanted = set(BATCH_FILES)
     found: dict[str, bytes] = {}
     try:
         with tarfile.open(path, "r:*") as archive:
@@ -160,7 +162,7 @@ def load_cifar10(root: str | Path, *, name: str = "cifar10") -> ImageDataset:
                 f"run `chainrule download cifar10` to fetch it"
             )
         members = {}
-        for n in (*TRAIN_BATCHES, TEST_BATCH, META):
+        for n in BATCH_FILES:
             if (folder / n).is_file():
                 members[n] = (folder / n).read_bytes()
         where = {n: str(folder / n) for n in members}

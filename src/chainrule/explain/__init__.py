@@ -5,7 +5,9 @@ and, for every gate, the upstream, local and downstream gradients of the backwar
 (``downstream = local x upstream``). ``steps(trace)`` lists the backward pass gate by
 gate, naming the lecture's patterns (distributor, swap multiplier, router, adder,
 output multiplier). ``to_svg`` draws it as the lecture does; ``to_html`` makes a page
-that steps through it.
+that steps through it. ``explain_model`` traces a trained network's loss on one input;
+``explain_jacobian`` sets a function's explicit Jacobian beside the product backprop
+computes without it.
 
 >>> import chainrule as cr
 >>> from chainrule import explain
@@ -19,6 +21,7 @@ from chainrule.explain.examples import EXAMPLES, example
 from chainrule.explain.expr import evaluate, parse, parse_values
 from chainrule.explain.graph import ExplainError, Step, Trace, TraceNode, Wire
 from chainrule.explain.html import to_html
+from chainrule.explain.jacobian import JacobianReport, explain_jacobian
 from chainrule.explain.model import explain_model
 from chainrule.explain.svg import to_svg
 from chainrule.explain.text import format_array, format_number
@@ -29,12 +32,14 @@ Trace.renderers.update(svg=to_svg, html=to_html)
 __all__ = [
     "EXAMPLES",
     "ExplainError",
+    "JacobianReport",
     "Step",
     "Trace",
     "TraceNode",
     "Wire",
     "evaluate",
     "example",
+    "explain_jacobian",
     "explain_model",
     "format_array",
     "format_number",

@@ -29,25 +29,26 @@ from chainrule._tensor import Tensor
 from chainrule.explain.graph import ExplainError
 
 __all__ = [
-    "FUNCTIONS", "evaluate", "evaluate_tensors", "parse", "parse_value", "parse_values",
-    "variables",
+    "ELEMENTWISE_FUNCTIONS", "FUNCTIONS", "evaluate", "evaluate_tensors", "parse",
+    "parse_value", "parse_values", "variables",
 ]
 
 MAX_LENGTH = 2000
 MAX_NODES = 500
 
+#: The functions of one argument applied elementwise (each the ``chainrule`` op of its name).
+ELEMENTWISE_FUNCTIONS: tuple[str, ...] = ("exp", "log", "sqrt", "sigmoid", "tanh", "relu")
+
+
 def _unary_functions() -> dict[str, Callable[[Any], Any]]:
     import chainrule as cr
 
-    return {
-        "exp": cr.exp, "log": cr.log, "sqrt": cr.sqrt, "sigmoid": cr.sigmoid,
-        "tanh": cr.tanh, "relu": cr.relu,
-    }
+    return {name: getattr(cr, name) for name in ELEMENTWISE_FUNCTIONS}
 
 
 #: Function names the expression language accepts, with their arity.
 FUNCTIONS: dict[str, tuple[int, ...]] = {
-    "exp": (1,), "log": (1,), "sqrt": (1,), "sigmoid": (1,), "tanh": (1,), "relu": (1,),
+    **{name: (1,) for name in ELEMENTWISE_FUNCTIONS},
     "max": (1, 2), "min": (1, 2), "sum": (1,), "mean": (1,), "dot": (2,),
 }
 

@@ -117,12 +117,14 @@ def explain_model(run: str | os.PathLike, image: str | os.PathLike | None = None
     """Load the run's checkpoint and trace its loss on one input.
 
     The input is an image file (``image``, preprocessed as the run's training data were), a
-    ``.npy`` feature vector already in the model's input space (``input_path``), or else a
-    random standardized vector (seeded). ``label`` (index or class name) defaults to the
-    predicted class.
+    ``.npy`` feature vector already in the model's input space (``input_path``; not both),
+    or else a random standardized vector (seeded). ``label`` (index or class name) defaults
+    to the predicted class.
     """
     from chainrule.train import load_checkpoint
 
+    if image is not None and input_path is not None:
+        raise ExplainError("explain --model: give --image or --input, not both")
     ckpt = load_checkpoint(run)
     model = ckpt.model
     if model is None:

@@ -16,7 +16,10 @@ from chainrule.ops._common import number_text, shape_text
 if TYPE_CHECKING:
     from chainrule.explain.graph import Trace, TraceNode
 
-__all__ = ["backward_table", "describe", "format_array", "format_number", "forward_table"]
+__all__ = [
+    "backward_table", "describe", "format_array", "format_number", "forward_table",
+    "gradient_lines", "trace_text",
+]
 
 
 def format_number(v: float, precision: int = 2) -> str:
@@ -103,6 +106,30 @@ def backward_table(tr: Trace, precision: int = 2) -> str:
             ))
             first = False
     return table(rows)
+
+
+def gradient_lines(tr: Trace, precision: int = 2) -> str:
+    """``dL/d(input)`` for every input of the trace, one per line, the names aligned."""
+    width = max(len(n.name) for n in tr.inputs)
+    return "\n".join(
+        f"  dL/d{n.name.ljust(width)} = "
+        + ("(no gradient)" if n.grad is None else format_array(n.grad, precision, 16))
+        for n in tr.inputs
+    )
+
+
+def trace_text(tr: Trace, precision: int = 2) -> str:
+    """The forward pass, the backward pass and the gradients, as ``chainrule explain`` prints.
+
+    >>> from chainrule.explain import example
+    >>> trace_text(example("simple")).splitlines()[-4:]
+    ['gradients:', '  dL/dx = -4.00', '  dL/dy = -4.00', '  dL/dz = 3.00']
+    """
+    return "\n".join([
+        "forward pass:", forward_table(tr, precision), "",
+        "backward pass (downstream = local x upstream):", backward_table(tr, precision), "",
+        "gradients:", gradient_lines(tr, precision),
+    ])
 
 
 def table(rows: list[tuple[str, ...]]) -> str:

@@ -270,6 +270,8 @@ class BatchNorm1d(Module):
     parameters carry PyTorch's names, so state dicts are interchangeable.
     """
 
+    updates_in_training = "its running statistics"
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
                  dtype: Any = None) -> None:

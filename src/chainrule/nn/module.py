@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -91,6 +91,12 @@ class Module:
     """
 
     training: bool
+
+    #: What the module changes in Python on every call in training mode, outside any op
+    #: (BatchNorm1d: "its running statistics"), or ``None``. A compiled step replays the
+    #: recorded ops without running Python, so :func:`chainrule.compile` refuses a model
+    #: that holds such a module in training mode.
+    updates_in_training: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())

@@ -12,10 +12,12 @@ stream to the page over a WebSocket. See ``docs/playground.md``.
 - :mod:`~chainrule.playground.session`: one tab's data, network, optimizer and training;
 - :mod:`~chainrule.playground.frames`: the heat maps and neuron maps of a frame;
 - :mod:`~chainrule.playground.server`: the Starlette app (``create_app``);
+- :mod:`~chainrule.playground.serving`: ``serve(host, port)``, the app run by uvicorn;
 - :mod:`~chainrule.playground.export`: checkpoint, data CSV and Python-script export;
 - :mod:`~chainrule.playground.limits`: every cap on what a page can ask for.
 
-Starlette and uvicorn are imported only by the server, so a session runs without them:
+Starlette and uvicorn are imported only when the app is built and served, so a session
+runs without them:
 
 >>> from chainrule.playground import Session
 >>> s = Session()
@@ -24,6 +26,7 @@ Starlette and uvicorn are imported only by the server, so a session runs without
 """
 
 from chainrule.playground.config import Config
+from chainrule.playground.serving import serve
 from chainrule.playground.session import Session
 
-__all__ = ["Config", "Session"]
+__all__ = ["Config", "Session", "serve"]

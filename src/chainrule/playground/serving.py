@@ -1,0 +1,61 @@
+"""Serve the playground with uvicorn: pick the port, say where to open it, run until Ctrl+C.
+
+uvicorn (and Starlette, through :func:`~chainrule.playground.server.create_app`) are
+imported only when :func:`serve` runs, so the rest of the playground works without them.
+
+>>> serve("127.0.0.1", 0, on_ready=print)        # doctest: +SKIP
+http://127.0.0.1:43817/
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+from chainrule.errors import ChainruleError, ConfigError
+from chainrule.playground import limits
+
+__all__ = ["free_port", "serve", "server_url"]
+
+
+def server_url(host: str, port: int) -> str:
+    """The address a browser opens for ``host:port``; an IPv6 host goes in brackets.
+
+    >>> server_url("127.0.0.1", 8000), server_url("::1", 8080)
+    ('http://127.0.0.1:8000/', 'http://[::1]:8080/')
+    """
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def free_port(host: str) -> int:
+    """A TCP port free on ``host`` now: the one the system gives a socket bound to port 0."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, *,
+          on_ready: Callable[[str], object] | None = None) -> None:
+    """Serve the playground on ``host:port`` until interrupted (Ctrl+C ends it).
+
+    ``port`` 0 picks a free port. ``on_ready(url)`` is called with the address to open
+    (:func:`server_url`) once the port is known, before the server starts. The default
+    host, 127.0.0.1, is reachable from this machine only.
+    """
+    try:
+        import uvicorn
+    except ImportError as e:
+        raise ChainruleError(
+            "the playground needs starlette and uvicorn: pip install 'chainrule[playground]'"
+        ) from e
+    from chainrule.playground.server import create_app
+
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be in 0..65535, got {port}")
+    if port == 0:
+        port = free_port(host)
+    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning",
+                            ws_max_size=limits.MAX_MESSAGE_BYTES + 1024)
+    if on_ready is not None:
+        on_ready(server_url(host, port))
+    uvicorn.Server(config).run()
