@@ -273,10 +273,11 @@ def test_build_routes_assigns_first_contributions_and_adds_later_ones() -> None:
     names = [n.fn.__name__ for n in plan.nodes]
     assert names == ["Mul", "Sum", "Mul", "Sum", "Add"]
     routes = {i: r for i, _, r in plan.backward}
-    assert list(routes) == [4, 3, 2, 1, 0]  # reverse order
+    # reverse order, except w * w (parameters only: nothing waits for it) last
+    assert list(routes) == [4, 3, 1, 0, 2]
     assert routes[4] == [(0, NODE, 1, True, ()), (1, NODE, 3, True, ())]
-    assert routes[2] == [(0, LEAF, 0, True, (3,)), (1, LEAF, 0, False, (3,))]
-    assert routes[0] == [(1, LEAF, 0, False, (3,))]  # x needs none; w's third contribution
+    assert routes[0] == [(1, LEAF, 0, True, (3,))]  # x needs none; w's first contribution
+    assert routes[2] == [(0, LEAF, 0, False, (3,)), (1, LEAF, 0, False, (3,))]
 
 
 # ------------------------------------------------------------------ 8. allocate_grad_buffers

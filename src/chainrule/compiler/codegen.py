@@ -26,8 +26,10 @@ MISS = object()  # what a plan's fast entry returns for inputs of another signat
 # np.sum/np.max add a Python wrapper per call.
 _NAMESPACE: dict[str, Any] = {
     "_add": np.add, "_subtract": np.subtract, "_multiply": np.multiply, "_divide": np.divide,
-    "_maximum": np.maximum, "_sign": np.sign, "_greater": np.greater,
-    "_exp": np.exp, "_log": np.log,
+    "_maximum": np.maximum, "_minimum": np.minimum, "_sign": np.sign,
+    "_greater": np.greater, "_greater_equal": np.greater_equal, "_equal": np.equal,
+    "_absolute": np.absolute, "_negative": np.negative, "_copysign": np.copysign,
+    "_exp": np.exp, "_expm1": np.expm1, "_log": np.log, "_tanh": np.tanh, "_sqrt": np.sqrt,
     "_dot": np.dot, "_matmul": np.matmul, "_copyto": np.copyto,
     "_zeros": np.zeros, "_add_reduce": np.add.reduce, "_max_reduce": np.maximum.reduce,
     "_unbroadcast": unbroadcast, "_check_labels": check_labels, "_ndarray": np.ndarray,
@@ -135,10 +137,12 @@ def _emit_backward(src: Source, plan: Plan, loss_shape: tuple, loss_dtype: np.dt
     known: dict[int, np.ndarray | None] = {last: None}
     for i, kernel, routes in plan.backward:
         dests = [None] * len(plan.forward[i][1])
-        for k, kind, payload, first, _ in routes:
-            if kind == LEAF and first:
-                dests[k] = plan.grad_buffers[payload]
         src.emit(f"# backward of node {i}: {kernel.describe()}")
+        for k, kind, payload, first, _ in routes:
+            if kind == LEAF and (first or kernel.accumulates):
+                dests[k] = plan.grad_buffers[payload]
+                if first and kernel.accumulates:  # it adds: start from zero
+                    src.emit(f"{src.const(dests[k], 'G')}.fill(0)")
         grads = kernel.emit_backward(src, f"g{i}", i, i == last, known.get(i), dests)
         for k, kind, payload, first, shape in routes:
             expr, wrote, array = grads[k]

@@ -15,8 +15,8 @@ plan and adds its own part (the recorded graph itself is only read):
 5. :func:`pack_parameters`: the optimizer's parameters packed into one array per group
    (an :class:`~chainrule.compiler.arena.Arena`), laid out as asked.
 6. :func:`build_kernels`: one kernel per node, with buffers sized from the traced values.
-7. :func:`build_routes`: per backward node, where each gradient goes and whether it is
-   the first contribution there.
+7. :func:`build_routes`: per backward node (in :func:`backward_order`), where each
+   gradient goes and whether it is the first contribution there.
 8. :func:`allocate_grad_buffers`: one gradient array per parameter that gets one.
 
 Then :func:`chainrule.compiler.codegen.generate` writes the replay.
@@ -37,7 +37,7 @@ from chainrule.errors import ChainruleError
 
 __all__ = [
     "CONST", "INPUT", "LEAF", "NODE", "CompileError", "Plan", "allocate_grad_buffers",
-    "build_kernels", "build_plan", "build_routes", "choose_layouts", "mark_gradients",
+    "backward_order", "build_kernels", "build_plan", "build_routes", "choose_layouts", "mark_gradients",
     "pack_parameters", "resolve_sources", "select_kernels",
 ]
 
@@ -234,14 +234,23 @@ def build_kernels(plan: Plan) -> None:
         plan.forward.append((cls(plan, i), plan.specs[i]))
 
 
+def backward_order(plan: Plan) -> list[int]:
+    """The nodes that run a backward, in the order they run it: reverse forward order,
+    except that nodes reading only parameters and constants (a weight penalty) come
+    last. Nothing waits for their gradients, so moving them is always valid, and the
+    layers reading a parameter then write its gradient first, straight into its array,
+    to which such a node adds its term."""
+    order = [i for i in range(len(plan.nodes) - 1, -1, -1) if plan.grad_nodes[i]]
+    late = [i for i in order if all(kind in (LEAF, CONST) for kind, _ in plan.specs[i])]
+    return [i for i in order if i not in late] + late
+
+
 def build_routes(plan: Plan) -> None:
-    """Backward in reverse order: each route says where a gradient goes and whether it is
-    the first contribution there (assign) or a later one (add), as ``(argument, kind,
-    payload, first, shape)``."""
+    """Backward in :func:`backward_order`: each route says where a gradient goes and
+    whether it is the first contribution there (assign) or a later one (add), as
+    ``(argument, kind, payload, first, shape)``."""
     seen: set = set()
-    for i in range(len(plan.nodes) - 1, -1, -1):
-        if not plan.grad_nodes[i]:
-            continue
+    for i in backward_order(plan):
         kernel, specs = plan.forward[i]
         routes = []
         for k, (kind, payload) in enumerate(specs):

@@ -31,7 +31,7 @@ from chainrule.nn.losses import (
 )
 from chainrule.nn.mlp import MLP, build_model
 from chainrule.nn.module import IncompatibleKeys, Module, Parameter, StateDictError
-from chainrule.nn.regularization import l2_penalty, regularized_parameters
+from chainrule.nn.regularization import l1_penalty, l2_penalty, regularized_parameters
 
 __all__ = [
     "ACTIVATIONS",
@@ -63,6 +63,7 @@ __all__ = [
     "activation",
     "build_model",
     "init",
+    "l1_penalty",
     "l2_penalty",
     "loss",
     "regularized_parameters",

@@ -1,7 +1,7 @@
 """The gates of the computational graph, one ``Function`` each.
 
 Grouped as the lecture groups them: arithmetic, elementwise, reductions, linear
-algebra, shape, activations and losses.
+algebra, shape, activations, losses and weight penalties.
 """
 
 from chainrule.ops.activation import (
@@ -19,6 +19,7 @@ from chainrule.ops.arithmetic import add, div, mul, neg, pow, sub
 from chainrule.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, sqrt, where
 from chainrule.ops.linalg import linear, matmul
 from chainrule.ops.loss import cross_entropy, l2_loss, mse_loss, multiclass_hinge_loss
+from chainrule.ops.penalty import l1_penalty, l2_penalty
 from chainrule.ops.reduce import logsumexp, max, mean, min, std, sum, var
 from chainrule.ops.shape import (
     broadcast_to,
@@ -37,8 +38,8 @@ from chainrule.ops.shape import (
 
 __all__ = [
     "abs", "add", "broadcast_to", "cast", "cat", "clip", "concatenate", "cross_entropy", "div",
-    "elu", "exp", "expand", "flatten", "getitem", "l2_loss", "leaky_relu", "linear", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "maximum", "maxout", "mean", "min", "minimum",
+    "elu", "exp", "expand", "flatten", "getitem", "l1_penalty", "l2_loss", "l2_penalty",
+    "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "maxout", "mean", "min", "minimum",
     "mse_loss", "mul", "multiclass_hinge_loss", "neg", "permute", "pow", "prelu", "relu",
     "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh",
     "transpose", "unsqueeze", "var", "where",
