@@ -8,11 +8,16 @@ import pytest
 import chainrule as cr
 import chainrule.functional as F
 from chainrule.compiler.kernel import GenericKernel, Kernel, kernel_class
-from chainrule.compiler.kernels import CrossEntropyKernel, LinearKernel, ReLUKernel
+from chainrule.compiler.activation_kernels import ReLUKernel, TanhKernel
+from chainrule.compiler.kernels import CrossEntropyKernel, LinearKernel
+from chainrule.compiler.loss_kernels import MulticlassHingeKernel
+from chainrule.compiler.penalty_kernels import PenaltyKernel
 from chainrule.compiler.plan import Plan
 from chainrule.ops.activation import ReLU, Tanh
+from chainrule.ops.elementwise import Exp
 from chainrule.ops.linalg import Linear
-from chainrule.ops.loss import CrossEntropy
+from chainrule.ops.loss import CrossEntropy, MulticlassHinge
+from chainrule.ops.penalty import L1Penalty, L2Penalty
 
 
 class SquareKernel(Kernel):
@@ -68,7 +73,10 @@ def test_built_in_ops_name_their_kernels() -> None:
     assert kernel_class(Linear) is LinearKernel
     assert kernel_class(ReLU) is ReLUKernel
     assert kernel_class(CrossEntropy) is CrossEntropyKernel
-    assert kernel_class(Tanh) is None
+    assert kernel_class(MulticlassHinge) is MulticlassHingeKernel
+    assert kernel_class(Tanh) is TanhKernel
+    assert kernel_class(L1Penalty) is kernel_class(L2Penalty) is PenaltyKernel
+    assert kernel_class(Exp) is None
     assert kernel_class(Square) is SquareKernel
 
 

@@ -28,6 +28,7 @@ _NAMESPACE: dict[str, Any] = {
     "_add": np.add, "_subtract": np.subtract, "_multiply": np.multiply, "_divide": np.divide,
     "_maximum": np.maximum, "_minimum": np.minimum, "_sign": np.sign,
     "_greater": np.greater, "_greater_equal": np.greater_equal, "_equal": np.equal,
+    "_less_equal": np.less_equal,
     "_absolute": np.absolute, "_negative": np.negative, "_copysign": np.copysign,
     "_exp": np.exp, "_expm1": np.expm1, "_log": np.log, "_tanh": np.tanh, "_sqrt": np.sqrt,
     "_dot": np.dot, "_matmul": np.matmul, "_copyto": np.copyto,

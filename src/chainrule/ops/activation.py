@@ -15,15 +15,13 @@ from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import ElementwiseGate, Gate, UnaryGate, exp, raw
-from chainrule.ops.reduce import max as reduce_max
-from chainrule.ops.shape import reshape
 
 
 class ReLU(ElementwiseGate):
     """``max(0, x)``. Backward: upstream where the output is positive, else 0."""
 
     symbol = "relu"
-    kernel = "chainrule.compiler.kernels:ReLUKernel"
+    kernel = "chainrule.compiler.activation_kernels:ReLUKernel"
     pattern = "max(0, x) gate: gradient router"
 
     @staticmethod
@@ -42,6 +40,7 @@ class LeakyReLU(ElementwiseGate):
     """``x if x > 0 else slope * x`` (the lecture writes ``max(0.1x, x)``)."""
 
     symbol = "leaky_relu"
+    kernel = "chainrule.compiler.activation_kernels:LeakyReLUKernel"
     parameters = ("negative_slope",)
 
     @staticmethod
@@ -72,6 +71,7 @@ class PReLU(Gate):
     """
 
     symbol = "prelu"
+    kernel = "chainrule.compiler.activation_kernels:PReLUKernel"
     operands = ("x", "weight")
 
     @staticmethod
@@ -110,6 +110,7 @@ class ELU(ElementwiseGate):
     """``x if x > 0 else alpha (e^x - 1)``. Local gradient 1, or ``out + alpha``."""
 
     symbol = "elu"
+    kernel = "chainrule.compiler.activation_kernels:ELUKernel"
     parameters = ("alpha",)
 
     @staticmethod
@@ -135,6 +136,7 @@ class Sigmoid(ElementwiseGate):
     """
 
     symbol = "sigmoid"
+    kernel = "chainrule.compiler.activation_kernels:SigmoidKernel"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -154,6 +156,7 @@ class Tanh(ElementwiseGate):
     """Hyperbolic tangent. Local gradient ``1 - tanh(x)^2`` from the saved output."""
 
     symbol = "tanh"
+    kernel = "chainrule.compiler.activation_kernels:TanhKernel"
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
@@ -165,6 +168,40 @@ class Tanh(ElementwiseGate):
     def backward(ctx: Context, upstream: Any) -> Any:
         (out,) = ctx.saved_tensors
         return upstream * (1 - out * out)
+
+
+class Maxout(UnaryGate):
+    """Max over consecutive groups of ``pieces`` features: ``(..., F * pieces) -> (..., F)``.
+
+    After a Linear with ``pieces`` times the outputs it is the maxout unit
+    ``max(w1.x + b1, ..., wk.x + bk)``. Backward routes the upstream gradient to each
+    group's winner; tied winners share it evenly (as ``max`` does), so it still sums to
+    upstream.
+    """
+
+    symbol = "maxout"
+    kernel = "chainrule.compiler.activation_kernels:MaxoutKernel"
+    parameters = ("pieces",)
+    pattern = "max gate: gradient router"
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "1 at each group's max, 0 elsewhere"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, pieces: int) -> np.ndarray:
+        grouped = x.reshape((*x.shape[:-1], x.shape[-1] // pieces, pieces))
+        out = np.max(grouped, axis=-1, keepdims=True)
+        ctx.save_for_backward(grouped, out)
+        return out.reshape(out.shape[:-1])
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        grouped, out = ctx.saved_tensors
+        winners = raw(grouped) == raw(out)
+        share = winners / winners.sum(axis=-1, keepdims=True)
+        g = upstream.reshape(raw(out).shape) * share.astype(raw(grouped).dtype, copy=False)
+        return g.reshape((*g.shape[:-2], g.shape[-2] * g.shape[-1])), None
 
 
 class Softmax(UnaryGate):
@@ -266,10 +303,9 @@ def maxout(x: Tensor, pieces: int) -> Tensor:
 
     ``(..., F * pieces) -> (..., F)``; the gradient is routed to each group's winner.
     """
-    features = x.shape[-1]
-    if pieces < 1 or features % pieces:
+    features = x.shape[-1] if x.ndim else 0
+    if pieces < 1 or not x.ndim or features % pieces:
         raise ShapeError(
             f"maxout: the last axis has {features} features, not a multiple of pieces={pieces}"
         )
-    grouped = reshape(x, (*x.shape[:-1], features // pieces, pieces))
-    return reduce_max(grouped, -1)
+    return Maxout.apply(x, int(pieces))

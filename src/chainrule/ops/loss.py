@@ -113,7 +113,7 @@ class MulticlassHinge(Gate):
     """
 
     symbol = "SVM loss"
-    kernel = "chainrule.compiler.kernels:MulticlassHingeReplay"
+    kernel = "chainrule.compiler.loss_kernels:MulticlassHingeKernel"
     operands = ("scores",)
     parameters = ("labels", "margin", "reduction")
 
