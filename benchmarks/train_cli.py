@@ -36,9 +36,9 @@ from typing import Any
 # timed in the same process, needs; set before any library starts them.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from chainrule.train import Callback  # noqa: E402
+from chainrule.train import Callback
 
 #: Each option as `chainrule train` spells it, and the settings it changes.
 OPTIONS: dict[str, dict[str, Any]] = {

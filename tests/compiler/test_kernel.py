@@ -7,8 +7,8 @@ import pytest
 
 import chainrule as cr
 import chainrule.functional as F
-from chainrule.compiler.kernel import GenericKernel, Kernel, kernel_class
 from chainrule.compiler.activation_kernels import ReLUKernel, TanhKernel
+from chainrule.compiler.kernel import GenericKernel, Kernel, kernel_class
 from chainrule.compiler.kernels import CrossEntropyKernel, LinearKernel
 from chainrule.compiler.loss_kernels import MulticlassHingeKernel
 from chainrule.compiler.penalty_kernels import PenaltyKernel

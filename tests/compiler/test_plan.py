@@ -8,8 +8,8 @@ import pytest
 import chainrule as cr
 import chainrule.functional as F
 from chainrule.autograd import topological_order
-from chainrule.compiler.kernel import GenericKernel
 from chainrule.compiler.activation_kernels import ReLUKernel, TanhKernel
+from chainrule.compiler.kernel import GenericKernel
 from chainrule.compiler.kernels import (
     CrossEntropyKernel,
     CrossEntropyReplay,

@@ -37,8 +37,8 @@ from chainrule.errors import ChainruleError
 
 __all__ = [
     "CONST", "INPUT", "LEAF", "NODE", "CompileError", "Plan", "allocate_grad_buffers",
-    "backward_order", "build_kernels", "build_plan", "build_routes", "choose_layouts", "mark_gradients",
-    "pack_parameters", "resolve_sources", "select_kernels",
+    "backward_order", "build_kernels", "build_plan", "build_routes", "choose_layouts",
+    "mark_gradients", "pack_parameters", "resolve_sources", "select_kernels",
 ]
 
 #: Where a node's argument comes from on replay: ``(NODE, index of the node)``,

@@ -39,8 +39,8 @@ from chainrule.ops.shape import (
 __all__ = [
     "abs", "add", "broadcast_to", "cast", "cat", "clip", "concatenate", "cross_entropy", "div",
     "elu", "exp", "expand", "flatten", "getitem", "l1_penalty", "l2_loss", "l2_penalty",
-    "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "maxout", "mean", "min", "minimum",
-    "mse_loss", "mul", "multiclass_hinge_loss", "neg", "permute", "pow", "prelu", "relu",
-    "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh",
-    "transpose", "unsqueeze", "var", "where",
+    "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum",
+    "maxout", "mean", "min", "minimum", "mse_loss", "mul", "multiclass_hinge_loss", "neg",
+    "permute", "pow", "prelu", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack",
+    "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var", "where",
 ]
