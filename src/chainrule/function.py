@@ -27,11 +27,14 @@ __all__ = [
     "as_gradient_tuple",
     "enable_grad",
     "is_grad_enabled",
+    "is_tracing",
     "no_grad",
     "set_grad_enabled",
+    "tracing",
 ]
 
 _grad_enabled = True
+_tracing = False
 
 
 def is_grad_enabled() -> bool:
@@ -84,6 +87,35 @@ class enable_grad(set_grad_enabled):
 
     def __init__(self) -> None:
         super().__init__(True)
+
+
+def is_tracing() -> bool:
+    """Whether a compiled step is being traced (:func:`chainrule.compile`).
+
+    A trace runs the step's ops once to record them; it is not a training step. An op
+    that changes state besides computing its output (batch norm's running statistics)
+    leaves that state alone while tracing: the replays, which run the op on every step,
+    make the change.
+    """
+    return _tracing
+
+
+class tracing:
+    """Context manager under which :func:`is_tracing` is True (the compiler's trace)."""
+
+    __slots__ = ("prev",)
+
+    def __init__(self) -> None:
+        self.prev = False
+
+    def __enter__(self) -> None:
+        global _tracing
+        self.prev = _tracing
+        _tracing = True
+
+    def __exit__(self, *exc: object) -> None:
+        global _tracing
+        _tracing = self.prev
 
 
 class Context:

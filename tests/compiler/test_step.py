@@ -16,8 +16,7 @@ def _pair(sizes: tuple, dtype: str = "float32", **mlp_kw: object) -> tuple:
     b.load_state_dict(a.state_dict())
     if dtype == "float64":
         for m in (a, b):
-            for p in m.parameters():
-                p.data = p.data.astype(np.float64)
+            m.to(np.float64)  # parameters and buffers (batch norm's running statistics)
     return a, b
 
 
@@ -139,12 +138,48 @@ def test_dropout_replays_fresh_masks_from_the_eager_random_stream() -> None:
         np.testing.assert_allclose(pf.data, pe.data, rtol=1e-10, atol=1e-12)
 
 
-def test_batchnorm_in_training_mode_is_refused() -> None:
-    model = cr.nn.MLP(4, [8], 2, batchnorm=True)
+def test_batchnorm_is_replayed_and_updates_its_running_statistics_as_eager() -> None:
+    eager_model, fast_model = _pair((4, 8, 2), "float64", batchnorm=True)
+    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.1)
+    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.1)
     loss_fn = cr.nn.CrossEntropyLoss()
-    step = cr.compile(lambda x, y: loss_fn(model(x), y), None, model=model)
-    with pytest.raises(cr.CompileError, match="BatchNorm1d"):
-        step(*_data(8, 4, 2))
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    for s in range(3):
+        _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(8, 4, 2, "float64", seed=s))
+    assert "batchnorm, batch statistics" in step.source
+    bn = fast_model[1]
+    assert int(bn.num_batches_tracked) == 3  # one update per step: the traces make none
+    for name, value in eager_model.state_dict().items():
+        np.testing.assert_allclose(fast_model.state_dict()[name], value, rtol=1e-10,
+                                   atol=1e-12, err_msg=name)
+
+
+def test_a_change_of_mode_or_a_replaced_buffer_retraces() -> None:
+    eager_model, fast_model = _pair((4, 8, 3), "float64", batchnorm=True, dropout=0.5)
+    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.1)
+    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.1)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+
+    def both(s: int) -> None:
+        cr.manual_seed(s)
+        expected = _eager_step(eager_model, opt_e, loss_fn, *_data(10, 4, 3, "float64", seed=s))
+        cr.manual_seed(s)
+        assert step(*_data(10, 4, 3, "float64", seed=s)).item() == pytest.approx(expected,
+                                                                                 rel=1e-12)
+
+    both(0)
+    for m in (eager_model, fast_model):
+        m.eval()  # running statistics, no dropout: another graph
+    both(1)
+    assert step.traces == 2 and "batchnorm, running statistics" in step.source
+    for m in (eager_model, fast_model):
+        m.train()
+        m[1].running_mean = np.full(8, 0.5)  # a new array, not an in-place change
+    both(2)
+    assert step.traces == 3
+    np.testing.assert_allclose(fast_model[1].running_mean, eager_model[1].running_mean,
+                               rtol=1e-12)
 
 
 def test_a_module_that_updates_state_in_training_is_refused_by_its_attribute() -> None:
@@ -231,17 +266,23 @@ def test_trainer_compiled_and_eager_runs_agree(dropout: float) -> None:
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_trainer_falls_back_to_eager_for_batchnorm() -> None:
+def test_trainer_compiles_batchnorm_and_matches_its_eager_run() -> None:
     from chainrule.train import Trainer
 
     x, y = _data(64, 6, 3)
-    model = cr.nn.MLP(6, [8], 3, batchnorm=True)
-    trainer = Trainer(model, cr.nn.CrossEntropyLoss(), cr.optim.Adam(model.parameters()),
-                      batch_size=16, progress=False)
-    history = trainer.fit((x, y), None, epochs=2)
-    assert not trainer._compiled.compiled
-    assert "BatchNorm" in trainer._compiled.fallback_reason
-    assert len(history.train_loss) == 2 and np.isfinite(history.train_loss).all()
+    runs = []
+    for use_compile in (True, False):
+        cr.manual_seed(0)
+        model = cr.nn.MLP(6, [8], 3, batchnorm=True)
+        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        trainer = Trainer(model, cr.nn.CrossEntropyLoss(), opt, batch_size=16, reg=1e-3,
+                          progress=False, compile=use_compile)
+        history = trainer.fit((x, y), None, epochs=2)
+        assert trainer._compiled.compiled == use_compile
+        runs.append((history.train_loss, model.state_dict()))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    for name, value in runs[1][1].items():
+        np.testing.assert_allclose(runs[0][1][name], value, rtol=1e-4, atol=1e-6, err_msg=name)
 
 
 # ---------------------------------------------------------------- packed parameters
@@ -574,3 +615,78 @@ def test_a_users_optimizer_runs_packed_when_elementwise_and_matches_eager(
     velocity = opt_f.state[fast_model[0].weight]["velocity"]
     assert (velocity.base is not None and velocity.base.ndim == 1) == packed
     assert step.traces == 1
+
+
+# ---------------------------------------------------------------- every training option
+ACTIVATIONS = ["relu", "leaky_relu", "prelu", "elu", "tanh", "sigmoid", "maxout", "linear"]
+OPTIMIZERS = ["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"]
+
+
+def _regularized(loss_fn: object, model: object, reg: str) -> object:
+    """The objective of `chainrule train --reg` (L2) or the playground's L1."""
+    if reg == "l2":
+        return lambda x, y: loss_fn(model(x), y) + cr.nn.l2_penalty(model, 1e-3)
+    if reg == "l1":
+        return lambda x, y: loss_fn(model(x), y) + cr.nn.l1_penalty(model, 1e-3)
+    return lambda x, y: loss_fn(model(x), y)
+
+
+def _options_agree(sizes: tuple, batch: int, activation: str, loss: str, reg: str,
+                   dropout: float, batchnorm: bool, optimizers: list[str]) -> None:
+    """For each optimizer: three compiled steps equal three eager ones (float64): the
+    losses to 1e-12, then every parameter and buffer."""
+    from chainrule.train.config import DEFAULT_LR
+
+    for name in optimizers:
+        eager_model, fast_model = _pair(sizes, "float64", activation=activation,
+                                        dropout=dropout, batchnorm=batchnorm)
+        opt_e = cr.optim.make_optimizer(name, eager_model.parameters(), DEFAULT_LR[name])
+        opt_f = cr.optim.make_optimizer(name, fast_model.parameters(), DEFAULT_LR[name])
+        loss_fn = cr.nn.loss(loss)
+        eager, fast = (_regularized(loss_fn, m, reg) for m in (eager_model, fast_model))
+        step = cr.compile(fast, opt_f, model=fast_model)
+        for s in range(3):
+            x, y = _data(batch, sizes[0], sizes[-1], "float64", seed=s)
+            cr.manual_seed(10 + s)  # the same dropout masks
+            opt_e.zero_grad()
+            expected = eager(cr.tensor(x, dtype="float64"), y)
+            expected.backward()
+            opt_e.step()
+            cr.manual_seed(10 + s)
+            got = step(x, y).item()
+            assert got == pytest.approx(expected.item(), rel=1e-12, abs=1e-12), (name, s)
+        assert "its own forward/backward" not in step.source  # a kernel for every node
+        assert step.traces == 1
+        # The bias of a Linear followed by batch norm has a gradient of exactly 0 in
+        # theory and of rounding noise (1e-17) in practice, which RMSprop and Adam
+        # divide by sqrt(v) + eps: their steps of up to lr * 1e-17 / 1e-8 differ there
+        # (and so does the batch norm's running mean, which that bias shifts).
+        noise = {key for k in range(len(fast_model) - 1)
+                 if isinstance(fast_model[k + 1], cr.nn.BatchNorm1d)
+                 for key in (f"{k}.bias", f"{k + 1}.running_mean")}
+        reference = eager_model.state_dict()
+        for key, value in fast_model.state_dict().items():
+            np.testing.assert_allclose(value, reference[key], rtol=1e-10,
+                                       atol=1e-10 if key in noise else 1e-12,
+                                       err_msg=f"{name}: {key}")
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("reg", ["none", "l2", "l1"])
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_option_compiled_equals_eager(activation: str, loss: str, reg: str,
+                                            dropout: float, batchnorm: bool) -> None:
+    # 16 -> 300 -> 6 on batches of 64: the first layer in rows, the second in columns.
+    _options_agree((16, 300, 6), 64, activation, loss, reg, dropout, batchnorm, OPTIMIZERS)
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_option_compiled_equals_eager_in_columns(activation: str, loss: str,
+                                                       dropout: float, batchnorm: bool) -> None:
+    # a playground-sized net: every layer in the column layout, biases in the products
+    _options_agree((3, 10, 8, 4), 12, activation, loss, "l2", dropout, batchnorm, ["momentum"])

@@ -183,4 +183,17 @@ def test_requires_grad_toggle_freezes_parameters() -> None:
 
 def test_only_modules_that_update_state_in_python_say_so() -> None:
     assert nn.Module.updates_in_training is None and nn.Linear(2, 2).updates_in_training is None
-    assert nn.BatchNorm1d(3).updates_in_training == "its running statistics"
+    # batch norm updates its running statistics inside its op, which a replay runs
+    assert nn.BatchNorm1d(3).updates_in_training is None
+
+
+def test_load_state_dict_copies_buffers_in_place() -> None:
+    bn = nn.BatchNorm1d(3)
+    arrays = [bn.running_mean, bn.running_var, bn.num_batches_tracked]
+    bn.load_state_dict({"weight": np.full(3, 2.0), "bias": np.zeros(3),
+                        "running_mean": np.arange(3.0), "running_var": np.full(3, 4.0),
+                        "num_batches_tracked": np.array(7)})
+    assert all(a is b for a, b in zip(arrays, [bn.running_mean, bn.running_var,
+                                               bn.num_batches_tracked]))
+    np.testing.assert_array_equal(bn.running_mean, [0.0, 1.0, 2.0])
+    assert bn.running_var.dtype == np.float32 and int(bn.num_batches_tracked) == 7

@@ -87,10 +87,13 @@ def generate(plan: Plan, optimizer: Any = None) -> None:
     src.lines.append(f"def replay({names}):")
     leaves = [src.const(leaf, "L") for leaf in plan.leaves]
     data = [src.const(leaf.data, "D") for leaf in plan.leaves]
-    if leaves:
-        src.emit("# the parameters must still be the arrays this plan was built on")
-        stale = " or ".join(f"{L}.data is not {D}" for L, D in zip(leaves, data))
-        src.emit(f"if {stale}: raise _Stale")
+    stale = [f"{L}.data is not {D}" for L, D in zip(leaves, data)]
+    stale += [f"{src.const(obj, 'M')}.{attr} is not {src.const(value, 'was')}"
+              for obj, attr, value in plan.guards]
+    if stale:
+        src.emit("# the parameters (and the modules' modes and buffers) must still be what "
+                 "this plan was built on")
+        src.emit(f"if {' or '.join(stale)}: raise _Stale")
 
     values: list[str] = []
     for i, (kernel, specs) in enumerate(plan.forward):

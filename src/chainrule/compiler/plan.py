@@ -64,7 +64,8 @@ class Plan:
 
     __slots__ = (
         "arena", "arrays", "backward", "bias_blocks", "columns", "extras", "fast", "folded",
-        "forward", "grad_buffers", "grad_nodes", "has_grad", "input_major", "kernel_classes",
+        "forward", "grad_buffers", "grad_nodes", "guards", "has_grad", "input_major",
+        "kernel_classes",
         "leaves", "needs", "nodes", "outputs", "run", "signature", "source", "specs",
         "traced", "users",
     )
@@ -100,7 +101,9 @@ class Plan:
         self.forward: list[tuple[Any, list]] = []  # (kernel, specs) per node
         self.backward: list[tuple[int, Any, list]] = []  # (node, kernel, routes)
         self.grad_buffers: dict[int, np.ndarray] = {}  # leaf slot -> its .grad array
-        # the replay (codegen.generate)
+        # the replay (codegen.generate); guards: (object, attribute, value) that must
+        # hold on every call (a module's mode, a buffer's array), else the step retraces
+        self.guards: list[tuple[Any, str, Any]] = []
         self.run: Callable[..., Any] = _no_plan
         self.fast: Callable[..., Any] = _no_plan  # run(), or MISS for other inputs
         self.source = ""
@@ -122,6 +125,11 @@ class Plan:
         users = self.users.get(i, [])
         return (len(users) == 1 and users[0] in self.folded
                 and self.specs[users[0]][0] == (NODE, i))
+
+    def constant_arrays(self) -> set[int]:
+        """The ids of the arrays the nodes take as constants (e.g. running statistics)."""
+        return {id(p) for specs in self.specs for kind, p in specs
+                if kind == CONST and isinstance(p, np.ndarray)}
 
     def release_trace(self) -> None:
         """Drop the recorded graph and the traced arrays: the replay needs only kernels."""

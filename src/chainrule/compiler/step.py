@@ -17,6 +17,7 @@ from chainrule.autograd import Context, topological_order
 from chainrule.compiler.arena import Arena
 from chainrule.compiler.codegen import MISS, Stale, generate
 from chainrule.compiler.plan import CompileError, Plan, build_plan
+from chainrule.function import tracing
 from chainrule.random import get_rng_state, set_rng_state
 
 __all__ = ["CompileError", "CompiledStep", "compile"]
@@ -108,6 +109,21 @@ class CompiledStep:
                     f"updates {updates} in Python on every call); use the eager step"
                 )
 
+    def _guards(self, plan: Plan) -> list[tuple[Any, str, Any]]:
+        """What the model's replay depends on besides its parameters: each module's mode
+        (``train()``/``eval()`` change the graph: dropout, batch norm) and the buffers
+        the ops read or update (a buffer replaced by a new array must not be missed)."""
+        if self.model is None:
+            return []
+        used = plan.constant_arrays()
+        guards: list[tuple[Any, str, Any]] = []
+        for m in self.model.modules():
+            guards.append((m, "training", m.training))
+            for name, buffer in m.named_buffers(recurse=False):
+                if id(buffer) in used:
+                    guards.append((m, name, buffer))
+        return guards
+
     def _run_traced(self, arrays: list) -> tuple[Tensor, tuple, list]:
         traced = []
         for a in arrays:
@@ -116,7 +132,8 @@ class CompiledStep:
                 traced.append(Tensor._from_op(a, None).requires_grad_(True))
             else:
                 traced.append(Tensor._from_op(a, None))
-        result = self.loss_fn(*traced)
+        with tracing():  # not a step: ops leave their state (running statistics) alone
+            result = self.loss_fn(*traced)
         loss, extras = (result[0], tuple(result[1:])) if isinstance(result, tuple) else (result, ())
         if not isinstance(loss, Tensor) or loss.grad_fn is None:
             raise CompileError("compile: the step function must return a loss Tensor with a graph")
@@ -144,6 +161,7 @@ class CompiledStep:
         self.traces += 1
         plan = build_plan(Plan(nodes, arrays, traced, extras), self.optimizer, self._arena)
         self._arena = plan.arena
+        plan.guards = self._guards(plan)
         generate(plan, self.optimizer)
         plan.release_trace()
         return plan

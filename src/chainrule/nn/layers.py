@@ -18,6 +18,7 @@ import numpy as np
 import chainrule.functional as F
 from chainrule._tensor import Tensor
 from chainrule.autograd import Context, Function
+from chainrule.function import is_tracing
 from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -214,6 +215,16 @@ class Dropout(Module):
 class _BatchNorm(Function):
     """Batch normalization ``y = gamma (x - mean) / sqrt(var + eps) + beta`` in one node.
 
+    With ``training`` the mean and (biased) variance are the batch's, over ``axes``, and
+    the running statistics, when given, move towards them in place (PyTorch's rule)::
+
+        running = (1 - f) running + f batch     (the variance unbiased: * n / (n - 1))
+
+    with ``f = momentum``, or ``1 / num_batches_tracked`` for a cumulative average
+    (``momentum=None``); otherwise the running statistics normalize. The update is part
+    of the op's forward, so a compiled step's replays make it on every step (a trace,
+    which is not a step, does not: :func:`chainrule.function.is_tracing`).
+
     With batch statistics the mean and variance depend on x, and the backward is::
 
         dxhat = upstream * gamma
@@ -223,14 +234,27 @@ class _BatchNorm(Function):
     """
 
     symbol = "batchnorm"
+    kernel = "chainrule.compiler.normalization_kernels:BatchNormKernel"
     operands = ("x", "weight", "bias")
-    parameters = ("mean", "var", "eps", "axes", "batch_stats")
+    parameters = ("running_mean", "running_var", "num_batches_tracked", "momentum", "eps",
+                  "axes", "training")
     fresh_gradients = True
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, weight: Any, bias: Any, mean: np.ndarray,
-                var: np.ndarray, eps: float, axes: tuple, batch_stats: bool) -> np.ndarray:
-        shape = mean.shape
+    def forward(ctx: Context, x: np.ndarray, weight: Any, bias: Any, running_mean: Any,
+                running_var: Any, num_batches_tracked: Any, momentum: float | None,
+                eps: float, axes: tuple, training: bool) -> np.ndarray:
+        shape = tuple(1 if a in axes else n for a, n in enumerate(x.shape))
+        if training:
+            mean = x.mean(axis=axes, keepdims=True)
+            var = x.var(axis=axes, keepdims=True)
+            if running_mean is not None and not is_tracing():
+                count = x.size // mean.size
+                _update_running(running_mean, running_var, num_batches_tracked, momentum,
+                                mean.reshape(-1), var.reshape(-1) * (count / (count - 1)))
+        else:
+            mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+        mean, var = mean.astype(x.dtype, copy=False), var.astype(x.dtype, copy=False)
         inv_std = 1.0 / np.sqrt(var + eps)
         xhat = (x - mean) * inv_std
         w = None if weight is None else weight.reshape(shape)
@@ -238,7 +262,7 @@ class _BatchNorm(Function):
         if bias is not None:
             out += bias.reshape(shape)
         ctx.save_for_backward(xhat, inv_std, w)
-        ctx.axes, ctx.batch_stats = axes, batch_stats
+        ctx.axes, ctx.batch_stats = axes, training
         return out
 
     @staticmethod
@@ -256,7 +280,19 @@ class _BatchNorm(Function):
                       - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)) * inv_std
             else:
                 gx = dxhat * inv_std
-        return gx, gw, gb, None, None, None, None, None
+        return gx, gw, gb, None, None, None, None, None, None, None
+
+
+def _update_running(running_mean: np.ndarray, running_var: np.ndarray,
+                    num_batches_tracked: np.ndarray, momentum: float | None,
+                    mean: np.ndarray, unbiased_var: np.ndarray) -> None:
+    """``running = (1 - f) running + f batch`` in place, after counting the batch."""
+    num_batches_tracked += 1
+    factor = 1.0 / float(num_batches_tracked) if momentum is None else float(momentum)
+    running_mean *= 1 - factor
+    running_mean += factor * mean.astype(running_mean.dtype, copy=False)
+    running_var *= 1 - factor
+    running_var += factor * unbiased_var.astype(running_var.dtype, copy=False)
 
 
 class BatchNorm1d(Module):
@@ -267,10 +303,9 @@ class BatchNorm1d(Module):
     ``running = (1 - momentum) running + momentum batch`` (``momentum=None``: a
     cumulative average). Evaluation: normalize with the running statistics. Then scale
     by ``weight`` (gamma, init 1) and shift by ``bias`` (beta, init 0). Buffers and
-    parameters carry PyTorch's names, so state dicts are interchangeable.
+    parameters carry PyTorch's names, so state dicts are interchangeable. The update
+    happens inside the batch-norm op, so compiled training steps make it too.
     """
-
-    updates_in_training = "its running statistics"
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
@@ -304,36 +339,17 @@ class BatchNorm1d(Module):
                 f"{self.num_features}) or (N, {self.num_features}, L), got {tuple(x.shape)}"
             )
         axes = (0,) if x.ndim == 2 else (0, 2)
-        stat_shape = (1, self.num_features) + ((1,) if x.ndim == 3 else ())
         use_batch = self.training or not self.track_running_stats
-        if use_batch:
-            count = x.size // self.num_features
-            if count < 2:
-                raise ValueError(
-                    f"BatchNorm1d: expected more than 1 value per feature when training, "
-                    f"got input of shape {tuple(x.shape)}"
-                )
-            mean = x.data.mean(axis=axes, keepdims=True)
-            var = x.data.var(axis=axes, keepdims=True)
-            if self.training and self.track_running_stats:
-                self._update_running(mean.reshape(-1), var.reshape(-1) * (count / (count - 1)))
-        else:
-            mean = self.running_mean.reshape(stat_shape)
-            var = self.running_var.reshape(stat_shape)
-        return _BatchNorm.apply(x, self.weight, self.bias, mean.astype(x.dtype, copy=False),
-                                var.astype(x.dtype, copy=False), self.eps, axes, use_batch)
-
-    def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
-        self.num_batches_tracked += 1
-        if self.momentum is None:
-            factor = 1.0 / float(self.num_batches_tracked)
-        else:
-            factor = float(self.momentum)
-        rm, rv = self.running_mean, self.running_var
-        rm *= 1 - factor
-        rm += factor * mean.astype(rm.dtype, copy=False)
-        rv *= 1 - factor
-        rv += factor * unbiased_var.astype(rv.dtype, copy=False)
+        if use_batch and x.size // self.num_features < 2:
+            raise ValueError(
+                f"BatchNorm1d: expected more than 1 value per feature when training, "
+                f"got input of shape {tuple(x.shape)}"
+            )
+        track = self.track_running_stats
+        return _BatchNorm.apply(
+            x, self.weight, self.bias, self.running_mean if track else None,
+            self.running_var if track else None, self.num_batches_tracked if track else None,
+            None if self.momentum is None else float(self.momentum), self.eps, axes, use_batch)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
