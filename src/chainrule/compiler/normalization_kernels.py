@@ -36,7 +36,7 @@ __all__ = ["BatchNormKernel"]
 class BatchNormKernel(ElementwiseKernel):
     """Batch normalization of a 2-D input ``(N, F)`` over the batch."""
 
-    __slots__ = ("b", "coef", "dgamma", "dbeta", "eps", "inv_std", "mean", "momentum", "n",
+    __slots__ = ("b", "coef", "dbeta", "dgamma", "eps", "inv_std", "mean", "momentum", "n",
                  "ones", "running", "scratch", "training", "var", "w", "xc", "xhat")
 
     @classmethod
@@ -49,7 +49,7 @@ class BatchNormKernel(ElementwiseKernel):
                 and axes == (0,) and all(kind == CONST for kind, _ in specs[3:])):
             return False
         for (kind, _), p in ((specs[1], w), (specs[2], b)):
-            if not (kind == LEAF and p.dtype == x.dtype or kind == CONST and p is None):
+            if not ((kind == LEAF and p.dtype == x.dtype) or (kind == CONST and p is None)):
                 return False
         if rm is None:
             return training

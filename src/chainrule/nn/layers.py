@@ -18,8 +18,8 @@ import numpy as np
 import chainrule.functional as F
 from chainrule._tensor import Tensor
 from chainrule.autograd import Context, Function
-from chainrule.function import is_tracing
 from chainrule.errors import ShapeError
+from chainrule.function import is_tracing
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
 
