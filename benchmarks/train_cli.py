@@ -9,8 +9,8 @@ over the same preprocessed images in batches of the same size. Epochs are interl
 chainrule epoch, then a PyTorch epoch, from a callback of the run. The first epoch of each
 (chainrule traces its step there) is not counted; the table shows the median of the others.
 
-    python benchmarks/train_cli.py                       # 60,000 images, 3 epochs each (~10 min)
-    python benchmarks/train_cli.py --quick               # 10,000 images, 2 epochs (~1.5 min)
+    python benchmarks/train_cli.py                       # 60,000 images, 3 epochs each
+    python benchmarks/train_cli.py --quick               # 10,000 images
     python benchmarks/train_cli.py --only default "reg 0" batchnorm   # options without --
     python benchmarks/train_cli.py --readme              # + wall time of `chainrule train`
 
@@ -148,8 +148,9 @@ class TorchRival(Callback):
     The chainrule time of an epoch is the wall time from the end of the previous
     callback to the start of this one (the training loop and the run's checkpoint)."""
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: Any, clock: Any = time.perf_counter) -> None:
         self.cfg = cfg
+        self.clock = clock
         self.chainrule: list[float] = []
         self.torch: list[float] = []
         self.mark = 0.0
@@ -167,14 +168,14 @@ class TorchRival(Callback):
             self.opt, T_max=cfg.epochs * self.steps)
         self.weights = [p for p in self.model.parameters() if p.ndim >= 2]
         self.rng = np.random.default_rng(cfg.seed)
-        self.mark = time.perf_counter()
+        self.mark = self.clock()
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict) -> None:
-        self.chainrule.append(time.perf_counter() - self.mark)
-        start = time.perf_counter()
+        self.chainrule.append(self.clock() - self.mark)
+        start = self.clock()
         self.torch_epoch()
-        self.torch.append(time.perf_counter() - start)
-        self.mark = time.perf_counter()
+        self.torch.append(self.clock() - start)
+        self.mark = self.clock()
 
     def torch_epoch(self) -> None:
         import torch
@@ -203,11 +204,11 @@ class TorchRival(Callback):
 
 # ----------------------------------------------------------------------------- runs
 def run_option(settings: dict, data: str, data_dir: str | None, epochs: int,
-               out: Path) -> TorchRival:
+               out: Path, clock: Any) -> TorchRival:
     from chainrule.train import TrainConfig, train_run
 
     cfg = TrainConfig(data=data, data_dir=data_dir, epochs=epochs, **settings)
-    rival = TorchRival(cfg)
+    rival = TorchRival(cfg, clock)
     train_run(cfg, out=out, progress=False, callbacks=(rival,))
     return rival
 
@@ -235,15 +236,19 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=None,
                         help="train on the first N MNIST images (default: all 60,000)")
     parser.add_argument("--quick", action="store_true",
-                        help="10,000 images and 2 epochs per option (a smoke run)")
+                        help="train on the first 10,000 images (a smoke run)")
     parser.add_argument("--only", nargs="+", default=None, metavar="OPTION",
                         help="options to run, spelt without their leading dashes: "
                         f"{', '.join(repr(o.lstrip('-')) for o in OPTIONS)}")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="count the process's CPU seconds instead of wall seconds: steadier "
+                             "on a busy machine, comparable only with one thread "
+                             "(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1)")
     parser.add_argument("--readme", action="store_true",
                         help="also time the README's first command, `chainrule train`")
     args = parser.parse_args()
     if args.quick:
-        args.epochs, args.images = 2, args.images or 10_000
+        args.images = args.images or 10_000
     if args.epochs < 2:
         parser.error("--epochs must be >= 2 (the first epoch is not counted)")
     by_name = {o.lstrip("-"): o for o in OPTIONS}
@@ -266,12 +271,14 @@ def main() -> None:
         print(f"chainrule {chainrule.__version__} / torch {torch.__version__} "
               f"({torch.get_num_threads()} threads), MNIST"
               f"{f' (first {args.images:,} images)' if args.images else ''}, "
-              f"{args.epochs} epochs per option, median of epochs 2-{args.epochs}")
+              f"{args.epochs} epochs per option, median of epochs 2-{args.epochs}"
+              f"{', CPU seconds' if args.cpu_time else ''}")
         print(f"{'option':26s} {'chainrule s':>11s} {'PyTorch s':>10s} {'cr/torch':>9s} "
               f"{'/ default':>10s}")
         default_time = None
         for k, name in enumerate(names):
-            rival = run_option(OPTIONS[name], data, data_dir, args.epochs, Path(tmp) / f"run{k}")
+            rival = run_option(OPTIONS[name], data, data_dir, args.epochs, Path(tmp) / f"run{k}",
+                               time.process_time if args.cpu_time else time.perf_counter)
             ours = statistics.median(rival.chainrule[1:])
             theirs = statistics.median(rival.torch[1:])
             if name == "default":
