@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.autograd import unbroadcast
 from chainrule.compiler.arena import updates_packed
 from chainrule.compiler.plan import INPUT, LEAF, NODE
@@ -34,7 +35,7 @@ _NAMESPACE: dict[str, Any] = {
     "_dot": np.dot, "_matmul": np.matmul, "_copyto": np.copyto,
     "_zeros": np.zeros, "_add_reduce": np.add.reduce, "_max_reduce": np.maximum.reduce,
     "_unbroadcast": unbroadcast, "_check_labels": check_labels, "_ndarray": np.ndarray,
-    "_Stale": Stale, "_MISS": MISS,
+    "_Stale": Stale, "_MISS": MISS, "_Tensor": Tensor,
 }
 
 
@@ -77,8 +78,8 @@ def generate(plan: Plan, optimizer: Any = None) -> None:
     The generated ``replay`` checks that the parameters still hold the arrays it was
     built on, runs each kernel's forward, then each backward in reverse order (routing
     gradients exactly as the eager engine would), sets the ``.grad`` of every parameter
-    and runs the optimizer. ``fast`` is the entry for plain arrays of the traced shapes
-    and dtypes; it returns ``MISS`` for anything else. Sets the plan's ``run``, ``fast``
+    and runs the optimizer. ``fast`` is the entry for arrays (or Tensors) of the traced
+    shapes and dtypes; it returns ``MISS`` for anything else. Sets the plan's ``run``, ``fast``
     and ``source``.
     """
     src = Source()
@@ -125,7 +126,9 @@ def generate(plan: Plan, optimizer: Any = None) -> None:
         f"type(a{k}) is not _ndarray or a{k}.shape != {shape!r} or a{k}.dtype != "
         f"{src.const(dtype, 'dtype')}" for k, (shape, dtype) in enumerate(plan.signature)
     ) or "False"
-    src.lines += [f"def fast({names}):", f"    if {fits}: return _MISS",
+    unwrap = [f"    if type(a{k}) is _Tensor: a{k} = a{k}.data"
+              for k in range(len(plan.signature))]
+    src.lines += [f"def fast({names}):", *unwrap, f"    if {fits}: return _MISS",
                   f"    return replay({names})"]
     source = "\n".join(src.lines)
     code = compile(source, "<chainrule.compiler replay>", "exec")
