@@ -210,17 +210,22 @@ def _oriented_gradients_uint8(
     planes = np.moveaxis(batch, -1, 0).astype(np.int16, order="C")  # one pass
     rows, cols = _central_differences(planes, np.int16)
     channels = len(rows)
-    key = None
+    pair = np.empty(rows[0].shape, np.intp)  # buffers reused by every channel
+    key = np.empty(rows[0].shape, keys.dtype)
+    k = np.empty_like(key) if channels > 1 else key
     for ch in range(channels):
-        pair = np.multiply(rows[ch], _PAIRS, dtype=np.intp)
-        pair += cols[ch]
-        k = keys.take(pair)
+        np.multiply(rows[ch], _PAIRS, out=pair, dtype=np.intp)
+        np.add(pair, cols[ch], out=pair)
+        keys.take(pair, out=k)
         if channels > 1:  # the first channel ranks highest: it wins a tie
             k += (channels - 1 - ch) << bin_bits
-        key = k if key is None else np.maximum(key, k, out=key)
-    magnitude = np.sqrt(key >> (bin_bits + 2), dtype=np.float64)
-    key &= (1 << bin_bits) - 1
-    return magnitude, key.astype(np.intp)
+            if ch:
+                np.maximum(key, k, out=key)
+            else:
+                key, k = k, key
+    bins = np.bitwise_and(key, (1 << bin_bits) - 1, out=pair)  # intp, in one pass
+    key >>= bin_bits + 2
+    return np.sqrt(key, dtype=np.float64), bins
 
 
 @functools.lru_cache(maxsize=16)
