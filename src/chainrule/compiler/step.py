@@ -206,8 +206,9 @@ def compile(
     parameters' ``.grad`` as in eager mode (no ``zero_grad`` needed: each step
     overwrites them). The optimizer's parameters may be packed into one array per group
     (their ``.data`` become views of it; see docs/compile.md). Pass ``model`` to have
-    modules that update state in Python in training mode (``Module.updates_in_training``:
-    batch norm), which cannot be replayed, refused up front.
+    modules that update state in Python in training mode (``Module.updates_in_training``),
+    which cannot be replayed, refused up front, and the step traced again when a module
+    is switched between ``train()`` and ``eval()`` or a buffer it uses is replaced.
 
     >>> step = cr.compile(lambda x, y: F.cross_entropy(model(x), y), opt, model=model)
     >>> loss = step(x_batch, y_batch)
