@@ -77,6 +77,19 @@ def test_built_in_ops_name_their_kernels() -> None:
     assert kernel_class(Tanh) is TanhKernel
     assert kernel_class(L1Penalty) is kernel_class(L2Penalty) is PenaltyKernel
     assert kernel_class(Exp) is None
+
+
+def test_every_op_of_a_training_option_names_a_kernel() -> None:
+    from chainrule.nn.layers import _BatchNorm
+    from chainrule.ops import activation, arithmetic, dropout, loss, shape
+
+    ops = [activation.ReLU, activation.LeakyReLU, activation.PReLU, activation.ELU,
+           activation.Sigmoid, activation.Tanh, activation.Maxout, dropout.Dropout,
+           _BatchNorm, loss.CrossEntropy, loss.MulticlassHinge, loss.MSE, L2Penalty,
+           L1Penalty, arithmetic.Add, shape.Reshape, Linear]
+    for op in ops:
+        cls = kernel_class(op)
+        assert cls is not None and issubclass(cls, Kernel), op.__name__
     assert kernel_class(Square) is SquareKernel
 
 

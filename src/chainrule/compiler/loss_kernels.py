@@ -1,4 +1,5 @@
-"""The multiclass SVM (hinge) loss as a kernel with its own buffers.
+"""The multiclass SVM (hinge) loss and the mean squared error as kernels with their own
+buffers.
 
 The lecture's SVM loss and its gradient, as NumPy calls into arrays allocated once::
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from chainrule.compiler.codegen import Source
     from chainrule.compiler.plan import Plan
 
-__all__ = ["MulticlassHingeKernel"]
+__all__ = ["MSEKernel", "MulticlassHingeKernel"]
 
 
 class MulticlassHingeKernel(Kernel):
@@ -119,3 +120,55 @@ class MulticlassHingeKernel(Kernel):
         src.emit(f"{c(self.grad.reshape(-1), 'gflat')}[{c(self.flat, 'flat')}] = {count}")
         value = self.grad.T if self.col else self.grad
         return [(c(value, "g"), False, value), None, None, None]
+
+
+class MSEKernel(Kernel):
+    """PyTorch's mean squared error ``mean((pred - target)^2)`` (or the sum), the
+    playground's regression loss: backward ``2 (pred - target) / size`` (without the
+    ``/ size`` for the sum), and its negative for a target that needs a gradient."""
+
+    __slots__ = ("diff", "grad", "mean", "neg", "scale", "sq")
+    buffered = True
+
+    @classmethod
+    def accepts(cls, plan: Plan, i: int) -> bool:
+        """Prediction and target arrays of one shape and floating dtype; mean or sum."""
+        pred, target, reduction = plan.values(i)
+        return (reduction in ("mean", "sum") and isinstance(target, np.ndarray)
+                and pred.shape == target.shape and pred.dtype == target.dtype
+                and pred.dtype.kind == "f")
+
+    def __init__(self, plan: Plan, i: int) -> None:
+        super().__init__(plan, i)
+        pred, _, reduction = plan.values(i)
+        self.diff, self.sq, self.grad = (np.empty(pred.shape, pred.dtype) for _ in range(3))
+        self.neg = np.empty(pred.shape, pred.dtype) if plan.needs[i][1] else None
+        self.mean = reduction == "mean"
+        self.scale = 2.0 / pred.size if self.mean else 2.0
+
+    def describe(self) -> str:
+        return "mean squared error" if self.mean else "squared error, summed"
+
+    def emit_forward(self, src: Source, args: list[str], i: int) -> str:
+        c = src.const
+        diff, sq = c(self.diff, "diff"), c(self.sq, "sq")
+        src.emit(f"_subtract({args[0]}, {args[1]}, out={diff})")
+        src.emit(f"_multiply({diff}, {diff}, out={sq})")
+        total = f"_add_reduce({sq}, None)"
+        src.emit(f"v{i} = {total} / {self.diff.size}" if self.mean else f"v{i} = {total}")
+        return f"v{i}"
+
+    def emit_backward(self, src: Source, up: str, i: int, seed: bool,
+                      up_array: np.ndarray | None, dests: list) -> list:
+        c = src.const
+        scale = repr(self.scale) if seed else f"c{i}"
+        if not seed:
+            src.emit(f"c{i} = float({up}) * {self.scale!r}")
+        grad = c(self.grad, "grad")
+        src.emit(f"_multiply({c(self.diff, 'diff')}, {scale}, out={grad})")
+        grads: list = [(grad, False, self.grad), None, None]
+        if self.neg is not None:
+            neg = c(self.neg, "neg")
+            src.emit(f"_negative({grad}, out={neg})")
+            grads[1] = (neg, False, self.neg)
+        return grads

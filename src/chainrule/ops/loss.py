@@ -156,6 +156,7 @@ class MSE(_Regression):
     """PyTorch's ``mse_loss``: the mean of squared differences over all elements."""
 
     symbol = "MSE"
+    kernel = "chainrule.compiler.loss_kernels:MSEKernel"
 
     @staticmethod
     def forward(ctx: Context, pred: np.ndarray, target: Any, reduction: str) -> np.ndarray:
