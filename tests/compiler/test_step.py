@@ -690,3 +690,26 @@ def test_every_option_compiled_equals_eager_in_columns(activation: str, loss: st
                                                        dropout: float, batchnorm: bool) -> None:
     # a playground-sized net: every layer in the column layout, biases in the products
     _options_agree((3, 10, 8, 4), 12, activation, loss, "l2", dropout, batchnorm, ["momentum"])
+
+
+@pytest.mark.parametrize("problem", ["classification", "regression"])
+def test_every_playground_option_runs_compiled_on_kernels(problem: str) -> None:
+    from chainrule.playground import config as pg
+    from chainrule.playground.session import Session
+
+    dataset = (pg.CLASSIFICATION_DATASETS if problem == "classification"
+               else pg.REGRESSION_DATASETS)[0]
+    losses = pg.LOSSES if problem == "classification" else pg.LOSSES[:1]
+    for activation in pg.ACTIVATIONS:
+        for reg in pg.REGULARIZATIONS:
+            for loss in losses:
+                for optimizer in pg.OPTIMIZERS:
+                    session = Session(pg.Config().updated({
+                        "problem": problem, "dataset": dataset, "activation": activation,
+                        "regularization": reg, "reg_rate": 0.01, "loss": loss,
+                        "optimizer": optimizer, "num_points": 60}))
+                    session.step(1)
+                    step = session._train_step
+                    assert step.compiled, (activation, reg, loss, optimizer)
+                    assert "its own forward/backward" not in step.compiled_step.source, (
+                        activation, reg, loss, optimizer)
