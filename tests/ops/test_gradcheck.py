@@ -110,7 +110,7 @@ def test_where(shapes3: Any, seed: int) -> None:
 REDUCTIONS: dict[str, Callable] = {
     "sum": lambda x, axis, keep: x.sum(axis, keep),
     "mean": lambda x, axis, keep: x.mean(axis, keep),
-    "max": lambda x, axis, keep: x.max(axis, keep),
+    "max": lambda x, axis, keep: x.max(axis=axis, keepdims=keep),
     "min": lambda x, axis, keep: cr.min(x, axis, keep),
     "logsumexp": lambda x, axis, keep: cr.logsumexp(x, axis, keep),
     "var": lambda x, axis, keep: x.var(axis, keep),

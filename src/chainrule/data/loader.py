@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._tensor import Tensor
+from chainrule.dtypes import as_dtype
 from chainrule.errors import DataError
 from chainrule.random import get_rng
 
@@ -34,9 +35,13 @@ __all__ = ["DataLoader"]
 class DataLoader:
     """Iterate over ``(X_batch, y_batch)`` pairs: float32 and int64 :class:`Tensor` s.
 
-    ``X``: ``(N, ...)`` array-like (converted to float32 batch by batch, not rescaled);
-    ``y``: ``(N,)`` integer labels. ``len(loader)`` is the number of batches per epoch:
-    ``ceil(N / batch_size)``, or ``floor`` with ``drop_last``.
+    ``X``: ``(N, ...)`` array-like, converted batch by batch (not rescaled) to ``dtype``:
+    float32 by default, whatever X's own dtype (a float64 array too: models train in
+    float32 unless made in float64); ``dtype=None`` keeps X's dtype. ``y``: ``(N,)``
+    integer labels (``targets='labels'``), or real-valued targets ``(N, ...)`` for
+    regression (``targets='values'``, converted to ``dtype`` like X). ``len(loader)`` is
+    the number of batches per epoch: ``ceil(N / batch_size)``, or ``floor`` with
+    ``drop_last``.
 
     >>> loader = DataLoader(np.zeros((10, 3)), np.zeros(10, np.int64), batch_size=4, seed=0)
     >>> len(loader), sum(len(yb) for _, yb in loader)
@@ -51,24 +56,39 @@ class DataLoader:
         shuffle: bool = True,
         seed: int | None = None,
         drop_last: bool = False,
+        dtype: Any = "float32",
+        targets: str = "labels",
     ) -> None:
         X = X.data if isinstance(X, Tensor) else np.asarray(X)
         y = y.data if isinstance(y, Tensor) else np.asarray(y)
-        if X.ndim == 0 or y.ndim != 1:
+        if targets not in ("labels", "values"):
+            raise ValueError(f"DataLoader: targets must be 'labels' or 'values', got {targets!r}")
+        if X.ndim == 0 or y.ndim == 0 or (targets == "labels" and y.ndim != 1):
+            want = "(N,)" if targets == "labels" else "(N, ...)"
             raise DataError(
-                f"DataLoader: expected X of shape (N, ...) and y of shape (N,), "
+                f"DataLoader: expected X of shape (N, ...) and y of shape {want}, "
                 f"got X {X.shape} and y {y.shape}"
             )
         if len(X) != len(y):
             raise DataError(f"DataLoader: X has {len(X):,} samples but y has {len(y):,} labels")
-        if y.dtype.kind not in "iu":
+        self.dtype = as_dtype(dtype)
+        if self.dtype is not None and self.dtype.kind != "f":
+            raise ValueError(f"DataLoader: dtype must be a floating type, got {self.dtype}")
+        self.targets = targets
+        if targets == "values":
+            if y.dtype.kind not in "fiub":
+                raise DataError(f"DataLoader: targets must be numbers, got {y.dtype}")
+            y = y.astype(self.dtype or (y.dtype if y.dtype.kind == "f" else np.float32),
+                         copy=False)
+        elif y.dtype.kind not in "iu":
             if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
                 y = y.astype(np.int64)
             else:
                 raise DataError(f"DataLoader: labels must be integers, got {y.dtype}")
         if int(batch_size) < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
-        self.X, self.y = X, y.astype(np.int64, copy=False)
+        self.X = X
+        self.y = y if targets == "values" else y.astype(np.int64, copy=False)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -108,8 +128,7 @@ class DataLoader:
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, n)
             index: Any = order[lo:hi] if order is not None else slice(lo, hi)
             self._position = b + 1
-            yield (Tensor(np.asarray(self.X[index], dtype=np.float32)),
-                   Tensor(self.y[index]))
+            yield (Tensor(np.asarray(self.X[index], dtype=self.dtype)), Tensor(self.y[index]))
         self._epoch += 1
         self._position = 0
 

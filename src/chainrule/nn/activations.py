@@ -26,6 +26,7 @@ import numpy as np
 
 import chainrule.functional as F
 from chainrule._tensor import Tensor
+from chainrule.dtypes import as_dtype, get_default_dtype
 from chainrule.nn.module import Module, Parameter
 
 __all__ = [
@@ -98,7 +99,8 @@ class PReLU(Module):
         if num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be >= 1, got {num_parameters}")
         self.num_parameters = int(num_parameters)
-        self.weight = Parameter(np.full(num_parameters, init, dtype=np.dtype(dtype or np.float32)))
+        dt = get_default_dtype() if dtype is None else as_dtype(dtype)
+        self.weight = Parameter(np.full(num_parameters, init, dtype=dt))
 
     def forward(self, x: Tensor) -> Tensor:
         return F.prelu(x, self.weight)

@@ -9,7 +9,9 @@ predicted as ``p``. Then
 - recall of class ``c`` = ``M[c, c] / sum_p M[c, p]`` (of the examples of class ``c``, the
   share found).
 
-A class never predicted has precision 0 (scikit-learn's ``zero_division=0``).
+A class never predicted has precision 0 (scikit-learn's ``zero_division=0``). For
+regression, :func:`r2_score` is the coefficient of determination
+``R² = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2`` (1 is perfect, 0 predicts the mean).
 
 >>> ev = evaluate(model, X_test, y_test, class_names=["cat", "dog"])   # doctest: +SKIP
 >>> print(f"{ev.accuracy:.1%}")                                        # doctest: +SKIP
@@ -22,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "predict_scores"]
+__all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "model_dtype",
+           "predict_scores", "r2_score"]
 
 
 @dataclass
@@ -77,10 +80,43 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
     return flat.reshape(num_classes, num_classes)
 
 
+def model_dtype(model: Any) -> np.dtype:
+    """The floating type a model computes in: its first floating parameter's (else float32).
+
+    Training and prediction feed arrays to the model in this type, so a float64 array
+    does not turn a float32 model's arithmetic into float64.
+    """
+    params = getattr(model, "parameters", None)
+    for p in params() if params is not None else ():
+        if p.dtype.kind == "f":
+            return p.dtype
+    return np.dtype(np.float32)
+
+
+def r2_score(y_true: Any, y_pred: Any) -> float:
+    """The coefficient of determination ``1 - SS_res / SS_tot`` (in float64), averaged over
+    the output columns like scikit-learn's ``r2_score``; 1.0 for a perfect fit.
+
+    >>> r2_score(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+    0.5
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
+    if y_true.ndim == 1:
+        y_true, y_pred = y_true[:, None], y_pred[:, None]
+    residual = ((y_true - y_pred) ** 2).sum(axis=0)
+    total = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+    scores = np.where(total > 0, 1.0 - residual / np.where(total > 0, total, 1.0),
+                      np.where(residual == 0, 1.0, 0.0))
+    return float(scores.mean())
+
+
 def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """The model's class scores for ``X`` in eval mode without a graph, batch by batch."""
+    """The model's outputs (class scores) for ``X`` in eval mode without a graph, batch by
+    batch, with ``X`` in the model's floating type (:func:`model_dtype`)."""
     import chainrule as cr
 
+    dtype = model_dtype(model)
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
@@ -88,13 +124,13 @@ def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndar
         chunks = []
         with cr.no_grad():
             for start in range(0, len(X), batch_size):
-                batch = cr.tensor(np.asarray(X[start:start + batch_size], dtype=np.float32))
+                batch = cr.tensor(np.asarray(X[start:start + batch_size], dtype=dtype))
                 chunks.append(np.asarray(model(batch).data))
     finally:
         if was_training and hasattr(model, "train"):
             model.train()
     if not chunks:
-        return np.zeros((0, 0), dtype=np.float32)
+        return np.zeros((0, 0), dtype=dtype)
     return np.concatenate(chunks)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from chainrule.compiler.fallback import TrainStep
 from chainrule.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from chainrule.train.history import History
-from chainrule.train.metrics import as_arrays, evaluate
+from chainrule.train.metrics import as_arrays, evaluate, model_dtype, predict_scores, r2_score
 from chainrule.train.progress import progress_bar
 
 __all__ = ["Callback", "Trainer"]
@@ -100,6 +100,14 @@ class Trainer:
         with preallocated buffers: the same arithmetic, less Python per step). Steps that
         cannot be replayed (batch norm in training mode) fall back to the eager step by
         themselves; ``False`` always uses the eager step.
+    task:
+        ``'classification'`` (integer labels; the validation score is accuracy) or
+        ``'regression'`` (real-valued targets ``(N,)`` or ``(N, k)``; the validation score,
+        kept in ``history.val_acc``, is R² and ``train_acc`` is ``nan``). Keep-best and
+        early stopping maximize the validation score.
+
+    Inputs given as arrays are fed in the model's floating type (its parameters' dtype:
+    float32 unless the model was made in float64), whatever the arrays' own dtype.
     """
 
     def __init__(
@@ -119,6 +127,7 @@ class Trainer:
         scheduler_interval: str = "epoch",
         console: Any = None,
         compile: bool = True,
+        task: str = "classification",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"Trainer: batch_size must be >= 1, got {batch_size}")
@@ -127,6 +136,9 @@ class Trainer:
         if early_stopping is not None and early_stopping < 1:
             raise ValueError(f"Trainer: early_stopping is a patience in epochs (>= 1), "
                              f"got {early_stopping}")
+        if task not in ("classification", "regression"):
+            raise ValueError(f"Trainer: task must be 'classification' or 'regression', "
+                             f"got {task!r}")
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'step', "
                              f"got {scheduler_interval!r}")
@@ -145,6 +157,7 @@ class Trainer:
         self.progress = progress
         self.scheduler_interval = scheduler_interval
         self.console = console
+        self.task = task
         self.history = History()
         self.epoch = 0  # epochs completed
         self.step_count = 0
@@ -248,8 +261,14 @@ class Trainer:
                 raise ValueError(f"Trainer.fit: {len(X)} inputs but {len(y)} labels")
             if len(X) == 0:
                 raise ValueError("Trainer.fit: no training examples")
-            return DataLoader(np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64),
-                              batch_size=self.batch_size, shuffle=shuffle, seed=self.seed)
+            dtype = model_dtype(self.model)
+            if self.task == "regression":
+                return DataLoader(np.asarray(X, dtype=dtype), np.asarray(y, dtype=dtype),
+                                  batch_size=self.batch_size, shuffle=shuffle, seed=self.seed,
+                                  dtype=dtype, targets="values")
+            return DataLoader(np.asarray(X, dtype=dtype), np.asarray(y, dtype=np.int64),
+                              batch_size=self.batch_size, shuffle=shuffle, seed=self.seed,
+                              dtype=dtype)
         return data
 
     def _objective(self, scores: Any, labels: Any) -> Any:
@@ -303,9 +322,10 @@ class Trainer:
         self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
         task = bar.start(epoch, epochs, len(self.loader)) if bar else None
+        classify = self.task == "classification"
         for xb, yb in self.loader:
             if not isinstance(xb, cr.Tensor):
-                xb, yb = cr.tensor(np.asarray(xb, dtype=np.float32)), cr.tensor(np.asarray(yb))
+                xb, yb = cr.tensor(np.asarray(xb, dtype=model_dtype(self.model))), cr.tensor(yb)
             objective, scores = self._step(xb, yb)
             self.step_count += 1
             if self.scheduler is not None and self.scheduler_interval == "step":
@@ -318,7 +338,8 @@ class Trainer:
                     f"{self.step_count}); lower the learning rate (now {lr:g})"
                 )
             total_loss += batch_loss * n
-            correct += int((scores.data.argmax(axis=1) == yb.data).sum())
+            if classify:
+                correct += int((scores.data.argmax(axis=1) == yb.data).sum())
             seen += n
             for cb in self.callbacks:
                 cb.on_batch_end(self, self.step_count, {"loss": batch_loss, "batch_size": n})
@@ -328,10 +349,11 @@ class Trainer:
             self.scheduler.step()
         val_acc = math.nan
         if val_data is not None:
-            val_acc = evaluate(self.model, *val_data).accuracy
+            val_acc = self._validation_score(*val_data)
         seconds = time.perf_counter() - start
         self.epoch = epoch
-        self.history.append(train_loss=total_loss / max(seen, 1), train_acc=correct / max(seen, 1),
+        train_acc = correct / max(seen, 1) if classify else math.nan
+        self.history.append(train_loss=total_loss / max(seen, 1), train_acc=train_acc,
                             val_acc=val_acc, lr=lr, seconds=seconds)
         self._track_best(val_acc)
         logs = {"epoch": epoch, "train_loss": self.history.train_loss[-1],
@@ -341,6 +363,12 @@ class Trainer:
             bar.finish(task, logs, epochs, improved=self.best_epoch == epoch)
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
+
+    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy (classification) or R² (regression) of the model on validation data."""
+        if self.task == "regression":
+            return r2_score(y, predict_scores(self.model, X).reshape(np.shape(y)))
+        return evaluate(self.model, X, y).accuracy
 
     def _step(self, xb: Any, yb: Any) -> tuple:
         """One optimization step on a batch; returns the objective and the scores."""
