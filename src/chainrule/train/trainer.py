@@ -303,7 +303,7 @@ class Trainer:
             self._last_state = None
         for cb in self.callbacks:
             cb.on_train_begin(self)
-        with progress_bar(self.progress, self.console) as bar:
+        with progress_bar(self.progress, self.console, self.task == "regression") as bar:
             while self.epoch < epochs and not self.stop_training:
                 self._run_epoch(val_data, epochs, bar)
         if self.keep_best and self.best_state is not None:
