@@ -23,7 +23,7 @@ from chainrule.errors import ChainruleError
 
 #: Sub-command modules of ``chainrule.cli``, in the order ``--help`` lists them.
 COMMANDS: list[str] = [
-    "train", "evaluate", "predict", "datasets", "download", "playground", "explain",
+    "train", "evaluate", "predict", "export", "datasets", "download", "playground", "explain",
     "features", "compare",
 ]
 

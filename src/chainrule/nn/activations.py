@@ -38,6 +38,7 @@ __all__ = [
     "PReLU",
     "ReLU",
     "Sigmoid",
+    "Softmax",
     "Tanh",
     "activation",
 ]
@@ -141,6 +142,27 @@ class MaxoutPool(Module):
 
     def extra_repr(self) -> str:
         return f"pieces={self.pieces}"
+
+
+class Softmax(Module):
+    """``e^x_i / sum_j e^x_j`` along ``dim``: scores -> probabilities (PyTorch's layer).
+
+    Not a hidden-layer activation (it is not in :data:`ACTIVATIONS`): put it last to make
+    a classifier output probabilities, e.g. before an ONNX export.
+
+    >>> nn.Softmax(dim=1)(cr.tensor([[0.0, 0.0]]))
+    tensor([[0.5, 0.5]])
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = int(dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
 def _identity() -> Module:
