@@ -89,6 +89,8 @@ ELEMENTWISE: dict[str, tuple[Callable, Callable, Callable]] = {
     "exp": (cr.exp, torch.exp, lambda: [randn(3, 3)]),
     "log": (cr.log, torch.log, lambda: [positive(3, 3)]),
     "sqrt": (cr.sqrt, torch.sqrt, lambda: [positive(3, 3)]),
+    "sin": (cr.sin, torch.sin, lambda: [randn(3, 3) * 3]),
+    "cos": (cr.cos, torch.cos, lambda: [randn(3, 3) * 3]),
     "abs": (cr.abs, torch.abs, lambda: [nonzero(3, 3)]),
     "abs_at_zero": (cr.abs, torch.abs, lambda: [np.array([0.0, 1.0, -1.0])]),
     "maximum": (cr.maximum, torch.maximum, lambda: [randn(3, 4), randn(3, 4)]),
