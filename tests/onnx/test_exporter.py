@@ -76,9 +76,14 @@ def test_errors(tmp_path: Path) -> None:
     model = nn.MLP(4, [8], 3)
     with pytest.raises(ExportError, match="example_input must be a batch"):
         export(model, np.zeros(4, np.float32), tmp_path / "m.onnx")
-    with pytest.raises(ExportError, match="fitted"):
+    with pytest.raises(ExportError, match="not fitted"):
         export(model, np.zeros((1, 4), np.float32), tmp_path / "m.onnx",
                preprocess=Standardizer())
-    with pytest.raises(cr.DataError, match="fitted on 5 features, got shape"):
+    with pytest.raises(ExportError, match=r"preprocessing \(dict\) has no ONNX converter"):
+        export(model, np.zeros((1, 4), np.float32), tmp_path / "m.onnx", preprocess={})
+    with pytest.raises(cr.ShapeError, match="expected 4"):
+        export(model, np.zeros((1, 5), np.float32), tmp_path / "m.onnx")
+    with pytest.raises(ExportError, match=r"standardization is for 5 values per example, the "
+                                          r"input \(4,\) has 4"):
         export(model, np.zeros((1, 4), np.float32), tmp_path / "m.onnx",
                preprocess=Standardizer().fit(np.zeros((2, 5))))

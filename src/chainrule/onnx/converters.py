@@ -53,19 +53,21 @@ def converter_for(module: Any) -> Converter | None:
     cls = type(module)
     for base in cls.__mro__:
         if base in CONVERTERS:
-            return CONVERTERS[base] if cls.forward is base.forward else None
+            same = getattr(cls, "forward", None) is getattr(base, "forward", None)
+            return CONVERTERS[base] if same else None
     return None
 
 
-def convert(module: Any, x: Value, graph: Graph, name: str) -> Value:
-    """Add ``module`` applied to ``x``; an unsupported layer raises :class:`ExportError`."""
+def convert(module: Any, x: Value, graph: Graph, name: str, what: str = "layer") -> Value:
+    """Add ``module`` applied to ``x``; without a converter, an :class:`ExportError` names
+    it (``what``: ``layer``, or ``preprocessing`` for the step in front)."""
     fn = converter_for(module)
     if fn is None:
         where = f" {name!r}" if name else ""
         known = ", ".join(sorted({c.__name__ for c in CONVERTERS}))
         raise ExportError(
-            f"onnx export: layer{where} ({type(module).__name__}) has no ONNX converter; "
-            f"supported layers: {known}; add one with chainrule.onnx.register"
+            f"onnx export: {what}{where} ({type(module).__name__}) has no ONNX converter; "
+            f"supported: {known}; add one with chainrule.onnx.register"
         )
     return fn(module, x, graph, name)
 

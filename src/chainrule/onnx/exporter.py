@@ -2,9 +2,10 @@
 
 The network is converted layer by layer (:mod:`chainrule.onnx.converters`) in its
 evaluation form, with a batch axis of any size. With ``preprocess`` (a run's
-:class:`~chainrule.train.Preprocessor` or a :class:`~chainrule.data.Standardizer`) the
-graph starts with that step, so it takes what the run took before any preprocessing:
-images ``(N, H, W, C)`` with pixels in ``[0, 1]``, flattened and standardized inside::
+:class:`~chainrule.train.Preprocessor` or a :class:`~chainrule.data.Standardizer`,
+converted by :mod:`chainrule.onnx.preprocessing`) the graph starts with that step, so it
+takes what the run took before any preprocessing: images ``(N, H, W, C)`` with pixels in
+``[0, 1]``, flattened and standardized inside::
 
     input (N, H, W, C) -> Reshape (N, H*W*C) -> Sub mean -> Div std -> network -> scores
 
@@ -22,43 +23,11 @@ import numpy as np
 
 from chainrule.atomic import atomic_open
 from chainrule.errors import ExportError
+from chainrule.onnx import preprocessing  # noqa: F401  (registers the preprocessing steps)
 from chainrule.onnx.converters import convert
-from chainrule.onnx.graph import Graph, Value
+from chainrule.onnx.graph import Graph
 
 __all__ = ["export"]
-
-
-def _standardizer(preprocess: Any) -> Any:
-    """The Standardizer of a Preprocessor (or the Standardizer given)."""
-    if getattr(preprocess, "pipeline", None) is not None:
-        raise ExportError(
-            f"onnx export: the inputs are image features ({preprocess.features}) computed in "
-            "NumPy before the network; only runs on pixels (--features pixels) export with "
-            "their preprocessing")
-    standardizer = getattr(preprocess, "standardizer", preprocess)
-    if getattr(standardizer, "mean", None) is None:
-        raise ExportError("onnx export: preprocess must be a fitted Preprocessor or "
-                          "Standardizer (with mean and std)")
-    return standardizer
-
-
-def _standardize(standardizer: Any, x: Value, graph: Graph) -> Value:
-    """``(x - mean) / std`` on the flattened input, as :class:`Standardizer` computes it."""
-    width = int(standardizer.mean.shape[0])
-    if x.rank != 2:
-        target = graph.shape_constant([0, width], "flatten_shape")
-        x = graph.node("Reshape", [x.name, target], "pixels_flat", (None, width))
-    centred = graph.node("Sub", [x.name, graph.constant(standardizer.mean, "mean")],
-                         "centred", x.shape)
-    return graph.node("Div", [centred.name, graph.constant(standardizer.std, "std")],
-                      "standardized", x.shape)
-
-
-def _model_input(example: np.ndarray, preprocess: Any) -> np.ndarray:
-    if preprocess is None:
-        return example
-    standardizer = _standardizer(preprocess)
-    return standardizer.transform(example.reshape(len(example), -1))
 
 
 def export(model: Any, example_input: Any, path: str | Path, *, preprocess: Any = None,
@@ -87,12 +56,12 @@ def export(model: Any, example_input: Any, path: str | Path, *, preprocess: Any 
     was_training = getattr(model, "training", False)
     model.eval()
     try:
-        with cr.no_grad():
-            out = model(cr.tensor(_model_input(example, preprocess), dtype=dtype))
         graph = Graph(dtype)
         x = graph.input(input_name, example.shape)
         if preprocess is not None:
-            x = _standardize(_standardizer(preprocess), x, graph)
+            x = convert(preprocess, x, graph, "", what="preprocessing")
+        with cr.no_grad():  # the network takes what the graph gives it so far
+            out = model(cr.zeros((1, *x.shape[1:]), dtype=dtype))
         y = convert(model, x, graph, "")
         name = "probabilities" if probabilities else "scores"
         if probabilities:
