@@ -53,7 +53,7 @@ class MLPClassifier(ClassifierMixin, MLPBase):
 
     >>> from sklearn.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = MLPClassifier(hidden=(64,), epochs=20).fit(X / 16, y)
+    >>> clf = MLPClassifier(hidden=(64,), epochs=20, lr=1e-2).fit(X / 16, y)
     >>> clf.score(X / 16, y) > 0.95
     True
     """
