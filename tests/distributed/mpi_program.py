@@ -25,7 +25,6 @@ from chainrule.data.sharding import shard_indices
 from chainrule.train import TrainConfig, Trainer, evaluate, train_run
 
 
-
 def report(name: str) -> None:
     if dist.is_main():
         print(f"ok {name}", flush=True)

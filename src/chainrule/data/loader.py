@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from chainrule._tensor import Tensor
-from chainrule.errors import DataError
 from chainrule.data.sharding import check_shard, shard_indices, shard_size
+from chainrule.errors import DataError
 from chainrule.random import get_rng
 
 __all__ = ["DataLoader"]

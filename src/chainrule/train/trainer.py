@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
