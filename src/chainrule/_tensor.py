@@ -185,12 +185,10 @@ class Tensor:
         """The tensor itself: chainrule's data already lives in CPU memory (NumPy)."""
         return self
 
-    def dim(self) -> int:
-        """The number of dimensions (PyTorch's ``dim()``; NumPy's ``ndim``)."""
+    def dim(self) -> int:  # PyTorch's name for ndim
         return self.data.ndim
 
-    def numel(self) -> int:
-        """The number of elements (PyTorch's ``numel()``; NumPy's ``size``)."""
+    def numel(self) -> int:  # PyTorch's name for size
         return self.data.size
 
     def float(self) -> Tensor:
@@ -301,10 +299,9 @@ class Tensor:
         return self._inplace(other, np.divide, _ops.div)
 
     def _inplace(self, other: Any, ufunc: Any, op: Any) -> Tensor:
-        """``x op= y``: change ``x.data`` in place when no graph is recorded (under
-        ``no_grad``, or when neither side requires a gradient); while one is, a new tensor
-        ``x op y`` takes the name (the graph stays right). A leaf that requires a gradient
-        may change in place only under ``no_grad``, as in PyTorch."""
+        """``x op= y`` in place when no graph records it (under ``no_grad``, or nothing
+        requires a gradient); else ``x op y``, a new tensor (the graph stays right). A leaf
+        that requires a gradient may change in place only under ``no_grad``, as in PyTorch."""
         other_grad = isinstance(other, Tensor) and other.requires_grad
         if (self.requires_grad or other_grad) and _autograd.is_grad_enabled():
             if self.requires_grad and self.grad_fn is None:
@@ -351,10 +348,7 @@ class Tensor:
         """PyTorch's ``x.max(dim)``: ``(values, indices)`` along the int ``dim``; without
         one (or with NumPy's ``axis=``, or a tuple of dims) the maxima as one tensor.
 
-        >>> x = cr.tensor([[1.0, 5.0], [7.0, 2.0]])
-        >>> x.max(), x.max(axis=1)
-        (tensor(7.), tensor([5., 7.]))
-        >>> x.max(1)
+        >>> cr.tensor([[1.0, 5.0], [7.0, 2.0]]).max(1)    # x.max(axis=1): tensor([5., 7.])
         ValuesIndices(values=tensor([5., 7.]), indices=tensor([1, 0]))
         """
         return self._extreme(dim, keepdim, axis, keepdims, largest=True)
