@@ -131,6 +131,21 @@ class Tensor:
         """The same data, cut from the graph (shares memory)."""
         return Tensor._from_op(self.data, None)
 
+    def graph(self, upstream: Any = None, names: Any = None, title: str | None = None) -> Any:
+        """The graph that computed this tensor, with every value and gradient: a trace.
+
+        In a notebook it shows inline, the backward pass step by step
+        (``_repr_html_``; ``_repr_svg_`` is the drawing alone). Nothing is done, and the
+        explainer is not even imported, until it is asked for; call it before
+        ``backward()`` frees the graph. See :func:`chainrule.explain.trace`.
+
+        >>> f = (x + y) * z                 # doctest: +SKIP
+        >>> f.graph()                       # doctest: +SKIP
+        """
+        from chainrule.explain import trace
+
+        return trace(self, upstream=upstream, names=names, title=title)
+
     # ----------------------------------------------------------------- array facts
     @property
     def shape(self) -> tuple[int, ...]:

@@ -11,6 +11,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.explain import ExplainError, evaluate, to_svg, trace
+from chainrule.explain import layout as layout_mod
 from chainrule.explain import svg as svg_mod
 from chainrule.explain.examples import example
 
@@ -88,7 +89,7 @@ def test_structure_style_and_bad_arguments() -> None:
 
 
 def test_falls_back_to_the_layered_layout_without_dot(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(svg_mod.shutil, "which", lambda name: None)
+    monkeypatch.setattr(layout_mod.shutil, "which", lambda name: None)
     tr = example("sigmoid-neuron")
     assert svg_mod.layout(tr).engine == "layered"
     assert "0.73" in texts(to_svg(tr))

@@ -17,10 +17,12 @@ computes without it.
 """
 
 from chainrule.explain.capture import steps, trace
+from chainrule.explain.check import NodeCheck, gradient_check
+from chainrule.explain.diagnose import Mark, diagnose
 from chainrule.explain.examples import EXAMPLES, example
 from chainrule.explain.expr import evaluate, parse, parse_values
 from chainrule.explain.graph import ExplainError, Step, Trace, TraceNode, Wire
-from chainrule.explain.html import to_html
+from chainrule.explain.html import to_html, to_inline_html
 from chainrule.explain.jacobian import JacobianReport, explain_jacobian
 from chainrule.explain.model import explain_model
 from chainrule.explain.svg import to_svg
@@ -33,20 +35,25 @@ __all__ = [
     "EXAMPLES",
     "ExplainError",
     "JacobianReport",
+    "Mark",
+    "NodeCheck",
     "Step",
     "Trace",
     "TraceNode",
     "Wire",
+    "diagnose",
     "evaluate",
     "example",
     "explain_jacobian",
     "explain_model",
     "format_array",
     "format_number",
+    "gradient_check",
     "parse",
     "parse_values",
     "steps",
     "to_html",
+    "to_inline_html",
     "to_svg",
     "trace",
 ]
