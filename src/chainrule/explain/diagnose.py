@@ -7,7 +7,8 @@ Two things stop learning, and both show on the backward pass:
   is dead when it is 0 for every example.
 - **vanishing**: a gate where the gradient becomes tiny. Either the gate is saturated
   (an elementwise gate whose local gradients are all below ``SATURATED_BELOW``, such as a
-  sigmoid far from 0), or the gradient it sends back is below ``VANISHING_BELOW`` times
+  sigmoid far from 0; a gate with a number folded in, ``*0.001``, is not a function that
+  saturates), or the gradient it sends back is below ``VANISHING_BELOW`` times
   the gradient the backward pass started with, while the one it received was not.
 
 >>> import chainrule as cr
@@ -83,7 +84,8 @@ def _dead(s: Step) -> Mark | None:
 def _vanishing(s: Step, scale: float) -> Mark | None:
     local = _local_array(s)
     name = f"{s.node.label} ({s.node.name})"
-    if local is not None and local.size and local.max() < SATURATED_BELOW:
+    constants = any(k[:1] == "c" and k[1:].isdigit() for k in s.node.params)
+    if local is not None and local.size and local.max() < SATURATED_BELOW and not constants:
         return Mark(s.node.id, "vanishing", f"{name} is saturated: every local gradient is "
                     f"below {SATURATED_BELOW:g} (largest {local.max():.1e}), so the gradient "
                     "vanishes here")
