@@ -161,7 +161,7 @@ def test_one_activation_per_hidden_layer() -> None:
     assert model.config()["activation"] == ["relu", "prelu", "maxout"]
     rebuilt = nn.build_model(model.config())
     assert [type(m).__name__ for m in rebuilt.children()] == kinds
-    with pytest.raises(ValueError, match="2 activations .* for 3 hidden layers"):
+    with pytest.raises(ValueError, match=r"2 activations .* for 3 hidden layers"):
         nn.MLP(2, [8, 8, 4], 3, activation=["relu", "tanh"])
     with pytest.raises(ValueError, match="activation_kwargs"):
         nn.MLP(2, [4, 4], 3, activation=["relu", "maxout"], activation_kwargs={"pieces": 3})

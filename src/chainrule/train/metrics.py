@@ -27,7 +27,8 @@ __all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "predict_s
 
 @dataclass
 class Evaluation:
-    """The result of :func:`evaluate`; ``predictions`` and ``labels`` are class indices."""
+    """The result of :func:`evaluate`; ``predictions`` and ``labels`` are class indices,
+    ``probabilities`` the softmax of the model's scores, ``(N, C)``."""
 
     accuracy: float
     loss: float | None
@@ -37,6 +38,7 @@ class Evaluation:
     predictions: np.ndarray
     labels: np.ndarray
     class_names: list[str]
+    probabilities: np.ndarray | None = None
 
     @property
     def num_examples(self) -> int:
@@ -138,12 +140,13 @@ def evaluate(
     actual = cm.sum(axis=1)
     precision = np.divide(diag, predicted, out=np.zeros(num_classes), where=predicted > 0)
     recall = np.divide(diag, actual, out=np.zeros(num_classes), where=actual > 0)
-    mean_loss = None
-    if loss is not None:
-        import chainrule as cr
+    import chainrule as cr
 
-        with cr.no_grad():
+    mean_loss = None
+    with cr.no_grad():
+        if loss is not None:
             mean_loss = float(loss(cr.tensor(scores), cr.tensor(y)).item())
+        probabilities = cr.softmax(cr.tensor(scores), axis=1).data
     return Evaluation(
         accuracy=float(diag.sum() / cm.sum()),
         loss=mean_loss,
@@ -153,6 +156,7 @@ def evaluate(
         predictions=pred,
         labels=y,
         class_names=names,
+        probabilities=probabilities,
     )
 
 
