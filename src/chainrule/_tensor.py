@@ -58,6 +58,8 @@ class Tensor:
 
     ``.grad`` is a NumPy array of ``.data``'s shape, filled by ``backward()``; gradients
     *accumulate* across calls until ``zero_grad()`` (PyTorch's convention).
+    ``t.graph()`` is the graph that computed ``t``, drawn by the explainer (the package
+    adds it: the engine does not import the explainer).
     """
 
     __slots__ = ("__weakref__", "data", "grad", "grad_fn", "name", "requires_grad")
@@ -130,21 +132,6 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory)."""
         return Tensor._from_op(self.data, None)
-
-    def graph(self, upstream: Any = None, names: Any = None, title: str | None = None) -> Any:
-        """The graph that computed this tensor, with every value and gradient: a trace.
-
-        In a notebook it shows inline, the backward pass step by step
-        (``_repr_html_``; ``_repr_svg_`` is the drawing alone). Nothing is done, and the
-        explainer is not even imported, until it is asked for; call it before
-        ``backward()`` frees the graph. See :func:`chainrule.explain.trace`.
-
-        >>> f = (x + y) * z                 # doctest: +SKIP
-        >>> f.graph()                       # doctest: +SKIP
-        """
-        from chainrule.explain import trace
-
-        return trace(self, upstream=upstream, names=names, title=title)
 
     # ----------------------------------------------------------------- array facts
     @property

@@ -18,9 +18,9 @@ computes without it.
 
 from chainrule.explain.capture import steps, trace
 from chainrule.explain.check import NodeCheck, gradient_check
-from chainrule.explain.diagnose import Mark, diagnose
 from chainrule.explain.examples import EXAMPLES, example
 from chainrule.explain.expr import evaluate, parse, parse_values
+from chainrule.explain.flow import Mark, diagnose
 from chainrule.explain.graph import ExplainError, Step, Trace, TraceNode, Wire
 from chainrule.explain.html import to_html, to_inline_html
 from chainrule.explain.jacobian import JacobianReport, explain_jacobian
@@ -28,8 +28,10 @@ from chainrule.explain.model import explain_model
 from chainrule.explain.svg import to_svg
 from chainrule.explain.text import format_array, format_number
 
-# The renderers take a trace; ``Trace.to_svg``/``to_html`` find them here.
-Trace.renderers.update(svg=to_svg, html=to_html)
+# The renderers and analyses take a trace; ``Trace.to_svg``, ``to_html``, ``_repr_html_``,
+# ``gradient_check`` and ``marks`` find them here.
+Trace.renderers.update(svg=to_svg, html=to_html, inline=to_inline_html)
+Trace.analyses.update(gradient_check=gradient_check, marks=diagnose)
 
 __all__ = [
     "EXAMPLES",

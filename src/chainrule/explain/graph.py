@@ -108,9 +108,11 @@ class Trace:
     name.
     """
 
-    #: How :meth:`to_svg` and :meth:`to_html` draw a trace, by format. The renderers
-    #: import this module, so :mod:`chainrule.explain` registers them here.
+    #: How :meth:`to_svg`, :meth:`to_html` and a notebook (``inline``) draw a trace, by
+    #: format. The renderers import this module, so :mod:`chainrule.explain` registers
+    #: them here, and the analyses behind :meth:`gradient_check` and :meth:`marks` too.
     renderers: ClassVar[dict[str, Callable[..., str]]] = {}
+    analyses: ClassVar[dict[str, Callable[..., Any]]] = {}
 
     def __init__(self, nodes: list[TraceNode], wires: list[Wire], outputs: list[int],
                  steps: list[Step], title: str | None = None) -> None:
@@ -163,18 +165,15 @@ class Trace:
 
         See :func:`chainrule.explain.check.gradient_check`.
         """
-        from chainrule.explain.check import gradient_check
-
         key = (h, method, max_elements, seed)
         if self._checks is None or self._checks[0] != key:
-            self._checks = (key, gradient_check(self, h, method, max_elements, seed))
+            self._checks = (key, self.analyses["gradient_check"](self, h, method, max_elements,
+                                                                   seed))
         return self._checks[1]
 
     def marks(self) -> list[Any]:
-        """Dead units and vanishing gradients (see :func:`chainrule.explain.diagnose.diagnose`)."""
-        from chainrule.explain.diagnose import diagnose
-
-        return diagnose(self)
+        """Dead units and vanishing gradients (see :func:`chainrule.explain.flow.diagnose`)."""
+        return self.analyses["marks"](self)
 
     def to_svg(self, **kwargs: Any) -> str:
         """The trace drawn as the lecture draws it (see :func:`chainrule.explain.to_svg`)."""
@@ -190,9 +189,7 @@ class Trace:
 
     def _repr_html_(self) -> str:
         """Jupyter shows the stepper inline: self-contained, nothing loaded from outside."""
-        from chainrule.explain.html import to_inline_html
-
-        return to_inline_html(self)
+        return self.renderers["inline"](self)
 
     def __repr__(self) -> str:
         return (f"<Trace: {len(self.gates)} gates, {len(self.inputs)} inputs, "

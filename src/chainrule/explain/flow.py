@@ -1,4 +1,4 @@
-"""Where gradients die: marks for dead units and vanishing gradients on a trace's gates.
+"""How the gradient flows, and where it dies: marks for dead units and vanishing gradients.
 
 Two things stop learning, and both show on the backward pass:
 

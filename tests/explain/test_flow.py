@@ -1,4 +1,4 @@
-"""Marks for dead units and vanishing gradients (explain/diagnose.py)."""
+"""Marks for dead units and vanishing gradients (explain/flow.py)."""
 
 from __future__ import annotations
 
