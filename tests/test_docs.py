@@ -1,6 +1,8 @@
 """Every code block of README.md and docs/*.md runs as written.
 
-- ``python`` blocks run in order, each page's in one namespace, in a temporary folder;
+- ``python`` blocks run in order, each page's in one namespace, in a temporary folder (a
+  page whose code needs an optional package that is not installed, such as ``mpi4py``, is
+  skipped, naming it);
 - ``bash`` blocks run line by line with bash (a command with a placeholder such as
   ``runs/<run>`` is not run: it stands for the reader's own);
 - ``console`` blocks run each ``$ command`` and compare its output with the lines written
@@ -32,6 +34,8 @@ _BLOCK = re.compile(
     r"(?:<!--\s*docs-test:\s*(?P<flags>[\w, -]+?)\s*:\s*(?P<reason>[^>]*?)\s*-->\s*\n)?"
     r"^(?P<indent> *)```(?P<lang>\w*)\n(?P<body>.*?)^(?P=indent)```", re.M | re.S)
 COMMAND_TIMEOUT_S = 300
+#: Optional packages a page's code may need, and the extra that installs each.
+OPTIONAL = {"mpi4py": "mpi"}
 
 
 @dataclass
@@ -83,7 +87,12 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     namespace: dict = {"__name__": f"docs.{page.stem}"}
     for b in blocks(page):
         if b.lang == "python" and "skip" not in b.flags:
-            exec(compile(b.body, f"{page.name} block {b.number}", "exec"), namespace)
+            try:
+                exec(compile(b.body, f"{page.name} block {b.number}", "exec"), namespace)
+            except ModuleNotFoundError as e:
+                if e.name in OPTIONAL:
+                    pytest.skip(f"{b.id} needs {e.name} (chainrule[{OPTIONAL[e.name]}])")
+                raise
     capsys.readouterr()
 
 
