@@ -8,6 +8,7 @@ each one the page must still train: a new frame arrives, and one more epoch can 
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import pytest
@@ -86,6 +87,21 @@ def pause(pg: Any, rng: random.Random) -> None:
     if playing(pg):
         pg.click("#play")
         wait_for(pg, "!window.playground.playing")
+        settle(pg)
+
+
+def settle(pg: Any, quiet: float = 0.4, timeout: float = 10.0) -> None:
+    """Wait until no frame has come for ``quiet`` seconds (one may be on its way at a pause)."""
+    deadline = time.monotonic() + timeout
+    seen, since = frames(pg), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = frames(pg)
+        if now != seen:
+            seen, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+    raise AssertionError("frames kept coming after the pause")
 
 
 def step(pg: Any, rng: random.Random) -> None:
