@@ -261,6 +261,13 @@ def main() -> None:
 
     import chainrule
 
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load > 0.5 * (cpus or 1):
+        print(f"warning: load average {load:.1f} on {cpus} CPUs: other jobs are running, and "
+              "multithreaded BLAS slows down many times over when its threads must wait for "
+              "a core; compare chainrule and PyTorch on an idle machine (or run both with "
+              "one thread: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ... --cpu-time)")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         data, data_dir = "mnist", args.data_dir
