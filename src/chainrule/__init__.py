@@ -8,7 +8,7 @@
 (array(-4., dtype=float32), array(-4., dtype=float32), array(3., dtype=float32))
 """
 
-from chainrule import functional, ops
+from chainrule import backend, cuda, functional, ops
 from chainrule._tensor import Tensor
 from chainrule.autograd import (
     Context,
@@ -36,7 +36,8 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
-from chainrule.errors import ChainruleError, ConfigError, DataError, ShapeError
+from chainrule.devices import Device
+from chainrule.errors import ChainruleError, ConfigError, DataError, DeviceError, ShapeError
 from chainrule.gradient_check import (
     GradcheckError,
     gradcheck,
@@ -101,6 +102,8 @@ __all__ = [
     "ConfigError",
     "Context",
     "DataError",
+    "Device",
+    "DeviceError",
     "Function",
     "GradcheckError",
     "ShapeError",
@@ -108,11 +111,13 @@ __all__ = [
     "__version__",
     "abs",
     "arange",
+    "backend",
     "broadcast_to",
     "cat",
     "clip",
     "compile",
     "concatenate",
+    "cuda",
     "enable_grad",
     "exp",
     "expand",

@@ -1,8 +1,11 @@
-"""Tensor: a NumPy array, its gradient, and the graph node that made it.
+"""Tensor: an array, its gradient, and the graph node that made it.
 
 Floating data is float32 unless float64 is asked for (``dtype=``); integer and boolean
 arrays (labels, masks) keep their type and cannot require gradients. Operators delegate
-to the ops in :mod:`chainrule.ops`, each a :class:`chainrule.Function`.
+to the ops in :mod:`chainrule.ops`, each a :class:`chainrule.Function`. The array is a
+NumPy array on the CPU and a CuPy array on a GPU (``device=``, ``.to()``; see
+:mod:`chainrule.backend`); a tensor made from a CuPy (or ``array_api_strict``) array
+stays where that array is.
 """
 
 from __future__ import annotations
@@ -11,6 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+from chainrule import backend
+from chainrule.devices import CPU, Device, is_device_name
 
 __all__ = ["Tensor"]
 
@@ -23,13 +29,15 @@ def _as_dtype(dtype: Any) -> np.dtype | None:
         return None
     if isinstance(dtype, str) and dtype in ("float", "float32"):
         return np.dtype(np.float32)
-    return np.dtype(dtype)
+    return backend.numpy_dtype(dtype)
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert ``data`` to an array: floats default to float32, integers stay integers."""
     if isinstance(data, Tensor):
         data = data.data
+    if backend.is_device_array(data):
+        return _device_array(data, dtype)
     want = _as_dtype(dtype)
     if want is not None:
         return np.asarray(data, dtype=want)
@@ -47,6 +55,19 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
+def _device_array(data: Any, dtype: Any) -> Any:
+    """A CuPy (or ``array_api_strict``) array by :func:`_to_array`'s dtype rule, where it is."""
+    have = backend.numpy_dtype(data.dtype)
+    want = _as_dtype(dtype)
+    if want is None and have.kind == "f":
+        want = DEFAULT_FLOAT
+    elif want is None and have.kind == "c":
+        raise TypeError("tensor: complex numbers are not supported")
+    if want is None or want == have:
+        return data
+    return backend.astype(data, want)
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed.
 
@@ -56,8 +77,9 @@ class Tensor:
     >>> x.grad            # dy/dx = 2x
     array([ 2., -4.,  6.], dtype=float32)
 
-    ``.grad`` is a NumPy array of ``.data``'s shape, filled by ``backward()``; gradients
-    *accumulate* across calls until ``zero_grad()`` (PyTorch's convention).
+    ``.grad`` is an array of ``.data``'s shape (and device), filled by ``backward()``;
+    gradients *accumulate* across calls until ``zero_grad()`` (PyTorch's convention).
+    ``.device`` says where the data lives; ``.to('cuda')`` and ``.cpu()`` move it.
     """
 
     __slots__ = ("__weakref__", "data", "grad", "grad_fn", "name", "requires_grad")
@@ -80,7 +102,7 @@ class Tensor:
     def _from_op(cls, data: Any, node: Any) -> Tensor:
         """Wrap an op's output without any conversion (the hot path)."""
         t = object.__new__(cls)
-        if type(data) is not np.ndarray:
+        if type(data) is not np.ndarray and not backend.is_device_array(data):
             data = np.asarray(data)
         t.data = data
         t.grad = None
@@ -92,10 +114,10 @@ class Tensor:
     # ----------------------------------------------------------------- gradients
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Mark this leaf as one whose gradient is wanted (in place)."""
-        if flag and self.data.dtype.kind != "f":
+        if flag and self.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients; this one is "
-                f"{self.data.dtype} (integer and boolean tensors hold labels and masks). "
+                f"{self.dtype} (integer and boolean tensors hold labels and masks). "
                 "Convert it first, e.g. cr.tensor(x, dtype='float32')"
             )
         if not flag and self.grad_fn is not None:
@@ -142,14 +164,51 @@ class Tensor:
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        """The data type, as NumPy names it on every device (``dtype('float32')``)."""
+        data = self.data
+        return data.dtype if type(data) is np.ndarray else backend.numpy_dtype(data.dtype)
 
     @property
     def size(self) -> int:
         return self.data.size
 
+    @property
+    def device(self) -> Device:
+        """Where the data lives: ``cpu`` (NumPy), ``cuda:N`` (CuPy), ``array_api_strict``."""
+        return CPU if type(self.data) is np.ndarray else backend.device_of(self.data)
+
+    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Tensor:
+        """This tensor on ``device`` and/or in ``dtype``: ``t.to('cuda')``, ``t.to('float64')``,
+        ``t.to('cpu', 'float64')``. Part of the graph: the gradient flows back to where the
+        tensor came from. Returns the tensor itself when nothing changes.
+
+        >>> cr.tensor([1.0, 2.0]).to("float64").dtype
+        dtype('float64')
+        """
+        for a in args:
+            if is_device_name(a):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if device is not None and backend.device_of(self.data) != Device(device):
+            from chainrule.ops.device import to_device
+
+            out = to_device(out, device)
+        return out if dtype is None else out.astype(dtype)
+
+    def cpu(self) -> Tensor:
+        """This tensor on the CPU (a NumPy array); itself if it is there."""
+        return self.to("cpu")
+
+    def cuda(self, index: int | None = None) -> Tensor:
+        """This tensor on GPU ``index`` (the current one by default)."""
+        return self.to("cuda" if index is None else f"cuda:{index}")
+
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (no copy)."""
+        """The data as a NumPy array (no copy); a tensor on a GPU must be moved first."""
+        if backend.is_device_array(self.data):
+            raise TypeError(_host_only("numpy", self))
         return self.data
 
     def item(self) -> float | int | bool:
@@ -157,10 +216,10 @@ class Tensor:
             raise ValueError(
                 f"item: only one-element tensors convert to a number, not {self.shape}"
             )
-        return self.data.item()
+        return backend.to_numpy(self.data).item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return backend.to_numpy(self.data).tolist()
 
     def astype(self, dtype: Any) -> Tensor:
         from chainrule.ops.elementwise import cast
@@ -174,6 +233,8 @@ class Tensor:
         return self.astype(np.float64)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if backend.is_device_array(self.data):
+            raise TypeError(_host_only("__array__", self))
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data
@@ -181,7 +242,7 @@ class Tensor:
     def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return self.data.shape[0]
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
@@ -200,11 +261,14 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(
-            self.data, separator=", ", precision=4, threshold=50, prefix="tensor("
+            backend.to_numpy(self.data), separator=", ", precision=4, threshold=50,
+            prefix="tensor("
         )
         extras = []
-        if self.data.dtype != DEFAULT_FLOAT and self.data.dtype.kind == "f":
-            extras.append(f"dtype={self.data.dtype}")
+        if backend.is_device_array(self.data):
+            extras.append(f"device='{self.device}'")
+        if self.dtype != DEFAULT_FLOAT and self.dtype.kind == "f":
+            extras.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.fn.__name__}Backward>")
         elif self.requires_grad:
@@ -263,22 +327,29 @@ class Tensor:
 
     # Comparisons give boolean tensors that carry no gradient.
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._from_op(self.data == _raw(other), None)
+        return Tensor._from_op(self.data == self._other(other), None)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._from_op(self.data != _raw(other), None)
+        return Tensor._from_op(self.data != self._other(other), None)
 
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._from_op(self.data < _raw(other), None)
+        return Tensor._from_op(self.data < self._other(other), None)
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._from_op(self.data <= _raw(other), None)
+        return Tensor._from_op(self.data <= self._other(other), None)
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._from_op(self.data > _raw(other), None)
+        return Tensor._from_op(self.data > self._other(other), None)
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._from_op(self.data >= _raw(other), None)
+        return Tensor._from_op(self.data >= self._other(other), None)
+
+    def _other(self, other: Any) -> Any:
+        """The other side of a comparison: a constant goes to this tensor's device."""
+        other = _raw(other)
+        if type(self.data) is np.ndarray or isinstance(other, (int, float, bool)):
+            return other
+        return backend.asarray(other, like=self.data)
 
     # ----------------------------------------------------------------- methods
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -303,10 +374,12 @@ class Tensor:
         return _ops.logsumexp(self, axis, keepdims)
 
     def argmax(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return Tensor._from_op(np.argmax(self.data, axis=axis, keepdims=keepdims), None)
+        xp = backend.namespace(self.data)
+        return Tensor._from_op(xp.argmax(self.data, axis=axis, keepdims=keepdims), None)
 
     def argmin(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return Tensor._from_op(np.argmin(self.data, axis=axis, keepdims=keepdims), None)
+        xp = backend.namespace(self.data)
+        return Tensor._from_op(xp.argmin(self.data, axis=axis, keepdims=keepdims), None)
 
     def exp(self) -> Tensor:
         return _ops.exp(self)
@@ -372,6 +445,11 @@ class Tensor:
 
 def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+def _host_only(what: str, t: Tensor) -> str:
+    return (f"{what}: the tensor is on {t.device}; NumPy needs it in host memory: "
+            "call .cpu() first")
 
 
 from chainrule import autograd as _autograd  # noqa: E402  (both need Tensor defined first)

@@ -335,7 +335,7 @@ def test_load_state_dict_rejects_a_different_layout() -> None:
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_large_parameters_take_the_blas_update_and_match_torch(name: str, kw: dict,
                                                                 dtype: str) -> None:
-    from chainrule.optim import blas
+    from chainrule import _blas as blas
 
     shape = (256, 160)  # 40,960 elements: above blas.MIN_SIZE
     assert np.prod(shape) >= blas.MIN_SIZE
@@ -355,7 +355,7 @@ def test_large_parameters_take_the_blas_update_and_match_torch(name: str, kw: di
 
 
 def test_blas_axpy_is_found_and_agrees_with_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chainrule.optim import blas
+    from chainrule import _blas as blas
 
     if blas._library_candidates():  # NumPy's wheels ship scipy-openblas64: it must be used
         assert blas._axpy(np.dtype(np.float32)) is not None

@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from chainrule._tensor import Tensor
-from chainrule.optim.blas import add_scaled
+from chainrule.backend import add_scaled, copy, into
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -59,23 +57,23 @@ class SGD(Optimizer):
         t1 = scratch[1] if two else None
         d = g
         if wd != 0:
-            np.multiply(w, wd, out=t0)
-            np.add(t0, g, out=t0)
+            into(t0, "multiply", w, wd)
+            t0 += g
             d = t0
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(d, copy=True)
+                buf = state["momentum_buffer"] = copy(d)
             else:
                 buf *= momentum
                 if group["dampening"] != 0:
-                    np.multiply(d, 1 - group["dampening"], out=t1)
+                    into(t1, "multiply", d, 1 - group["dampening"])
                     buf += t1
                 else:
                     buf += d
             if group["nesterov"]:
-                np.multiply(buf, momentum, out=t1)
-                np.add(d, t1, out=t1)
+                into(t1, "multiply", buf, momentum)
+                t1 += d
                 d = t1
             else:
                 d = buf
