@@ -102,7 +102,8 @@ class Tensor:
     def _from_op(cls, data: Any, node: Any) -> Tensor:
         """Wrap an op's output without any conversion (the hot path)."""
         t = object.__new__(cls)
-        if type(data) is not np.ndarray and not backend.is_device_array(data):
+        if type(data) is not np.ndarray and (
+                isinstance(data, np.generic) or not backend.is_device_array(data)):
             data = np.asarray(data)
         t.data = data
         t.grad = None

@@ -153,7 +153,10 @@ def backward_pass(
     """
     run = _differentiable_backward if create_graph else _plain_backward
     collected = _LeafGradients() if collect else None
-    to_leaf = collected.add if collected is not None else _accumulate_grad
+    if collected is not None:
+        to_leaf = collected.add
+    else:
+        to_leaf = _accumulate_tensor_grad if create_graph else _accumulate_grad
     retain_grads = not collect
     grads: dict[Context, Any] = {}
     for root, up in zip(roots, upstreams):
@@ -170,7 +173,7 @@ def backward_pass(
         if upstream is None:  # no gradient reaches this node
             continue
         if node.out_ref is not None and retain_grads:
-            _retain(node, upstream)
+            _retain(node, upstream, to_leaf)
         if node.freed:
             raise freed_error(node)
         downstream = run(node, upstream)
@@ -257,12 +260,16 @@ def _accumulate_grad(t: Tensor, g: Any, owned: bool) -> None:
 
     ``owned``: nobody else holds ``g``, so it becomes ``.grad`` without a copy.
     """
-    if isinstance(g, Tensor):
-        g, owned = g.data, False
     if t.grad is None:
         t.grad = g if owned and backend.owns_memory(g) else backend.copy(g)
     else:
         t.grad += g
+
+
+def _accumulate_tensor_grad(t: Tensor, g: Any, owned: bool) -> None:
+    """:func:`_accumulate_grad` for a gradient that is a Tensor (``create_graph=True``):
+    its values go into ``.grad``."""
+    _accumulate_grad(t, g.data if isinstance(g, Tensor) else g, False)
 
 
 class _LeafGradients(dict):
@@ -273,11 +280,12 @@ class _LeafGradients(dict):
         self[key] = self[key] + g if key in self else g
 
 
-def _retain(node: Context, upstream: Any) -> None:
+def _retain(node: Context, upstream: Any, to_leaf: Callable[[Tensor, Any, bool], None]
+            ) -> None:
     """``retain_grad()``: keep (and accumulate) an intermediate tensor's gradient."""
     out = node.out_ref()
     if out is not None:
-        _accumulate_grad(out, upstream, False)
+        to_leaf(out, upstream, False)
 
 
 def _count_error(node: Context, downstream: tuple) -> RuntimeError:

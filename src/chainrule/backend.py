@@ -41,6 +41,8 @@ Python wrapper (``sum``, ``max``, ``min``, ``mean``, ``reshape``, ``permute_dims
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 import sys
 import types
 from collections.abc import Iterator
@@ -50,6 +52,7 @@ import numpy as np
 
 from chainrule import cuda
 from chainrule.devices import CPU, Device
+from chainrule.errors import DeviceError
 
 __all__ = [
     "NUMPY_TYPES",
@@ -74,6 +77,7 @@ __all__ = [
     "owns_memory",
     "permute_dims",
     "put",
+    "require_device",
     "reshape",
     "scatter_add",
     "sum",
@@ -88,16 +92,10 @@ def _numpy_namespace() -> types.ModuleType:
     if getattr(np, "__array_api_version__", "") < "2023.12":  # NumPy < 2.1
         import array_api_compat.numpy as base
     ns = types.ModuleType("chainrule.backend.numpy", "NumPy's functions, array API names.")
-    add_reduce, max_reduce, min_reduce = np.add.reduce, np.maximum.reduce, np.minimum.reduce
-
-    def sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
-        return add_reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
-
-    def max(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:
-        return max_reduce(x, axis=axis, keepdims=keepdims)
-
-    def min(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:
-        return min_reduce(x, axis=axis, keepdims=keepdims)
+    # The reductions as C callables: the ufunc's reduce with the standard's default axis.
+    ns.sum = functools.partial(np.add.reduce, axis=None)
+    ns.max = functools.partial(np.maximum.reduce, axis=None)
+    ns.min = functools.partial(np.minimum.reduce, axis=None)
 
     def mean(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:
         return x.mean(axis=axis, keepdims=keepdims)
@@ -119,8 +117,7 @@ def _numpy_namespace() -> types.ModuleType:
         shape.insert(axis % (x.ndim + 1), 1)
         return x.reshape(shape)
 
-    for fn in (sum, max, min, mean, reshape, permute_dims, matrix_transpose, astype,
-               expand_dims):
+    for fn in (mean, reshape, permute_dims, matrix_transpose, astype, expand_dims):
         setattr(ns, fn.__name__, fn)
 
     def fallback(name: str) -> Any:
@@ -254,6 +251,23 @@ def device_of(a: Any) -> Device:
     return CPU
 
 
+def require_device(spec: Any) -> Device:
+    """``spec`` as a :class:`Device` that can be used here, else a :class:`DeviceError`
+    saying why (what to install, or that no GPU was found): a one-line check before a
+    long run starts.
+
+    >>> require_device("cpu")
+    device(type='cpu')
+    """
+    device = Device(spec)
+    if device.type == "cuda":
+        cuda.current_index(device)
+    elif device.type == "array_api_strict" and importlib.util.find_spec(
+            "array_api_strict") is None:
+        raise DeviceError("array_api_strict: not installed: pip install array-api-strict")
+    return device
+
+
 def to_numpy(a: Any, copy: bool = False) -> np.ndarray:
     """``a`` as a NumPy array in host memory (a copy from a device; ``copy`` for NumPy too)."""
     library = _library(a)
@@ -296,6 +310,10 @@ def asarray(data: Any, *, like: Any = None, device: Any = None, dtype: Any = Non
     Arrays stay arrays of their library; anything else (lists, numbers, NumPy scalars)
     becomes a NumPy array first. ``dtype`` (any spelling) casts; ``copy`` always copies.
     """
+    if type(data) is np.ndarray and device is None and (like is None or type(like) is np.ndarray):
+        if dtype is not None and not isinstance(dtype, np.dtype):
+            dtype = numpy_dtype(dtype)
+        return np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
     arr = data if is_array(data) else np.asarray(data)
     if like is not None and device is None:
         device = device_of(like)

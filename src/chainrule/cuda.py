@@ -53,6 +53,8 @@ def current_index(device: Device) -> int:
     """The GPU number ``device`` names (plain ``'cuda'``: the current one), checked."""
     cp = cupy()
     count = device_count()
+    if count == 0:
+        raise DeviceError(f"{device}: CuPy is installed but no CUDA GPU (or driver) was found")
     index = cp.cuda.runtime.getDevice() if device.index is None else device.index
     if not 0 <= index < count:
         found = f"{count} CUDA GPU" + ("" if count == 1 else "s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from chainrule.cli.arguments import add_command, add_run_argument
+from chainrule.cli.arguments import add_command, add_device_argument, add_run_argument
 from chainrule.errors import ConfigError
 
 DESCRIPTION = """\
@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--invert", action="store_true",
                    help="invert the gray levels first (dark drawing on white -> light on dark)")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
+    add_device_argument(p, "runs")
     p.set_defaults(func=main)
 
 
@@ -44,7 +45,8 @@ def main(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise ConfigError(f"--top must be >= 1, got {args.top}")
-    results = predict_images(args.run, args.images, top=args.top, invert=args.invert)
+    results = predict_images(args.run, args.images, top=args.top, invert=args.invert,
+                             device=args.device)
     if args.json:
         print(json.dumps([
             {"image": str(path), "prediction": top[0][0],

@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule._tensor import Tensor
+from chainrule.devices import Device
 from chainrule.errors import DataError
 from chainrule.random import get_rng
 
@@ -36,7 +38,9 @@ class DataLoader:
 
     ``X``: ``(N, ...)`` array-like (converted to float32 batch by batch, not rescaled);
     ``y``: ``(N,)`` integer labels. ``len(loader)`` is the number of batches per epoch:
-    ``ceil(N / batch_size)``, or ``floor`` with ``drop_last``.
+    ``ceil(N / batch_size)``, or ``floor`` with ``drop_last``. The data stays in host
+    memory; with ``device`` (``'cuda'``) each batch is moved there as it is handed out
+    (the Trainer passes its model's device).
 
     >>> loader = DataLoader(np.zeros((10, 3)), np.zeros(10, np.int64), batch_size=4, seed=0)
     >>> len(loader), sum(len(yb) for _, yb in loader)
@@ -51,9 +55,10 @@ class DataLoader:
         shuffle: bool = True,
         seed: int | None = None,
         drop_last: bool = False,
+        device: Any = None,
     ) -> None:
-        X = X.data if isinstance(X, Tensor) else np.asarray(X)
-        y = y.data if isinstance(y, Tensor) else np.asarray(y)
+        X = backend.to_numpy(X.data) if isinstance(X, Tensor) else np.asarray(X)
+        y = backend.to_numpy(y.data) if isinstance(y, Tensor) else np.asarray(y)
         if X.ndim == 0 or y.ndim != 1:
             raise DataError(
                 f"DataLoader: expected X of shape (N, ...) and y of shape (N,), "
@@ -72,6 +77,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.device = None if device is None else Device(device)
         if seed is None:
             seed = int(get_rng().integers(2**63 - 1))
         self.seed = int(seed)
@@ -108,8 +114,10 @@ class DataLoader:
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, n)
             index: Any = order[lo:hi] if order is not None else slice(lo, hi)
             self._position = b + 1
-            yield (Tensor(np.asarray(self.X[index], dtype=np.float32)),
-                   Tensor(self.y[index]))
+            xb, yb = np.asarray(self.X[index], dtype=np.float32), self.y[index]
+            if self.device is not None:
+                xb, yb = backend.to_device(xb, self.device), backend.to_device(yb, self.device)
+            yield Tensor(xb), Tensor(yb)
         self._epoch += 1
         self._position = 0
 

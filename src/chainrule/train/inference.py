@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend import require_device
 from chainrule.errors import DataError
 from chainrule.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from chainrule.train.inputs import load_image_files, load_splits
@@ -25,18 +26,23 @@ from chainrule.train.preprocess import Preprocessor
 __all__ = ["evaluate_run", "load_run", "predict_images"]
 
 
-def load_run(run: str | Path) -> tuple[Checkpoint, Preprocessor]:
-    """A run's checkpoint (with its rebuilt model) and its fitted preprocessing."""
+def load_run(run: str | Path, device: Any = None) -> tuple[Checkpoint, Preprocessor]:
+    """A run's checkpoint (with its rebuilt model, on ``device``) and its preprocessing."""
+    if device is not None:
+        require_device(device)
     ckpt = load_checkpoint(run)
     if ckpt.model is None:
         raise CheckpointError(f"{ckpt.path}: holds no architecture to rebuild the model from")
+    if device is not None:
+        ckpt.model.to(device)
     return ckpt, ckpt.preprocessor()
 
 
 def evaluate_run(run: str | Path, data: str | None = None,
-                 data_dir: str | None = None) -> Evaluation:
-    """Evaluate a saved run on the test split of its data set (or of ``data``)."""
-    ckpt, pre = load_run(run)
+                 data_dir: str | None = None, device: Any = None) -> Evaluation:
+    """Evaluate a saved run on the test split of its data set (or of ``data``), with the
+    model on ``device`` (default: the CPU)."""
+    ckpt, pre = load_run(run, device)
     name = data or ckpt.config.get("data", "digits")
     ds, _, _, test_x, test_y = load_splits(
         name, data_dir or (None if data else ckpt.config.get("data_dir")))
@@ -52,11 +58,12 @@ def _short(names: list[str]) -> str:
 
 
 def predict_images(run: str | Path, paths: list[str | Path], top: int = 3,
-                   invert: bool = False) -> list[list[tuple[str, float]]]:
-    """Class probabilities (softmax of the scores), best ``top`` first, for each image file."""
+                   invert: bool = False, device: Any = None) -> list[list[tuple[str, float]]]:
+    """Class probabilities (softmax of the scores), best ``top`` first, for each image file
+    (the model on ``device``, default the CPU)."""
     import chainrule as cr
 
-    ckpt, pre = load_run(run)
+    ckpt, pre = load_run(run, device)
     if ckpt.image_shape is None:
         raise DataError(f"{ckpt.path}: this run was trained on a table of features, "
                         "not on images; predict needs an image model")

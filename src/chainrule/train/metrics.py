@@ -22,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
+from chainrule._tensor import Tensor
+
 __all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "predict_scores"]
 
 
@@ -78,9 +81,13 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
 
 
 def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """The model's class scores for ``X`` in eval mode without a graph, batch by batch."""
+    """The model's class scores for ``X`` in eval mode without a graph, batch by batch.
+
+    The batches go to the model's device; the scores come back to host memory.
+    """
     import chainrule as cr
 
+    device = next((p.device for p in getattr(model, "parameters", lambda: ())()), None)
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
@@ -88,8 +95,9 @@ def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndar
         chunks = []
         with cr.no_grad():
             for start in range(0, len(X), batch_size):
-                batch = cr.tensor(np.asarray(X[start:start + batch_size], dtype=np.float32))
-                chunks.append(np.asarray(model(batch).data))
+                batch = cr.tensor(np.asarray(X[start:start + batch_size], dtype=np.float32),
+                                  device=device)
+                chunks.append(backend.to_numpy(model(batch).data))
     finally:
         if was_training and hasattr(model, "train"):
             model.train()
@@ -159,13 +167,19 @@ def evaluate(
 def as_arrays(X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` as NumPy arrays from arrays, Tensors, an ``(X, y)`` pair or a loader."""
     if y is not None:
-        return np.asarray(getattr(X, "data", X)), np.asarray(getattr(y, "data", y))
+        return _host(X), _host(y)
     if isinstance(X, tuple) and len(X) == 2:
         return as_arrays(X[0], X[1])
     xs, ys = [], []
     for xb, yb in X:
-        xs.append(np.asarray(getattr(xb, "data", xb)))
-        ys.append(np.asarray(getattr(yb, "data", yb)))
+        xs.append(_host(xb))
+        ys.append(_host(yb))
     if not xs:
         raise ValueError("evaluate: the data loader yielded no batches")
     return np.concatenate(xs), np.concatenate(ys)
+
+
+def _host(values: Any) -> np.ndarray:
+    """An array, Tensor (any device) or array-like as a NumPy array in host memory."""
+    data = values.data if isinstance(values, Tensor) else values
+    return backend.to_numpy(data) if backend.is_array(data) else np.asarray(data)
