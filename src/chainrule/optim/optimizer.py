@@ -136,11 +136,11 @@ class Optimizer:
         then reused."""
         data = p.data
         bufs = self._scratch.get(id(p))
-        if (bufs is not None and len(bufs) >= count and bufs[0].shape == data.shape
-                and bufs[0].dtype == data.dtype and type(bufs[0]) is type(data)):
+        fits = (bufs is not None and type(bufs[0]) is type(data)
+                and bufs[0].shape == data.shape and bufs[0].dtype == data.dtype)
+        if fits and len(bufs) >= count:
             return bufs  # the per-step path: no allocation, no property lookups
-        if (bufs is None or bufs[0].shape != data.shape or bufs[0].dtype != data.dtype
-                or type(bufs[0]) is not type(data)):
+        if not fits:
             bufs = []
             self._scratch[id(p)] = bufs
         xp = backend.namespace(data)
