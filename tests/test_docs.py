@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = ["architecture.md"]
+PAGES = ["architecture.md", "devices.md"]
 
 
 def python_blocks(page: Path) -> list[str]:
@@ -41,3 +41,14 @@ def test_architecture_examples_do_what_they_say(capsys: pytest.CaptureFixture) -
     keys = list(namespace["model"].state_dict())
     assert keys[:4] == ["0.weight", "0.bias", "1.scale", "1.shift"]
     assert out.rstrip().endswith("True")                         # the layer trains
+
+
+def test_devices_examples_do_what_they_say(capsys: pytest.CaptureFixture) -> None:
+    namespace: dict = {"__name__": "docs.devices"}
+    for code in python_blocks(DOCS / "devices.md"):
+        exec(code, namespace)
+    lines = capsys.readouterr().out.splitlines()
+    device = namespace["device"]
+    assert lines[0].endswith(f"{device} True")                   # a step on the device
+    assert lines[1].startswith("True")                           # the Trainer learns there
+    assert lines[2].startswith(device)                           # the gradient stays there

@@ -192,7 +192,7 @@ class Tensor:
             else:
                 dtype = a
         out = self
-        if device is not None and backend.device_of(self.data) != Device(device):
+        if device is not None and not Device(device).includes(backend.device_of(self.data)):
             from chainrule.ops.device import to_device
 
             out = to_device(out, device)

@@ -285,9 +285,7 @@ def to_device(a: Any, device: Any) -> Any:
     array([0, 1, 2])
     """
     target = device if isinstance(device, Device) else Device(device)
-    source = device_of(a) if is_array(a) else None
-    if source is not None and source.type == target.type and (
-            target.index is None or source.index == target.index):
+    if is_array(a) and target.includes(device_of(a)):
         return a
     if target.type == "cpu":
         return to_numpy(a)

@@ -62,7 +62,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False,
     if isinstance(data, Tensor):
         data = data.data
     arr = _to_array(data, dtype)
-    if device is not None and backend.device_of(arr) != Device(device):
+    if device is not None and not Device(device).includes(backend.device_of(arr)):
         arr = backend.to_device(arr, device)
     elif arr is data or (isinstance(data, np.ndarray) and np.shares_memory(arr, data)):
         arr = backend.copy(arr)

@@ -65,6 +65,11 @@ class Device:
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
+    def includes(self, other: Device) -> bool:
+        """Whether ``other`` is this device, or one of its kind when no index is named
+        (``'cuda'`` includes ``'cuda:0'``): where ``.to(self)`` has nothing to move."""
+        return self.type == other.type and (self.index is None or self.index == other.index)
+
 
 #: The CPU: NumPy arrays.
 CPU = Device("cpu")

@@ -20,19 +20,24 @@ import chainrule as cr
 DEVICES = [
     "cpu",
     "array_api_strict",
-    pytest.param("cuda", marks=pytest.mark.gpu),
+    pytest.param("cuda:0", marks=pytest.mark.gpu),
 ]
+
+
+def is_gpu(device: str) -> bool:
+    """Whether ``device`` is a GPU (its random numbers come from its own generator)."""
+    return device.startswith("cuda")
 
 
 def skip_unless_usable(device: str) -> None:
     """Skip the test where ``device`` cannot be used here (a GPU test without a GPU)."""
-    if device == "cuda" and not cr.cuda.is_available():
+    if is_gpu(device) and not cr.cuda.is_available():
         pytest.skip("needs CuPy and a CUDA GPU")
 
 
 def tolerance(device: str) -> dict[str, float]:
     """``assert_allclose`` bounds for float64 results of ``device`` against NumPy's."""
-    if device == "cuda":
+    if is_gpu(device):
         return {"rtol": 1e-9, "atol": 1e-11}
     return {"rtol": 1e-12, "atol": 1e-12}
 

@@ -40,7 +40,8 @@ def check_labels(op: str, scores: Any, labels: Any) -> Any:
             f"with scores (N, C); got labels of shape {tuple(y.shape)}"
         )
     xp = backend.namespace(y)
-    if y.size and (xp.min(y) < 0 or xp.max(y) >= scores.shape[1]):
+    # Both tests combined where the labels are, so a GPU is waited for once per call.
+    if y.size and bool((xp.min(y) < 0) | (xp.max(y) >= scores.shape[1])):
         bad = y[(y < 0) | (y >= scores.shape[1])][0]
         raise IndexError(f"{op}: label {int(bad)} is out of range for {scores.shape[1]} classes")
     return y
