@@ -261,7 +261,9 @@ def _accumulate_grad(t: Tensor, g: Any, owned: bool) -> None:
     ``owned``: nobody else holds ``g``, so it becomes ``.grad`` without a copy.
     """
     if t.grad is None:
-        t.grad = g if owned and backend.owns_memory(g) else backend.copy(g)
+        # backend.owns_memory(g), inline: this runs for every leaf of every backward.
+        owned = owned and type(g) in backend.VIEW_TYPES and g.base is None
+        t.grad = g if owned else backend.copy(g)
     else:
         t.grad += g
 

@@ -56,6 +56,7 @@ from chainrule.errors import DeviceError
 
 __all__ = [
     "NUMPY_TYPES",
+    "VIEW_TYPES",
     "add_scaled",
     "asarray",
     "assign",
@@ -136,6 +137,8 @@ _NAMESPACES: dict[type, Any] = {np.ndarray: NUMPY}
 #: Array types that take ``out=`` and NumPy's type promotion (bool * float), by their
 #: own module (NumPy, and CuPy once seen).
 _NUMPY_LIKE: dict[type, Any] = {np.ndarray: np}
+#: Array types whose ``.base`` tells a view from an array that owns its memory.
+VIEW_TYPES: set[type] = {np.ndarray}
 
 
 def _library(a: Any) -> str | None:
@@ -155,6 +158,7 @@ def _learn(a: Any) -> Any:
     _NAMESPACES[type(a)] = xp
     if _library(a) == "cupy":
         _NUMPY_LIKE[type(a)] = cuda.cupy()
+        VIEW_TYPES.add(type(a))
     return xp
 
 
@@ -334,8 +338,11 @@ def copy(a: Any) -> Any:
 
 def owns_memory(a: Any) -> bool:
     """Whether ``a`` is an array that is no view of another (so it may be kept and
-    changed in place); False where the library does not say."""
-    return type(a) in _NUMPY_LIKE and a.base is None
+    changed in place); False where the library does not say (then copy it).
+
+    On a hot path, ``type(a) in VIEW_TYPES and a.base is None`` says the same.
+    """
+    return type(a) in VIEW_TYPES and a.base is None
 
 
 @contextlib.contextmanager

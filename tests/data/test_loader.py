@@ -92,3 +92,13 @@ def test_state_mismatch_and_bad_inputs() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(X, y, batch_size=0)
     assert DataLoader(cr.tensor(X), cr.tensor(y), batch_size=5).num_samples == 10
+
+
+def test_batches_go_to_the_device_given() -> None:
+    X, y = data()
+    loader = DataLoader(X, y, batch_size=4, shuffle=False, device="array_api_strict")
+    batches = list(loader)
+    assert all(xb.device == "array_api_strict" and yb.device == "array_api_strict"
+               for xb, yb in batches)
+    np.testing.assert_array_equal(batches[0][0].cpu().numpy(), X[:4].astype(np.float32))
+    assert [len(yb) for _, yb in batches] == [4, 4, 2]

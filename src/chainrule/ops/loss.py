@@ -86,10 +86,11 @@ class CrossEntropy(Gate):
         e = xp.exp(shifted)
         norm = xp.sum(e, axis=1)
         # L_i = log(sum_j e^{s_j - m}) - (s_y - m): only the label's log-probability is needed.
-        per_example = xp.log(norm) - shifted[_rows(xp, scores), labels]
+        rows = _rows(xp, scores)
+        per_example = xp.log(norm) - shifted[rows, labels]
         e /= norm[:, None]  # the softmax probabilities, kept for backward
         ctx.save_for_backward(scores, e)
-        ctx.labels, ctx.reduction = labels, reduction
+        ctx.labels, ctx.reduction, ctx.rows = labels, reduction, rows
         return _reduce(per_example, reduction)
 
     @staticmethod
@@ -102,13 +103,12 @@ class CrossEntropy(Gate):
             data = raw(scores)
             xp = backend.namespace(data)
             onehot = xp.zeros(data.shape, dtype=data.dtype, device=data.device)
-            backend.put(onehot, (_rows(xp, data), labels), 1.0)
+            backend.put(onehot, (ctx.rows, labels), 1.0)
             grad = exp(log_softmax(scores, 1)) - onehot
             return grad * _scale(upstream, ctx.reduction, n), None, None
         # A copy: saved values stay intact for a retain_graph=True backward.
         grad = backend.copy(probs)
-        backend.scatter_add(grad, (_rows(backend.namespace(grad), grad), labels), -1.0,
-                            unique=True)
+        backend.scatter_add(grad, (ctx.rows, labels), -1.0, unique=True)
         grad *= _scale(upstream, ctx.reduction, n)
         return grad, None, None
 
