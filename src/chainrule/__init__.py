@@ -81,7 +81,8 @@ from chainrule.random import get_rng, manual_seed
 __version__ = "0.1.0"
 
 # Sub-packages load on first use (``cr.nn``, ``cr.optim``, ...), keeping ``import chainrule`` fast.
-_SUBPACKAGES = ("nn", "optim", "data", "features", "train", "explain", "playground")
+_SUBPACKAGES = ("nn", "optim", "data", "features", "train", "explain", "playground",
+                "distributed")
 
 
 def __getattr__(name: str) -> object:

@@ -11,6 +11,10 @@ predicted as ``p``. Then
 
 A class never predicted has precision 0 (scikit-learn's ``zero_division=0``).
 
+On K ranks (:mod:`chainrule.distributed`) :func:`evaluate` is sharded: rank ``r`` scores
+examples ``r, r + K, ...``, the ranks' confusion matrices and loss sums are summed and the
+predictions gathered, so every rank gets the evaluation one process would compute.
+
 >>> ev = evaluate(model, X_test, y_test, class_names=["cat", "dog"])   # doctest: +SKIP
 >>> print(f"{ev.accuracy:.1%}")                                        # doctest: +SKIP
 """
@@ -113,12 +117,16 @@ def evaluate(
     batch_size: int = 1024,
     class_names: list[str] | None = None,
     loss: Any = None,
+    *,
+    distributed: bool | None = None,
 ) -> Evaluation:
     """Accuracy, per-class precision and recall and the confusion matrix of ``model`` on (X, y).
 
     ``X`` is a float array (N, D) of inputs the model takes (or a ``(X, y)`` pair, or a
     DataLoader); ``y`` holds integer labels. ``loss`` (e.g. ``nn.CrossEntropyLoss()``), when
-    given, is also averaged over the data.
+    given, is also averaged over the data. ``distributed`` (default: when
+    :mod:`chainrule.distributed` runs more than one rank) shards the work over the ranks
+    and reduces the results; every rank must then call it, with the same data.
 
     >>> ev = evaluate(model, X_test, y_test)        # doctest: +SKIP
     >>> ev.confusion.shape                          # doctest: +SKIP
@@ -129,8 +137,14 @@ def evaluate(
         raise ValueError(f"evaluate: {len(X)} inputs but {len(y)} labels")
     if len(X) == 0:
         raise ValueError("evaluate: no examples to evaluate on")
-    scores = predict_scores(model, X, batch_size)
+    from chainrule.distributed import comm
+
+    ranks = comm.world_size() if distributed is not False else 1
+    shard = slice(comm.rank(), None, ranks) if ranks > 1 else slice(None)
+    scores = predict_scores(model, X[shard], batch_size)
     num_classes = scores.shape[1]
+    if ranks > 1:  # a rank without examples has no score columns
+        num_classes = int(comm.allreduce_(np.array([num_classes]), "max")[0])
     if class_names is not None and len(class_names) != num_classes:
         raise ValueError(f"evaluate: {len(class_names)} class names for a model with "
                          f"{num_classes} outputs")
@@ -139,8 +153,14 @@ def evaluate(
     if y.min() < 0 or y.max() >= num_classes:
         raise ValueError(f"evaluate: labels range over {y.min()}..{y.max()} but the model has "
                          f"{num_classes} outputs")
-    pred = scores.argmax(axis=1)
-    cm = confusion_matrix(y, pred, num_classes)
+    pred = scores.argmax(axis=1) if len(scores) else np.zeros(0, dtype=np.int64)
+    cm = confusion_matrix(y[shard], pred, num_classes)
+    if ranks > 1:  # sum the shards' confusion matrices; gather the predictions in order
+        comm.allreduce_(cm, "sum")
+        parts = comm.allgather(pred)
+        pred = np.empty(len(y), dtype=np.int64)
+        for r, part in enumerate(parts):
+            pred[r::ranks] = part
     diag = np.diag(cm).astype(np.float64)
     predicted = cm.sum(axis=0)
     actual = cm.sum(axis=1)
@@ -148,10 +168,10 @@ def evaluate(
     recall = np.divide(diag, actual, out=np.zeros(num_classes), where=actual > 0)
     mean_loss = None
     if loss is not None:
-        import chainrule as cr
-
-        with cr.no_grad():
-            mean_loss = float(loss(cr.tensor(scores), cr.tensor(y)).item())
+        mean_loss = _mean_loss(loss, scores, y[shard])
+        if ranks > 1:  # the mean over all examples: the sum of the shards' sums / N
+            total = comm.allreduce_(np.array([mean_loss * len(scores)]), "sum")[0]
+            mean_loss = float(total / len(y))
     return Evaluation(
         accuracy=float(diag.sum() / cm.sum()),
         loss=mean_loss,
@@ -162,6 +182,15 @@ def evaluate(
         labels=y,
         class_names=names,
     )
+
+
+def _mean_loss(loss: Any, scores: np.ndarray, y: np.ndarray) -> float:
+    import chainrule as cr
+
+    if len(scores) == 0:
+        return 0.0
+    with cr.no_grad():
+        return float(loss(cr.tensor(scores), cr.tensor(y)).item())
 
 
 def as_arrays(X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray]:

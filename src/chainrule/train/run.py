@@ -13,6 +13,10 @@
 5. evaluate on the test split and write the run folder: ``checkpoint.safetensors``,
    ``metrics.json`` and ``report.html``.
 
+Under ``mpirun -n K`` (after :func:`chainrule.distributed.init`) every rank runs these
+steps on the whole data set; the trainer shards the training and the evaluations, and
+only rank 0 writes the run folder (``cfg.batch_size`` is per rank).
+
 >>> result = train_run(TrainConfig(epochs=5), out="runs/demo", progress=False)  # doctest: +SKIP
 >>> print(f"{result.evaluation.accuracy:.1%}")                                  # doctest: +SKIP
 """
@@ -28,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.data.sharding import shard_size
 from chainrule.errors import ConfigError
 from chainrule.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from chainrule.train.config import AUTO_AUGMENT_BELOW, TrainConfig
@@ -90,6 +95,7 @@ def train_run(
     same starting weights on every device, and the checkpoint loads anywhere.
     """
     import chainrule as cr
+    from chainrule.distributed import comm
 
     if device is not None:
         cr.backend.require_device(device)  # before the data is loaded: fail fast
@@ -104,6 +110,7 @@ def train_run(
             out = ckpt.path.parent
     cfg = cfg or TrainConfig()
     run_dir = Path(out) if out is not None else default_run_dir(cfg)
+    run_dir = Path(comm.broadcast_object(str(run_dir)))  # rank 0's name on every rank
     started = time.perf_counter()
 
     ds, train_x, train_y, test_x, test_y = load_splits(cfg.data, cfg.data_dir)
@@ -130,12 +137,14 @@ def train_run(
         X_train = pre.fit_transform(train_x, seed=cfg.seed)
     val = (pre.transform(val_x), val_y) if val_x is not None else None
     classes = list(ds.classes)
-    run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded and transformed
+    main = comm.is_main()  # only rank 0 writes the run folder
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded and transformed
 
     cr.manual_seed(cfg.seed)
     model = build_model(cfg, X_train.shape[1], len(classes))
     optimizer = build_optimizer(cfg, model)
-    steps_per_epoch = math.ceil(len(X_train) / cfg.batch_size)
+    steps_per_epoch = math.ceil(shard_size(len(X_train), comm.world_size()) / cfg.batch_size)
     scheduler, interval = build_scheduler(cfg, optimizer, steps_per_epoch)
     checkpoint_path = run_dir / CHECKPOINT_NAME
     extra = {"config": cfg.to_dict(), "class_names": classes, **pre.state_dict()}
@@ -157,6 +166,10 @@ def train_run(
     evaluation = evaluate(model, pre.transform(test_x), test_y, class_names=classes,
                           loss=build_loss(cfg))
     seconds = time.perf_counter() - started
+    metrics_path, report_path = run_dir / "metrics.json", run_dir / "report.html"
+    if not main:
+        return RunResult(run_dir, cfg, history, evaluation, seconds, checkpoint_path,
+                         report_path, metrics_path)
     metrics_path = write_metrics(run_dir, {
         "data": cfg.data,
         "config": cfg.to_dict(),
@@ -167,6 +180,9 @@ def train_run(
         if history.best_epoch else None,
         "seconds": seconds,
         "chainrule_version": cr.__version__,
+        **({"distributed": {"world_size": comm.world_size(), "batch_size_per_rank":
+                            cfg.batch_size, "global_batch_size": cfg.batch_size
+                            * comm.world_size()}} if comm.world_size() > 1 else {}),
     })
     report_path = write_report(
         run_dir, history=history, evaluation=evaluation, model=model,
