@@ -261,9 +261,10 @@ def _accumulate_grad(t: Tensor, g: Any, owned: bool) -> None:
     ``owned``: nobody else holds ``g``, so it becomes ``.grad`` without a copy.
     """
     if t.grad is None:
-        # backend.owns_memory(g), inline: this runs for every leaf of every backward.
-        owned = owned and type(g) in backend.VIEW_TYPES and g.base is None
-        t.grad = g if owned else backend.copy(g)
+        if type(g) in backend.VIEW_TYPES:  # NumPy, CuPy: inline, it runs for every leaf
+            t.grad = g if owned and g.base is None else g.copy(order="K")
+        else:
+            t.grad = backend.copy(g)
     else:
         t.grad += g
 
@@ -369,7 +370,8 @@ def _upstreams(outs: list[Tensor], upstream: Any, where: str) -> list[Any]:
     for o, u in zip(outs, seq):
         if isinstance(u, Tensor):
             u = u.data
-        u = backend.asarray(u, like=o.data, dtype=o.data.dtype)
+        if type(u) is not type(o.data) or u.dtype != o.data.dtype:
+            u = backend.asarray(u, like=o.data, dtype=o.data.dtype)
         if u.shape != o.shape:
             # Only a single number may change its shape (a () upstream for a (1,) output);
             # reshaping anything else could pair gradients with the wrong elements.

@@ -40,17 +40,14 @@ Python wrapper (``sum``, ``max``, ``min``, ``mean``, ``reshape``, ``permute_dims
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import importlib.util
 import sys
-import types
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from chainrule import cuda
+from chainrule._numpy_api import numpy_namespace
 from chainrule.devices import CPU, Device
 from chainrule.errors import DeviceError
 
@@ -87,50 +84,8 @@ __all__ = [
 ]
 
 # ----------------------------------------------------------------------------- NumPy
-def _numpy_namespace() -> types.ModuleType:
-    """NumPy under the standard's names, without NumPy's slower Python wrappers."""
-    base: Any = np
-    if getattr(np, "__array_api_version__", "") < "2023.12":  # NumPy < 2.1
-        import array_api_compat.numpy as base
-    ns = types.ModuleType("chainrule.backend.numpy", "NumPy's functions, array API names.")
-    # The reductions as C callables: the ufunc's reduce with the standard's default axis.
-    ns.sum = functools.partial(np.add.reduce, axis=None)
-    ns.max = functools.partial(np.maximum.reduce, axis=None)
-    ns.min = functools.partial(np.minimum.reduce, axis=None)
-
-    def mean(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:
-        return x.mean(axis=axis, keepdims=keepdims)
-
-    def reshape(x: Any, /, shape: tuple, *, copy: bool | None = None) -> Any:
-        return x.reshape(shape) if copy is None else base.reshape(x, shape, copy=copy)
-
-    def permute_dims(x: Any, /, axes: tuple) -> Any:
-        return x.transpose(axes)
-
-    def matrix_transpose(x: Any, /) -> Any:
-        return x.swapaxes(-1, -2)
-
-    def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Any:
-        return x.astype(dtype, copy=copy)
-
-    def expand_dims(x: Any, /, axis: int = 0) -> Any:
-        shape = list(x.shape)
-        shape.insert(axis % (x.ndim + 1), 1)
-        return x.reshape(shape)
-
-    for fn in (mean, reshape, permute_dims, matrix_transpose, astype, expand_dims):
-        setattr(ns, fn.__name__, fn)
-
-    def fallback(name: str) -> Any:
-        value = getattr(base, name)
-        setattr(ns, name, value)  # found once; later lookups are plain attribute hits
-        return value
-
-    ns.__getattr__ = fallback  # type: ignore[method-assign]
-    return ns
-
-
-NUMPY = _numpy_namespace()
+#: NumPy's functions under the array API's names (see :mod:`chainrule._numpy_api`).
+NUMPY = numpy_namespace()
 
 #: Namespace by array type, filled on first sight of each type.
 _NAMESPACES: dict[type, Any] = {np.ndarray: NUMPY}
@@ -345,11 +300,9 @@ def owns_memory(a: Any) -> bool:
     return type(a) in VIEW_TYPES and a.base is None
 
 
-@contextlib.contextmanager
-def errstate(**kwargs: str) -> Iterator[None]:
-    """NumPy's ``errstate`` (e.g. ``divide='ignore'``); other libraries do not warn."""
-    with np.errstate(**kwargs):
-        yield
+def errstate(**kwargs: str) -> Any:
+    """NumPy's ``errstate`` context (e.g. ``divide='ignore'``); other libraries do not warn."""
+    return np.errstate(**kwargs)
 
 
 def generator(device: Device, seed: int | None) -> Any:
