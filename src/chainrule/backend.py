@@ -8,13 +8,15 @@ computes through the array API; this module is the only place that knows the lib
 **The convention an op follows.** Take the namespace of the inputs, ``xp =
 namespace(x)``, and compute with the standard's functions: ``xp.exp(x)``,
 ``xp.sum(x, axis=1, keepdims=True)``, ``xp.reshape(x, shape)``, ``xp.zeros(shape,
-dtype=x.dtype, device=x.device)``. Three more rules keep code portable:
+dtype=x.dtype, device=x.device)``. Four more rules keep code portable:
 
 * a backward that also runs on Tensors (``create_graph=True``) calls the helpers
   :func:`reshape`, :func:`sum`, :func:`permute_dims` and :func:`astype` (the value's own
   method where it has one: NumPy, CuPy and Tensors do) instead of ``xp``;
 * a boolean array used as a factor goes through :func:`ones_where` (the standard does not
-  multiply booleans with floats);
+  multiply booleans with floats), and an expression puts a Tensor before an array
+  (``tensor * array``: only NumPy hands ``array * tensor`` over to the Tensor);
+* indexing with NumPy's rules goes through :func:`getitem` (the standard allows less);
 * what the standard lacks is a function here: :func:`scatter_add` (the index backward),
   :func:`put` (assignment at an integer-array index), :func:`into` (a result written into
   an existing array, ``out=`` where the library has it), :func:`add_scaled` (BLAS
@@ -22,15 +24,18 @@ dtype=x.dtype, device=x.device)``. Three more rules keep code portable:
   (:func:`to_device`, :func:`to_numpy`) and random generators per device
   (:func:`generator`).
 
-``tests/test_portability.py`` runs every op on NumPy and on ``array_api_strict``; ruff's
-banned-api rule keeps ``import numpy`` out of the ops, layers and optimizers.
+``tests/portability/`` runs every op (a row of its ``cases.py``) on NumPy, on
+``array_api_strict`` and, marked ``gpu``, on CuPy; ruff's banned-api rule keeps
+``import numpy`` out of the engine, the ops, the layers and the optimizers. Helpers added
+here keep to the same split: a NumPy path first (``type(a) is np.ndarray``), then
+NumPy-like libraries (``_NUMPY_LIKE``: CuPy), then the standard's functions.
 
 **The CPU path stays as fast as plain NumPy.** :func:`namespace` is one dictionary
 lookup by array type. NumPy arrays get NumPy's own functions, no wrapper: the
 namespace is NumPy itself, except that the standard's names for which NumPy has a slower
 Python wrapper (``sum``, ``max``, ``min``, ``mean``, ``reshape``, ``permute_dims``,
 ``matrix_transpose``, ``astype``, ``expand_dims``) call the ufunc reduction or the
-``ndarray`` method directly.
+``ndarray`` method directly (:mod:`chainrule._numpy_api`).
 
 >>> import numpy as np
 >>> xp = namespace(np.ones(3))

@@ -30,8 +30,10 @@ def check_labels(op: str, scores: Any, labels: Any) -> Any:
     >>> check_labels("cross_entropy", np.zeros((2, 3)), [0, 2])
     array([0, 2])
     """
-    y = backend.asarray(raw(labels), like=scores)
-    dtype = backend.numpy_dtype(y.dtype)
+    y = raw(labels)
+    if type(y) is not type(scores):  # lists, NumPy labels for a tensor on a GPU, ...
+        y = backend.asarray(y, like=scores)
+    dtype = y.dtype if type(y) is backend.NUMPY_TYPES[0] else backend.numpy_dtype(y.dtype)
     if dtype.kind not in "iu":
         raise TypeError(f"{op}: labels must be integers (class indices), got dtype {dtype}")
     if scores.ndim != 2 or y.shape != (scores.shape[0],):
@@ -56,10 +58,10 @@ def _scale(upstream: Any, reduction: str, n: int) -> Any:
     return upstream
 
 
-def _reduce(per_example: Any, reduction: str) -> Any:
+def _reduce(per_example: Any, reduction: str, xp: Any) -> Any:
+    """The per-example losses reduced as ``reduction`` says (``xp``: their namespace)."""
     if reduction == "none":
         return per_example
-    xp = backend.namespace(per_example)
     total = xp.mean(per_example) if reduction == "mean" else xp.sum(per_example)
     return total if total.dtype == per_example.dtype else backend.astype(total, per_example.dtype)
 
@@ -86,12 +88,12 @@ class CrossEntropy(Gate):
         e = xp.exp(shifted)
         norm = xp.sum(e, axis=1)
         # L_i = log(sum_j e^{s_j - m}) - (s_y - m): only the label's log-probability is needed.
-        rows = _rows(xp, scores)
+        rows = xp.arange(scores.shape[0], device=scores.device)  # the row of each label
         per_example = xp.log(norm) - shifted[rows, labels]
         e /= norm[:, None]  # the softmax probabilities, kept for backward
         ctx.save_for_backward(scores, e)
         ctx.labels, ctx.reduction, ctx.rows = labels, reduction, rows
-        return _reduce(per_example, reduction)
+        return _reduce(per_example, reduction, xp)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -132,7 +134,7 @@ class MulticlassHinge(Gate):
     def forward(ctx: Context, scores: Any, labels: Any, margin: float, reduction: str) -> Any:
         n = scores.shape[0]
         xp = backend.namespace(scores)
-        rows = _rows(xp, scores)
+        rows = xp.arange(n, device=scores.device)
         margins = scores - scores[rows, labels][:, None] + margin
         backend.into(margins, "maximum", margins, 0)
         backend.put(margins, (rows, labels), 0.0)
@@ -140,7 +142,7 @@ class MulticlassHinge(Gate):
         local = backend.astype(margins > 0, scores.dtype)
         backend.put(local, (rows, labels), -xp.sum(local, axis=1))
         ctx.local, ctx.reduction, ctx.n = local, reduction, n
-        return _reduce(per_example, reduction)
+        return _reduce(per_example, reduction, xp)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -168,7 +170,7 @@ class MSE(_Regression):
         diff = pred - target
         ctx.save_for_backward(pred, target)
         ctx.reduction = reduction
-        return _reduce(diff * diff, reduction)
+        return _reduce(diff * diff, reduction, backend.namespace(diff))
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -198,7 +200,7 @@ class L2(_Regression):
         n = diff.shape[0] if diff.ndim else 1
         xp = backend.namespace(diff)
         per_example = 0.5 * xp.sum(xp.reshape(diff * diff, (n, -1)), axis=1)
-        return _reduce(backend.astype(per_example, diff.dtype, copy=False), reduction)
+        return _reduce(backend.astype(per_example, diff.dtype, copy=False), reduction, xp)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -213,11 +215,6 @@ class L2(_Regression):
             g = diff * upstream
         need_p, need_t = ctx.needs_input_grad[:2]
         return (g if need_p else None), (-g if need_t else None), None
-
-
-def _rows(xp: Any, scores: Any) -> Any:
-    """``arange(N)`` on the scores' device: the row index paired with the labels."""
-    return xp.arange(scores.shape[0], device=scores.device)
 
 
 def _scores(op: str, scores: Any, labels: Any) -> tuple:
