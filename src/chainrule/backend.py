@@ -18,9 +18,9 @@ dtype=x.dtype, device=x.device)``. Four more rules keep code portable:
   (``tensor * array``: only NumPy hands ``array * tensor`` over to the Tensor);
 * indexing with NumPy's rules goes through :func:`getitem` (the standard allows less);
 * what the standard lacks is a function here: :func:`scatter_add` (the index backward),
-  :func:`put` (assignment at an integer-array index), :func:`into` (a result written into
-  an existing array, ``out=`` where the library has it), :func:`add_scaled` (BLAS
-  ``axpy`` on the CPU), :func:`assign`, :func:`copy`, moves between devices
+  :func:`put` (assignment at an integer-array index), :func:`inplace` (functions that
+  write into ``out=``, where the library has it, and ``add_scaled``: BLAS ``axpy`` on
+  the CPU), :func:`assign`, :func:`copy`, moves between devices
   (:func:`to_device`, :func:`to_numpy`) and random generators per device
   (:func:`generator`).
 
@@ -46,12 +46,13 @@ Python wrapper (``sum``, ``max``, ``min``, ``mean``, ``reshape``, ``permute_dims
 from __future__ import annotations
 
 import importlib.util
-import sys
 from typing import Any
 
 import numpy as np
 
-from chainrule import cuda
+from chainrule import _blas, cuda
+from chainrule._dtypes import is_floating, native_dtype, numpy_dtype
+from chainrule._inplace import AssigningNamespace, OutNamespace
 from chainrule._numpy_api import numpy_namespace
 from chainrule.devices import CPU, Device
 from chainrule.errors import DeviceError
@@ -68,6 +69,7 @@ __all__ = [
     "errstate",
     "generator",
     "getitem",
+    "inplace",
     "into",
     "is_array",
     "is_device_array",
@@ -155,53 +157,6 @@ def is_numpy_scalar(a: Any) -> bool:
 def is_device_array(a: Any) -> bool:
     """Whether ``a`` is an array of a library other than NumPy (CuPy, ``array_api_strict``)."""
     return _library(a) is not None
-
-
-# ----------------------------------------------------------------------------- dtypes
-#: Every dtype chainrule meets, by the NumPy name the libraries share.
-_DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                "uint64", "float16", "float32", "float64", "complex64", "complex128")
-#: Other libraries' dtype objects as NumPy's, by type and name (the library's own ``==``
-#: warns when it meets a NumPy dtype, so they are not dictionary keys themselves).
-_FOREIGN_DTYPES: dict[tuple[type, str], np.dtype] = {}
-
-
-def numpy_dtype(dtype: Any) -> np.dtype:
-    """``dtype`` (NumPy's, a name, or another library's, e.g. ``xp.float32``) as NumPy's.
-
-    >>> numpy_dtype("float64")
-    dtype('float64')
-    """
-    if isinstance(dtype, np.dtype):
-        return dtype
-    key = (type(dtype), repr(dtype))
-    found = _FOREIGN_DTYPES.get(key)
-    if found is not None:
-        return found
-    try:
-        return np.dtype(dtype)
-    except TypeError:  # another library's dtype object: match it by name in its library
-        pass
-    library = sys.modules.get(type(dtype).__module__.partition(".")[0])
-    names = [n for n in _DTYPE_NAMES
-             if type(getattr(library, n, None)) is type(dtype) and getattr(library, n) == dtype]
-    if not names:
-        raise TypeError(f"dtype: {dtype!r} is not a data type chainrule knows")
-    found = _FOREIGN_DTYPES[key] = np.dtype(names[0])
-    return found
-
-
-def native_dtype(xp: Any, dtype: Any) -> Any:
-    """``dtype`` (any spelling) as the dtype namespace ``xp`` takes (NumPy's for NumPy
-    and CuPy, the library's own dtype object elsewhere)."""
-    dt = numpy_dtype(dtype)
-    native = getattr(xp, dt.name, None)
-    return dt if native is None or native is dt.type else native
-
-
-def is_floating(dtype: Any) -> bool:
-    """Whether ``dtype`` (any library's) is a real floating-point type."""
-    return numpy_dtype(dtype).kind == "f"
 
 
 # ----------------------------------------------------------------------------- devices
@@ -372,18 +327,37 @@ def ones_where(cond: Any, like: Any) -> Any:
     return xp.astype(cond, native_dtype(xp, like.dtype))
 
 
+#: In-place namespaces by array type (see :func:`inplace`).
+_INPLACE: dict[type, Any] = {np.ndarray: OutNamespace(np, _blas.add_scaled)}
+
+
+def inplace(a: Any) -> Any:
+    """The functions of ``a``'s library that write into ``out=``, and ``add_scaled``.
+
+    NumPy's and CuPy's own ufuncs (no temporary); elsewhere each computes its result and
+    assigns it into ``out``. ``xo.add_scaled(y, alpha, x, scratch)`` is ``y += alpha * x``,
+    one BLAS ``axpy`` pass for large NumPy arrays (:mod:`chainrule._blas`).
+
+    >>> xo = inplace(np.empty(2))
+    >>> xo.multiply(np.array([1.0, 2.0]), 3.0, out=np.empty(2))
+    array([3., 6.])
+    """
+    found = _INPLACE.get(type(a))
+    if found is None:
+        xp = namespace(a)  # learns a CuPy type
+        module = _NUMPY_LIKE.get(type(a))
+        found = OutNamespace(module) if module is not None else AssigningNamespace(xp)
+        _INPLACE[type(a)] = found
+    return found
+
+
 def into(out: Any, fn: str, *args: Any) -> Any:
-    """``out[...] = xp.fn(*args)``, written straight into ``out`` where the library has
-    ``out=`` (NumPy, CuPy), so no temporary is made.
+    """``out[...] = xp.fn(*args)`` without a temporary where the library has ``out=``.
 
     >>> into(np.empty(2), "multiply", np.array([1.0, 2.0]), 3.0)
     array([3., 6.])
     """
-    module = _NUMPY_LIKE.get(type(out))
-    if module is not None:
-        return getattr(module, fn)(*args, out=out)
-    out[...] = getattr(namespace(out), fn)(*args)
-    return out
+    return getattr(inplace(out), fn)(*args, out=out)
 
 
 def assign(target: Any, values: Any) -> Any:
@@ -397,18 +371,11 @@ def assign(target: Any, values: Any) -> Any:
 
 
 def add_scaled(y: Any, alpha: float, x: Any, scratch: Any) -> None:
-    """``y += alpha * x`` in place; ``scratch`` (``y``'s shape) holds ``alpha * x``.
+    """``y += alpha * x`` in place; ``scratch`` (``y``'s shape) may hold ``alpha * x``.
 
-    On the CPU, large arrays take BLAS ``axpy`` (one pass instead of two; see
-    :mod:`chainrule._blas`).
+    On the CPU, large arrays take BLAS ``axpy`` (one pass instead of two).
     """
-    if type(y) is np.ndarray:
-        from chainrule import _blas
-
-        _blas.add_scaled(y, alpha, x, scratch)
-        return
-    into(scratch, "multiply", x, alpha)
-    y += scratch
+    inplace(y).add_scaled(y, alpha, x, scratch)
 
 
 def scatter_add(out: Any, index: Any, values: Any, unique: bool = False) -> Any:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chainrule._tensor import Tensor
-from chainrule.backend import add_scaled, into, namespace
+from chainrule.backend import inplace, namespace
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -60,6 +60,7 @@ class Adam(Optimizer):
         lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         w, g = p.data, p.grad
+        xo = inplace(w)  # the library's functions with out= (no temporaries)
         if not state:
             xp = namespace(w)
             state["step"] = 0
@@ -75,27 +76,27 @@ class Adam(Optimizer):
             if self._decoupled:
                 w *= 1 - lr * wd
             else:
-                into(t0, "multiply", w, wd)
+                xo.multiply(w, wd, out=t0)
                 t0 += g
                 d = t0
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        into(t1, "subtract", d, m)
-        add_scaled(m, 1 - beta1, t1, t1)
+        xo.subtract(d, m, out=t1)
+        xo.add_scaled(m, 1 - beta1, t1, t1)
         v *= beta2
-        into(t1, "multiply", d, d)
-        add_scaled(v, 1 - beta2, t1, t1)
+        xo.multiply(d, d, out=t1)
+        xo.add_scaled(v, 1 - beta2, t1, t1)
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         second = v
         if group["amsgrad"]:
             second = state["max_exp_avg_sq"]
-            into(second, "maximum", second, v)
+            xo.maximum(second, v, out=second)
         # m / (sqrt(v) / c + eps) = c m / (sqrt(v) + c eps), c = sqrt(1 - beta2^t):
         # one pass fewer over the parameters.
-        into(t1, "sqrt", second)
+        xo.sqrt(second, out=t1)
         t1 += eps * bias_correction2_sqrt
-        into(t1, "divide", m, t1)
-        add_scaled(w, -step_size * bias_correction2_sqrt, t1, t1)
+        xo.divide(m, t1, out=t1)
+        xo.add_scaled(w, -step_size * bias_correction2_sqrt, t1, t1)
 
 
 class AdamW(Adam):

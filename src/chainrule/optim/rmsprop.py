@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chainrule._tensor import Tensor
-from chainrule.backend import add_scaled, into, namespace
+from chainrule.backend import inplace, namespace
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -45,6 +45,7 @@ class RMSprop(Optimizer):
         lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
         momentum = group["momentum"]
         w, g = p.data, p.grad
+        xo = inplace(w)  # the library's functions with out= (no temporaries)
         if not state:
             xp = namespace(w)
             state["step"] = 0
@@ -57,30 +58,30 @@ class RMSprop(Optimizer):
         t0, t1, t2 = self._temp(p, 3)[:3]
         d = g
         if wd != 0:
-            into(t0, "multiply", w, wd)
+            xo.multiply(w, wd, out=t0)
             t0 += g
             d = t0
         sq = state["square_avg"]
         sq *= alpha
-        into(t1, "multiply", d, d)
+        xo.multiply(d, d, out=t1)
         t1 *= 1 - alpha
         sq += t1
         if group["centered"]:
             ga = state["grad_avg"]
-            into(t1, "subtract", d, ga)
+            xo.subtract(d, ga, out=t1)
             t1 *= 1 - alpha
             ga += t1
-            into(t1, "multiply", ga, ga)
-            into(t1, "subtract", sq, t1)
-            into(t1, "sqrt", t1)
+            xo.multiply(ga, ga, out=t1)
+            xo.subtract(sq, t1, out=t1)
+            xo.sqrt(t1, out=t1)
         else:
-            into(t1, "sqrt", sq)
+            xo.sqrt(sq, out=t1)
         t1 += eps
-        into(t2, "divide", d, t1)
+        xo.divide(d, t1, out=t2)
         if momentum > 0:
             buf = state["momentum_buffer"]
             buf *= momentum
             buf += t2
-            add_scaled(w, -lr, buf, t2)
+            xo.add_scaled(w, -lr, buf, t2)
         else:
-            add_scaled(w, -lr, t2, t2)
+            xo.add_scaled(w, -lr, t2, t2)

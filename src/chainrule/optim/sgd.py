@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chainrule._tensor import Tensor
-from chainrule.backend import add_scaled, copy, into
+from chainrule.backend import copy, inplace
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -50,6 +50,7 @@ class SGD(Optimizer):
     def update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
         w, g = p.data, p.grad
+        xo = inplace(w)  # the library's functions with out= (no temporaries)
         # A second scratch array only where dampening or Nesterov needs one.
         two = momentum != 0 and (group["nesterov"] or group["dampening"] != 0)
         scratch = self._temp(p, 2 if two else 1)
@@ -57,7 +58,7 @@ class SGD(Optimizer):
         t1 = scratch[1] if two else None
         d = g
         if wd != 0:
-            into(t0, "multiply", w, wd)
+            xo.multiply(w, wd, out=t0)
             t0 += g
             d = t0
         if momentum != 0:
@@ -67,14 +68,14 @@ class SGD(Optimizer):
             else:
                 buf *= momentum
                 if group["dampening"] != 0:
-                    into(t1, "multiply", d, 1 - group["dampening"])
+                    xo.multiply(d, 1 - group["dampening"], out=t1)
                     buf += t1
                 else:
                     buf += d
             if group["nesterov"]:
-                into(t1, "multiply", buf, momentum)
+                xo.multiply(buf, momentum, out=t1)
                 t1 += d
                 d = t1
             else:
                 d = buf
-        add_scaled(w, -lr, d, t0)
+        xo.add_scaled(w, -lr, d, t0)
