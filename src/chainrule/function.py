@@ -174,8 +174,8 @@ class Function:
     arguments on different devices are refused before forward runs. ``backward``
     returns one gradient per argument of forward, as a tuple or a list (``None`` where
     there is none, always for non-Tensor arguments), or the gradient itself when forward
-    has one argument. Gradients of
-    broadcast inputs may keep the broadcast shape: the engine sums them back.
+    has one argument. Gradients of broadcast inputs may keep the broadcast shape: the
+    engine sums them back.
     Every built-in op of chainrule is such a Function.
 
     **What an op says about itself.** The class attributes and classmethods below are
@@ -319,17 +319,19 @@ class Function:
         return Tensor._from_op(out, None)
 
 
-def _device_error(fn: type, args: tuple) -> Exception:
-    """A DeviceError naming the op and the devices of its Tensor arguments (if they differ).
+def _devices(args: tuple) -> list[str]:
+    """The devices of the Tensor arguments, each once, in order."""
+    return list(dict.fromkeys(str(backend.device_of(a.data)) for a in args
+                              if isinstance(a, Tensor)))
 
-    Arrays of different libraries (a NumPy and a CuPy array) are different devices
+
+def _device_error(fn: type, args: tuple) -> DeviceError:
+    """The error for Tensor arguments on different devices, naming the op and the devices.
+
+    Arrays of different libraries (a NumPy and a CuPy array) are on different devices
     however they are compared; two CuPy arrays may be on different GPUs.
     """
-    devices = list(dict.fromkeys(str(backend.device_of(a.data)) for a in args
-                                 if isinstance(a, Tensor)))
-    kinds = {type(a.data) for a in args if isinstance(a, Tensor)}
-    if len(devices) < 2 and len(kinds) < 2:
-        return ValueError()
+    devices = _devices(args)
     listed = " and ".join(devices) if len(devices) > 1 else f"{devices[0]} (two libraries)"
     return DeviceError(
         f"{fn.__name__.lower()}: operands are on different devices, {listed}; move them to "
@@ -340,9 +342,8 @@ def _device_error(fn: type, args: tuple) -> Exception:
 def _forward_error(fn: type, args: tuple, datas: list, error: ValueError) -> Exception:
     """A forward's ValueError as the error users should see: a DeviceError naming the op
     and both devices, a ShapeError naming the op and the shapes, or the error itself."""
-    device_error = _device_error(fn, args)
-    if isinstance(device_error, DeviceError):
-        return device_error
+    if len(_devices(args)) > 1:  # e.g. two GPUs: the library's own error, named
+        return _device_error(fn, args)
     if "broadcast" not in str(error) or isinstance(error, ShapeError):
         return error
     shapes = [str(tuple(d.shape)) for d in datas if backend.is_array(d) or hasattr(d, "dtype")]
