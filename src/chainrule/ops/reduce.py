@@ -17,8 +17,9 @@ from chainrule.ops._common import Gate, UnaryGate, exp, expand, keepdims_shape, 
 
 
 def _restore(upstream: Any, ctx: Context) -> Any:
-    """Upstream gradient reshaped to keepdims form, ready to broadcast over the input."""
-    if not ctx.keepdims and ctx.axes:
+    """Upstream gradient reshaped to keepdims form, ready to broadcast over the input
+    (a single number, from a reduction over all axes, broadcasts as it is)."""
+    if not ctx.keepdims and ctx.axes and upstream.ndim:
         upstream = backend.reshape(upstream, ctx.kept_shape)
     return upstream
 
