@@ -37,6 +37,7 @@ from chainrule.creation import (
     zeros_like,
 )
 from chainrule.devices import Device
+from chainrule.dtypes import get_default_dtype, set_default_dtype
 from chainrule.errors import ChainruleError, ConfigError, DataError, DeviceError, ShapeError
 from chainrule.gradient_check import (
     GradcheckError,
@@ -47,13 +48,18 @@ from chainrule.gradient_check import (
 )
 from chainrule.ops import (
     abs,
+    argmax,
+    argmin,
     broadcast_to,
     cat,
+    clamp,
     clip,
     concatenate,
+    cos,
     exp,
     expand,
     flatten,
+    gather,
     linear,
     log,
     logsumexp,
@@ -63,13 +69,18 @@ from chainrule.ops import (
     mean,
     min,
     minimum,
+    mm,
     permute,
+    pow,
     reshape,
+    sin,
+    sort,
     sqrt,
     squeeze,
     stack,
     std,
     sum,
+    topk,
     transpose,
     unsqueeze,
     var,
@@ -82,7 +93,7 @@ __version__ = "0.1.0"
 
 # Sub-packages load on first use (``cr.nn``, ``cr.optim``, ...), keeping ``import chainrule`` fast.
 _SUBPACKAGES = ("nn", "optim", "data", "features", "train", "explain", "playground",
-                "distributed")
+                "distributed", "onnx", "sklearn")
 
 
 def __getattr__(name: str) -> object:
@@ -93,8 +104,37 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
+def _graph(self: Tensor, upstream: object = None, names: object = None,
+           title: str | None = None) -> object:
+    """The graph that computed this tensor, with every value and gradient: a trace.
+
+    In a notebook it shows inline, the backward pass step by step (``_repr_html_``;
+    ``_repr_svg_`` is the drawing alone). Nothing is done, and the explainer is not even
+    imported, until it is asked for; call it before ``backward()`` frees the graph. See
+    :func:`chainrule.explain.trace`.
+
+    >>> f = (x + y) * z                 # doctest: +SKIP
+    >>> f.graph()                       # doctest: +SKIP
+    """
+    return __getattr__("explain").trace(self, upstream=upstream, names=names, title=title)
+
+
+# The engine never imports the explainer (a face above it): the package wires it in, and
+# loads it on first use like the other sub-packages.
+Tensor.graph = _graph
+
+# Dtype names as PyTorch code writes them (``cr.float``, ``cr.long``): NumPy's names, so any
+# ``dtype=`` takes them (:mod:`chainrule.dtypes`). Not in ``__all__``: a star import must not
+# replace the builtins float and bool.
 float32 = "float32"
 float64 = "float64"
+float = "float32"
+double = "float64"
+half = float16 = "float16"
+long = int64 = "int64"
+int32 = "int32"
+uint8 = "uint8"
+bool = "bool"
 
 __all__ = [
     "ChainruleError",
@@ -112,12 +152,16 @@ __all__ = [
     "__version__",
     "abs",
     "arange",
+    "argmax",
+    "argmin",
     "backend",
     "broadcast_to",
     "cat",
+    "clamp",
     "clip",
     "compile",
     "concatenate",
+    "cos",
     "cuda",
     "enable_grad",
     "exp",
@@ -129,6 +173,8 @@ __all__ = [
     "full",
     "full_like",
     "functional",
+    "gather",
+    "get_default_dtype",
     "get_rng",
     "grad",
     "gradcheck",
@@ -145,12 +191,14 @@ __all__ = [
     "mean",
     "min",
     "minimum",
+    "mm",
     "no_grad",
     "numerical_gradient",
     "ones",
     "ones_like",
     "ops",
     "permute",
+    "pow",
     "rand",
     "rand_like",
     "randn",
@@ -158,9 +206,12 @@ __all__ = [
     "rel_error",
     "relu",
     "reshape",
+    "set_default_dtype",
     "set_grad_enabled",
     "sigmoid",
+    "sin",
     "softmax",
+    "sort",
     "sqrt",
     "squeeze",
     "stack",
@@ -168,6 +219,7 @@ __all__ = [
     "sum",
     "tanh",
     "tensor",
+    "topk",
     "transpose",
     "unsqueeze",
     "var",

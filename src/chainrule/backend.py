@@ -61,6 +61,7 @@ __all__ = [
     "NUMPY_TYPES",
     "VIEW_TYPES",
     "add_scaled",
+    "along_axis_index",
     "asarray",
     "assign",
     "astype",
@@ -423,6 +424,16 @@ def put(out: Any, index: Any, values: Any) -> Any:
         host[_host_index(index)] = to_numpy(values) if is_array(values) else values
         out[...] = to_device(host, device_of(out))
     return out
+
+
+def along_axis_index(index: Any, axis: int) -> tuple:
+    """The full index that ``take_along_axis(x, index, axis)`` reads, for :func:`put` or
+    :func:`scatter_add` (its transpose): ``index`` at ``axis``, every other axis its own
+    positions (NumPy's ``np.ix_`` grid, built in host memory)."""
+    host = to_numpy(index)
+    grid = list(np.ix_(*(np.arange(n) for n in host.shape)))
+    grid[axis] = host
+    return tuple(grid)
 
 
 def _host_index(index: Any) -> Any:

@@ -1,10 +1,11 @@
 """Making tensors: from data (``tensor``), filled (``zeros``, ``ones``, ``full``, ``eye``),
 ranges (``arange``, ``linspace``) and random (``rand``, ``randn``), each with a ``*_like``.
 
-Floats are float32 unless ``dtype`` says otherwise; random tensors come from chainrule's
-seeded generator (:func:`chainrule.manual_seed`). ``device=`` puts the tensor on a device
-(``'cpu'``, the default, ``'cuda'``, ``'cuda:1'``); the ``*_like`` functions use the
-device of the tensor they copy.
+Floats take the default floating type (float32 unless :func:`chainrule.set_default_dtype`
+changed it) unless ``dtype`` says otherwise; a NumPy array given to ``tensor`` keeps its
+dtype. Random tensors come from chainrule's seeded generator (:func:`chainrule.manual_seed`).
+``device=`` puts the tensor on a device (``'cpu'``, the default, ``'cuda'``, ``'cuda:1'``);
+the ``*_like`` functions use the device of the tensor they copy.
 
 >>> cr.zeros(2, 3, dtype="float64", requires_grad=True)
 >>> cr.ones(2, device="cpu").device
@@ -19,8 +20,9 @@ import numpy as np
 
 from chainrule import backend
 from chainrule import random as _random
-from chainrule._tensor import DEFAULT_FLOAT, Tensor, _raw, _to_array
+from chainrule._tensor import Tensor, _as_dtype, _raw, _to_array
 from chainrule.devices import Device
+from chainrule.dtypes import get_default_dtype
 
 __all__ = [
     "arange",
@@ -47,16 +49,20 @@ def _shape(shape: tuple) -> tuple:
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
-    return DEFAULT_FLOAT if dtype is None else backend.numpy_dtype(dtype)
+    return get_default_dtype() if dtype is None else _as_dtype(dtype)
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False,
            device: Any = None) -> Tensor:
-    """Make a tensor (copying ``data``). Floats become float32 unless ``dtype`` says otherwise.
+    """Make a tensor (copying ``data``), PyTorch's rule for its dtype.
 
+    A NumPy array keeps its dtype (float64 stays float64); Python floats and lists of them
+    take the default floating type (float32); integers stay integers; ``dtype`` overrides.
     ``device`` moves it (default: where ``data`` is; lists and NumPy arrays: the CPU).
 
     >>> cr.tensor([[1, 2], [3, 4]])            # integers stay integers
+    >>> cr.tensor(np.linspace(0, 1, 3)).dtype  # a NumPy array keeps its dtype
+    dtype('float64')
     >>> cr.tensor([0.5, 1.5], dtype="float64", requires_grad=True)
     """
     if isinstance(data, Tensor):
@@ -92,9 +98,9 @@ def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool =
          device: Any = None) -> Tensor:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if dtype is None:
-        dtype = DEFAULT_FLOAT if isinstance(fill_value, float) else np.asarray(fill_value).dtype
-    dtype = backend.numpy_dtype(dtype)
-    return _make(np.full(shape, fill_value, dtype=dtype), requires_grad, device)
+        dtype = (get_default_dtype() if isinstance(fill_value, float)
+                 else np.asarray(fill_value).dtype)
+    return _make(np.full(shape, fill_value, dtype=_as_dtype(dtype)), requires_grad, device)
 
 
 def arange(
@@ -102,6 +108,8 @@ def arange(
     requires_grad: bool = False, device: Any = None,
 ) -> Tensor:
     arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is None and arr.dtype.kind == "f":  # Python numbers: the default float type
+        dtype = get_default_dtype()
     return _make(_to_array(arr, dtype), requires_grad, device)
 
 
@@ -160,7 +168,7 @@ def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False,
 def full_like(t: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False,
               device: Any = None) -> Tensor:
     like = _like(t, dtype, device)
-    like["dtype"] = like["dtype"] or DEFAULT_FLOAT
+    like["dtype"] = like["dtype"] or get_default_dtype()
     return full(_shape_of(t), fill_value, requires_grad=requires_grad, **like)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
-    "ChainruleError", "ConfigError", "DataError", "DeviceError", "GraphFreedError", "ShapeError",
+    "ChainruleError", "ConfigError", "DataError", "DeviceError", "ExportError", "GraphFreedError",
+    "ShapeError",
 ]
 
 
@@ -42,3 +43,7 @@ class DeviceError(ChainruleError, RuntimeError):
     The message names the op and both devices (move one with ``.to(...)``), or says
     what to install (``--device cuda`` without CuPy).
     """
+
+
+class ExportError(ChainruleError, ValueError):
+    """A model or run that cannot be exported (to ONNX): the message names the layer."""

@@ -35,17 +35,27 @@ def rel_error(a: Any, b: Any) -> float:
 
 
 def numerical_gradient(
-    f: Callable[[Any], Any], x: Any, h: float = 1e-5, upstream: Any = None
+    f: Callable[[Any], Any], x: Any, h: float = 1e-5, upstream: Any = None,
+    method: str = "central",
 ) -> np.ndarray:
-    """Centered differences ``(f(x + h) - f(x - h)) / 2h`` for every element of ``x``.
+    """The numerical gradient of ``f`` at ``x``, one element at a time.
 
-    ``x`` (an array or Tensor) is changed in place and restored; ``f(x)`` returns a
-    scalar, or an array that is dotted with ``upstream``. A Tensor on another device
-    gets each nudged copy of its data in turn (the gradient comes back as NumPy).
+    ``method="central"`` (the default) takes centered differences
+    ``(f(x + h) - f(x - h)) / 2h``, whose error shrinks like ``h^2``;
+    ``method="forward"`` takes the lecture's ``(f(x + h) - f(x)) / h``, whose error
+    shrinks only like ``h`` (and which needs one call of ``f`` per element instead of
+    two). ``x`` (an array or Tensor) is changed in place and restored; ``f(x)`` returns a
+    scalar, or an array that is dotted with ``upstream``. A Tensor on another
+    device gets each nudged copy of its data in turn (the gradient comes back as NumPy).
 
     >>> numerical_gradient(lambda a: (a ** 2).sum(), np.array([1.0, -2.0]))
     array([ 2., -4.])
+    >>> numerical_gradient(lambda a: (a ** 2).sum(), np.array([1.0]), h=1e-3, method="forward")
+    array([2.001])
     """
+    if method not in ("central", "forward"):
+        raise ValueError(f"numerical_gradient: method must be 'central' or 'forward', "
+                         f"not {method!r}")
     arr = x.data if isinstance(x, Tensor) else x
     if not backend.is_array(arr) or not backend.is_floating(arr.dtype):
         raise TypeError("numerical_gradient: x must be a floating-point array or Tensor")
@@ -59,17 +69,22 @@ def numerical_gradient(
     if backend.is_device_array(arr):
         if not isinstance(x, Tensor):
             raise TypeError("numerical_gradient: an array on a device must be given as a Tensor")
-        return _numerical_gradient_on_device(x, value, h)
+        return _numerical_gradient_on_device(x, value, h, method)
 
     grad = np.zeros(arr.shape, dtype=np.float64)
     flat = arr.reshape(-1)
     if not np.shares_memory(flat, arr):
         raise ValueError("numerical_gradient: x must be contiguous so it can be nudged in place")
     gflat = grad.reshape(-1)
+    at_x = value() if method == "forward" else 0.0
     for i in range(flat.size):
         old = flat[i]
         flat[i] = old + h
         plus = value()
+        if method == "forward":
+            flat[i] = old
+            gflat[i] = (plus - at_x) / h
+            continue
         flat[i] = old - h
         minus = value()
         flat[i] = old
@@ -77,10 +92,10 @@ def numerical_gradient(
     return grad.astype(arr.dtype, copy=False)
 
 
-def _numerical_gradient_on_device(x: Tensor, value: Callable[[], float], h: float
-                                  ) -> np.ndarray:
-    """Centered differences for a Tensor whose data is on a device: nudged copies of the
-    data are made in host memory and moved there, one element at a time."""
+def _numerical_gradient_on_device(x: Tensor, value: Callable[[], float], h: float,
+                                  method: str) -> np.ndarray:
+    """:func:`numerical_gradient` for a Tensor whose data is on a device: nudged copies of
+    the data are made in host memory and moved there, one element at a time."""
     original = x.data
     device = backend.device_of(original)
     host = backend.to_numpy(original, copy=True)
@@ -88,11 +103,16 @@ def _numerical_gradient_on_device(x: Tensor, value: Callable[[], float], h: floa
     grad = np.zeros(host.shape, dtype=np.float64)
     gflat = grad.reshape(-1)
     try:
+        at_x = value() if method == "forward" else 0.0
         for i in range(flat.size):
             old = flat[i]
             flat[i] = old + h
             x.data = backend.to_device(host, device)
             plus = value()
+            if method == "forward":
+                flat[i] = old
+                gflat[i] = (plus - at_x) / h
+                continue
             flat[i] = old - h
             x.data = backend.to_device(host, device)
             minus = value()

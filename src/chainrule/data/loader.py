@@ -33,6 +33,7 @@ from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.data.sharding import check_shard, shard_indices, shard_size
 from chainrule.devices import Device
+from chainrule.dtypes import as_dtype
 from chainrule.errors import DataError
 from chainrule.random import get_rng
 
@@ -42,11 +43,15 @@ __all__ = ["DataLoader"]
 class DataLoader:
     """Iterate over ``(X_batch, y_batch)`` pairs: float32 and int64 :class:`Tensor` s.
 
-    ``X``: ``(N, ...)`` array-like (converted to float32 batch by batch, not rescaled);
-    ``y``: ``(N,)`` integer labels. ``len(loader)`` is the number of batches per epoch:
-    ``ceil(N / batch_size)``, or ``floor`` with ``drop_last``. The data stays in host
-    memory; with ``device`` (``'cuda'``) each batch is moved there as it is handed out
-    (the Trainer passes its model's device).
+    ``X``: ``(N, ...)`` array-like, converted batch by batch (not rescaled) to ``dtype``:
+    float32 by default, whatever X's own dtype (a float64 array too: models train in
+    float32 unless made in float64); ``dtype=None`` keeps X's dtype. ``y``: ``(N,)``
+    integer labels (``targets='labels'``), or real-valued targets ``(N, ...)`` for
+    regression (``targets='values'``, converted to ``dtype`` like X). ``len(loader)`` is
+    the number of batches per epoch: ``ceil(N / batch_size)``, or ``floor`` with
+    ``drop_last``. The data stays
+    in host memory; with ``device`` (``'cuda'``) each batch is moved there as it is handed
+    out (the Trainer passes its model's device).
 
     ``num_replicas`` and ``rank`` shard every epoch for data-parallel training (PyTorch's
     ``DistributedSampler``): this loader yields rank ``rank``'s ``ceil(N / K)`` examples
@@ -68,6 +73,8 @@ class DataLoader:
         seed: int | None = None,
         drop_last: bool = False,
         *,
+        dtype: Any = "float32",
+        targets: str = "labels",
         num_replicas: int = 1,
         rank: int = 0,
         shard_tail: str = "pad",
@@ -75,21 +82,34 @@ class DataLoader:
     ) -> None:
         X = backend.to_numpy(X.data) if isinstance(X, Tensor) else np.asarray(X)
         y = backend.to_numpy(y.data) if isinstance(y, Tensor) else np.asarray(y)
-        if X.ndim == 0 or y.ndim != 1:
+        if targets not in ("labels", "values"):
+            raise ValueError(f"DataLoader: targets must be 'labels' or 'values', got {targets!r}")
+        if X.ndim == 0 or y.ndim == 0 or (targets == "labels" and y.ndim != 1):
+            want = "(N,)" if targets == "labels" else "(N, ...)"
             raise DataError(
-                f"DataLoader: expected X of shape (N, ...) and y of shape (N,), "
+                f"DataLoader: expected X of shape (N, ...) and y of shape {want}, "
                 f"got X {X.shape} and y {y.shape}"
             )
         if len(X) != len(y):
             raise DataError(f"DataLoader: X has {len(X):,} samples but y has {len(y):,} labels")
-        if y.dtype.kind not in "iu":
+        self.dtype = as_dtype(dtype)
+        if self.dtype is not None and self.dtype.kind != "f":
+            raise ValueError(f"DataLoader: dtype must be a floating type, got {self.dtype}")
+        self.targets = targets
+        if targets == "values":
+            if y.dtype.kind not in "fiub":
+                raise DataError(f"DataLoader: targets must be numbers, got {y.dtype}")
+            y = y.astype(self.dtype or (y.dtype if y.dtype.kind == "f" else np.float32),
+                         copy=False)
+        elif y.dtype.kind not in "iu":
             if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
                 y = y.astype(np.int64)
             else:
                 raise DataError(f"DataLoader: labels must be integers, got {y.dtype}")
         if int(batch_size) < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
-        self.X, self.y = X, y.astype(np.int64, copy=False)
+        self.X = X
+        self.y = y if targets == "values" else y.astype(np.int64, copy=False)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -147,7 +167,7 @@ class DataLoader:
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, size)
             index: Any = order[lo:hi] if order is not None else slice(lo, hi)
             self._position = b + 1
-            xb, yb = np.asarray(self.X[index], dtype=np.float32), self.y[index]
+            xb, yb = np.asarray(self.X[index], dtype=self.dtype), self.y[index]
             if self.device is not None:
                 xb, yb = backend.to_device(xb, self.device), backend.to_device(yb, self.device)
             yield Tensor(xb), Tensor(yb)

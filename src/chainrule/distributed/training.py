@@ -48,12 +48,14 @@ class DataParallel:
         self.gradients = GradientAllreduce()
         self.rng_forked = False
 
-    def loader(self, X: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> Any:
-        """This rank's shuffled, sharded loader of ``(X, y)`` (per-rank ``batch_size``)."""
+    def loader(self, X: np.ndarray, y: np.ndarray, batch_size: int, seed: int,
+               **options: Any) -> Any:
+        """This rank's shuffled, sharded loader of ``(X, y)`` (per-rank ``batch_size``;
+        ``options``: the DataLoader's ``dtype`` and ``targets``)."""
         from chainrule.data import DataLoader
 
         return DataLoader(X, y, batch_size=batch_size, shuffle=True, seed=seed,
-                          num_replicas=self.world_size, rank=self.rank)
+                          num_replicas=self.world_size, rank=self.rank, **options)
 
     def start(self, model: Any, loader: Any) -> None:
         """Before the first step of a fit: same weights everywhere, the same number of

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from chainrule import backend
-from chainrule._tensor import Tensor
+from chainrule._tensor import Tensor, _as_dtype
 from chainrule.devices import is_device_name
 from chainrule.errors import ChainruleError
 
@@ -315,7 +315,7 @@ class Module:
                 device = a
             else:
                 dtype = a
-        dt = None if dtype is None else backend.numpy_dtype(dtype)
+        dt = None if dtype is None else _as_dtype(dtype)
         if dt is not None and dt.kind != "f":
             raise TypeError(f"Module.to: dtype must be a floating type, got {dt}")
         for m in self.modules():

@@ -46,6 +46,14 @@ def log(a: Any) -> Any:
     return a.log() if isinstance(a, Tensor) else backend.namespace(a).log(a)
 
 
+def sin(a: Any) -> Any:
+    return a.sin() if isinstance(a, Tensor) else backend.namespace(a).sin(a)
+
+
+def cos(a: Any) -> Any:
+    return a.cos() if isinstance(a, Tensor) else backend.namespace(a).cos(a)
+
+
 def expand(a: Any, shape: tuple) -> Any:
     """Copy ``a`` along its broadcast axes to ``shape``.
 
@@ -95,12 +103,18 @@ def operand(other: Any, like: Tensor) -> Any:
 
     Python numbers stay Python numbers (NumPy then keeps the tensor's float32); NumPy
     scalars become Python numbers; arrays and lists of another float type are cast to the
-    tensor's float type, so ``float32_tensor * float64_array`` stays float32. A constant
-    array goes to ``like``'s device; an array of another library becomes a Tensor (so the
-    op names both devices).
+    tensor's float type, so ``float32_tensor * float64_array`` stays float32. An integer or
+    boolean tensor with a floating one takes its type, as in PyTorch
+    (``x.unsqueeze(-1).pow(cr.tensor([1, 2, 3]))`` stays float32). A constant array goes
+    to ``like``'s device; an array of another library becomes a Tensor (so the op names
+    both devices).
     """
     t = type(other)
-    if t is float or t is int or t is Tensor or isinstance(other, Tensor):
+    if t is float or t is int:
+        return other
+    if t is Tensor or isinstance(other, Tensor):
+        if other.data.dtype.kind in "iub" and like.data.dtype.kind == "f":
+            return other.data.astype(like.data.dtype)
         return other
     if backend.is_numpy_scalar(other):
         return other.item()

@@ -1,4 +1,4 @@
-"""Elementwise gates: exp, log, sqrt, abs, maximum, minimum, clip, where, cast."""
+"""Elementwise gates: exp, log, sqrt, abs, sin, cos, maximum, minimum, clip, where, cast."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from chainrule import backend
 from chainrule._tensor import Tensor, _as_dtype
 from chainrule.function import Context
+from chainrule.ops import _common
 from chainrule.ops._common import ElementwiseGate, Gate, number_text, one_constant, operand, raw
 
 
@@ -77,6 +78,38 @@ class Abs(ElementwiseGate):
         (x,) = ctx.saved_tensors
         x = raw(x)
         return upstream * backend.namespace(x).sign(x)
+
+
+class Sin(ElementwiseGate):
+    """``sin(x)``. Local gradient ``cos(x)``."""
+
+    symbol = "sin"
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return backend.namespace(x).sin(x)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return upstream * _common.cos(x)
+
+
+class Cos(ElementwiseGate):
+    """``cos(x)``. Local gradient ``-sin(x)``."""
+
+    symbol = "cos"
+
+    @staticmethod
+    def forward(ctx: Context, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return backend.namespace(x).cos(x)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return -(upstream * _common.sin(x))
 
 
 class _Router(Gate):
@@ -224,6 +257,16 @@ def abs(x: Tensor) -> Tensor:
     return Abs.apply(x)
 
 
+def sin(x: Tensor) -> Tensor:
+    """``sin(x)`` elementwise."""
+    return Sin.apply(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    """``cos(x)`` elementwise."""
+    return Cos.apply(x)
+
+
 def maximum(x: Any, y: Any) -> Tensor:
     """Elementwise maximum; ties split the gradient evenly."""
     if isinstance(x, Tensor):
@@ -243,6 +286,11 @@ def clip(x: Tensor, low: float | None = None, high: float | None = None) -> Tens
     if low is None and high is None:
         raise ValueError("clip: give at least one of low and high")
     return Clip.apply(x, low, high)
+
+
+def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """PyTorch's name for :func:`clip`: ``cr.clamp(x, min=0)`` is ReLU."""
+    return clip(x, min, max)
 
 
 def where(cond: Any, x: Any, y: Any) -> Tensor:

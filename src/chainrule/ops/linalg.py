@@ -15,7 +15,7 @@ from chainrule._tensor import Tensor
 from chainrule.backend import reshape
 from chainrule.errors import ShapeError
 from chainrule.function import Context
-from chainrule.ops._common import Gate, operand, swap_last
+from chainrule.ops._common import Gate, operand, raw, swap_last
 
 
 class MatMul(Gate):
@@ -135,6 +135,22 @@ def matmul(x: Any, y: Any) -> Tensor:
     if isinstance(x, Tensor):
         return MatMul.apply(x, operand(y, x))
     return MatMul.apply(operand(x, y), y)
+
+
+def mm(x: Any, y: Any) -> Tensor:
+    """Product of two matrices (PyTorch's ``mm``): both 2-D, unlike :func:`matmul`."""
+    sx, sy = _shape(x), _shape(y)
+    if len(sx) != 2 or len(sy) != 2:
+        raise ShapeError(f"mm: expected two 2-D tensors, got shapes {sx} and {sy}")
+    return matmul(x, y)
+
+
+def _shape(x: Any) -> tuple:
+    """The shape of a Tensor, an array or nested lists."""
+    x = raw(x)
+    if hasattr(x, "shape"):
+        return tuple(x.shape)
+    return tuple(backend.asarray(x).shape)
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:

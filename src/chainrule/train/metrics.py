@@ -9,7 +9,9 @@ predicted as ``p``. Then
 - recall of class ``c`` = ``M[c, c] / sum_p M[c, p]`` (of the examples of class ``c``, the
   share found).
 
-A class never predicted has precision 0 (scikit-learn's ``zero_division=0``).
+A class never predicted has precision 0 (scikit-learn's ``zero_division=0``). For
+regression, :func:`r2_score` is the coefficient of determination
+``R² = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2`` (1 is perfect, 0 predicts the mean).
 
 On K ranks (:mod:`chainrule.distributed`) :func:`evaluate` is sharded: rank ``r`` scores
 examples ``r, r + K, ...``, the ranks' confusion matrices and loss sums are summed and the
@@ -29,12 +31,14 @@ import numpy as np
 from chainrule import backend
 from chainrule._tensor import Tensor
 
-__all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "predict_scores"]
+__all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "model_dtype",
+           "predict_scores", "r2_score"]
 
 
 @dataclass
 class Evaluation:
-    """The result of :func:`evaluate`; ``predictions`` and ``labels`` are class indices."""
+    """The result of :func:`evaluate`; ``predictions`` and ``labels`` are class indices,
+    ``probabilities`` the softmax of the model's scores, ``(N, C)``."""
 
     accuracy: float
     loss: float | None
@@ -44,6 +48,7 @@ class Evaluation:
     predictions: np.ndarray
     labels: np.ndarray
     class_names: list[str]
+    probabilities: np.ndarray | None = None
 
     @property
     def num_examples(self) -> int:
@@ -84,13 +89,44 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
     return flat.reshape(num_classes, num_classes)
 
 
-def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """The model's class scores for ``X`` in eval mode without a graph, batch by batch.
+def model_dtype(model: Any) -> np.dtype:
+    """The floating type a model computes in: its first floating parameter's (else float32).
 
-    The batches go to the model's device; the scores come back to host memory.
+    Training and prediction feed arrays to the model in this type, so a float64 array
+    does not turn a float32 model's arithmetic into float64.
     """
+    params = getattr(model, "parameters", None)
+    for p in params() if params is not None else ():
+        if p.dtype.kind == "f":
+            return p.dtype
+    return np.dtype(np.float32)
+
+
+def r2_score(y_true: Any, y_pred: Any) -> float:
+    """The coefficient of determination ``1 - SS_res / SS_tot`` (in float64), averaged over
+    the output columns like scikit-learn's ``r2_score``; 1.0 for a perfect fit.
+
+    >>> r2_score(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+    0.5
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
+    if y_true.ndim == 1:
+        y_true, y_pred = y_true[:, None], y_pred[:, None]
+    residual = ((y_true - y_pred) ** 2).sum(axis=0)
+    total = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+    scores = np.where(total > 0, 1.0 - residual / np.where(total > 0, total, 1.0),
+                      np.where(residual == 0, 1.0, 0.0))
+    return float(scores.mean())
+
+
+def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The model's outputs (class scores) for ``X`` in eval mode without a graph, batch by
+    batch, with ``X`` in the model's floating type (:func:`model_dtype`) and on its device;
+    the outputs come back to host memory."""
     import chainrule as cr
 
+    dtype = model_dtype(model)
     device = next((p.device for p in getattr(model, "parameters", lambda: ())()), None)
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
@@ -99,14 +135,14 @@ def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndar
         chunks = []
         with cr.no_grad():
             for start in range(0, len(X), batch_size):
-                batch = cr.tensor(np.asarray(X[start:start + batch_size], dtype=np.float32),
+                batch = cr.tensor(np.asarray(X[start:start + batch_size], dtype=dtype),
                                   device=device)
                 chunks.append(backend.to_numpy(model(batch).data))
     finally:
         if was_training and hasattr(model, "train"):
             model.train()
     if not chunks:
-        return np.zeros((0, 0), dtype=np.float32)
+        return np.zeros((0, 0), dtype=dtype)
     return np.concatenate(chunks)
 
 
@@ -172,6 +208,12 @@ def evaluate(
         if ranks > 1:  # the mean over all examples: the sum of the shards' sums / N
             total = comm.allreduce_(np.array([mean_loss * len(scores)]), "sum")[0]
             mean_loss = float(total / len(y))
+    probabilities = _softmax(scores, num_classes)
+    if ranks > 1:  # gather the shards' rows in order, as the predictions
+        parts = comm.allgather(probabilities)
+        probabilities = np.empty((len(y), num_classes), dtype=probabilities.dtype)
+        for r, part in enumerate(parts):
+            probabilities[r::ranks] = part
     return Evaluation(
         accuracy=float(diag.sum() / cm.sum()),
         loss=mean_loss,
@@ -181,7 +223,18 @@ def evaluate(
         predictions=pred,
         labels=y,
         class_names=names,
+        probabilities=probabilities,
     )
+
+
+def _softmax(scores: np.ndarray, num_classes: int) -> np.ndarray:
+    """The class probabilities of each row of scores (none for a rank without examples)."""
+    import chainrule as cr
+
+    if len(scores) == 0:
+        return np.zeros((0, num_classes), dtype=np.float32)
+    with cr.no_grad():
+        return cr.softmax(cr.tensor(scores), axis=1).data
 
 
 def _mean_loss(loss: Any, scores: np.ndarray, y: np.ndarray) -> float:

@@ -27,7 +27,7 @@ from chainrule import backend
 from chainrule.compiler.fallback import TrainStep
 from chainrule.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from chainrule.train.history import History
-from chainrule.train.metrics import as_arrays, evaluate
+from chainrule.train.metrics import as_arrays, evaluate, model_dtype, predict_scores, r2_score
 from chainrule.train.progress import progress_bar
 
 __all__ = ["Callback", "Trainer"]
@@ -106,6 +106,14 @@ class Trainer:
         Move the model there first (``'cuda'``; its optimizer's state follows). Batches
         always go to the model's device; checkpoints are written from host memory, so
         one written on a GPU loads on a CPU.
+    task:
+        ``'classification'`` (integer labels; the validation score is accuracy) or
+        ``'regression'`` (real-valued targets ``(N,)`` or ``(N, k)``; the validation score,
+        kept in ``history.val_acc``, is R² and ``train_acc`` is ``nan``). Keep-best and
+        early stopping maximize the validation score.
+
+    Inputs given as arrays are fed in the model's floating type (its parameters' dtype:
+    float32 unless the model was made in float64), whatever the arrays' own dtype.
     distributed:
         Data-parallel training over the ranks of :mod:`chainrule.distributed` (``None``,
         the default: when :func:`~chainrule.distributed.init` found more than one rank).
@@ -133,6 +141,7 @@ class Trainer:
         console: Any = None,
         compile: bool = True,
         device: Any = None,
+        task: str = "classification",
         distributed: bool | None = None,
     ) -> None:
         if batch_size < 1:
@@ -142,6 +151,9 @@ class Trainer:
         if early_stopping is not None and early_stopping < 1:
             raise ValueError(f"Trainer: early_stopping is a patience in epochs (>= 1), "
                              f"got {early_stopping}")
+        if task not in ("classification", "regression"):
+            raise ValueError(f"Trainer: task must be 'classification' or 'regression', "
+                             f"got {task!r}")
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'step', "
                              f"got {scheduler_interval!r}")
@@ -162,6 +174,7 @@ class Trainer:
         self.progress = progress
         self.scheduler_interval = scheduler_interval
         self.console = console
+        self.task = task
         self.history = History()
         self.epoch = 0  # epochs completed
         self.step_count = 0
@@ -279,13 +292,17 @@ class Trainer:
                 raise ValueError(f"Trainer.fit: {len(X)} inputs but {len(y)} labels")
             if len(X) == 0:
                 raise ValueError("Trainer.fit: no training examples")
+            dtype = model_dtype(self.model)
+            labels = np.asarray(y, dtype=dtype if self.task == "regression" else np.int64)
+            options = {"dtype": dtype}
+            if self.task == "regression":
+                options["targets"] = "values"
             if self._parallel is not None:
-                return self._parallel.loader(np.asarray(X, dtype=np.float32),
-                                             np.asarray(y, dtype=np.int64), self.batch_size,
-                                             self.seed)
-            return DataLoader(np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64),
-                              batch_size=self.batch_size, shuffle=shuffle, seed=self.seed,
-                              device=self.device)
+                return self._parallel.loader(np.asarray(X, dtype=dtype), labels, self.batch_size,
+                                             self.seed, **options)
+            return DataLoader(np.asarray(X, dtype=dtype), labels, batch_size=self.batch_size,
+                              shuffle=shuffle, seed=self.seed, device=self.device,
+                              **options)
         return data
 
     @property
@@ -331,7 +348,7 @@ class Trainer:
             self._parallel.start(self.model, self.loader)
         for cb in self.callbacks:
             cb.on_train_begin(self)
-        with progress_bar(self.progress, self.console) as bar:
+        with progress_bar(self.progress, self.console, self.task == "regression") as bar:
             while self.epoch < epochs and not self.stop_training:
                 self._run_epoch(val_data, epochs, bar)
         if self.keep_best and self.best_state is not None:
@@ -350,10 +367,11 @@ class Trainer:
         self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
         task = bar.start(epoch, epochs, len(self.loader)) if bar else None
+        classify = self.task == "classification"
         device = self.device
         for xb, yb in self.loader:
             if not isinstance(xb, cr.Tensor):
-                xb, yb = cr.tensor(np.asarray(xb, dtype=np.float32)), cr.tensor(np.asarray(yb))
+                xb, yb = cr.tensor(np.asarray(xb, dtype=model_dtype(self.model))), cr.tensor(yb)
             if xb.device != device:
                 xb, yb = xb.to(device), yb.to(device)
             objective, scores = self._step(xb, yb)
@@ -368,8 +386,9 @@ class Trainer:
                     f"{self.step_count}); lower the learning rate (now {lr:g})"
                 )
             total_loss += batch_loss * n
-            xp = backend.namespace(scores.data)
-            correct += int(xp.count_nonzero(xp.argmax(scores.data, axis=1) == yb.data))
+            if classify:
+                xp = backend.namespace(scores.data)
+                correct += int(xp.count_nonzero(xp.argmax(scores.data, axis=1) == yb.data))
             seen += n
             for cb in self.callbacks:
                 cb.on_batch_end(self, self.step_count, {"loss": batch_loss, "batch_size": n})
@@ -382,11 +401,11 @@ class Trainer:
             self._parallel.sync_buffers(self.model)
         val_acc = math.nan
         if val_data is not None:
-            val_acc = evaluate(self.model, *val_data,
-                               distributed=self._parallel is not None).accuracy
+            val_acc = self._validation_score(*val_data)
         seconds = time.perf_counter() - start
         self.epoch = epoch
-        self.history.append(train_loss=total_loss / max(seen, 1), train_acc=correct / max(seen, 1),
+        train_acc = correct / max(seen, 1) if classify else math.nan
+        self.history.append(train_loss=total_loss / max(seen, 1), train_acc=train_acc,
                             val_acc=val_acc, lr=lr, seconds=seconds)
         self._track_best(val_acc)
         logs = {"epoch": epoch, "train_loss": self.history.train_loss[-1],
@@ -398,6 +417,12 @@ class Trainer:
             cb.on_epoch_end(self, epoch, logs)
         if self._parallel is not None:  # the ranks stop together
             self.stop_training = self._parallel.any(self.stop_training)
+
+    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy (classification) or R² (regression) of the model on validation data."""
+        if self.task == "regression":
+            return r2_score(y, predict_scores(self.model, X).reshape(np.shape(y)))
+        return evaluate(self.model, X, y, distributed=self._parallel is not None).accuracy
 
     def _step(self, xb: Any, yb: Any) -> tuple:
         """One optimization step on a batch; returns the objective and the scores."""
