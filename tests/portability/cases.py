@@ -54,6 +54,11 @@ def fixed(values: list) -> Make:
     return lambda rng: np.asarray(values, dtype=np.float64)
 
 
+def indexes_2d(values: list) -> Make:
+    """A fixed 2-D integer index (``gather``)."""
+    return lambda rng: np.asarray(values)
+
+
 def indexes(*values: int) -> Make:
     """A fixed integer index array (repeats allowed: the scatter-add of indexing)."""
     return lambda rng: np.asarray(values)
@@ -112,6 +117,8 @@ OP_CASES: list[OpCase] = [
     OpCase("where number", lambda x: cr.where(x > 0, x, 0.5), (away_from_zero(3, 4),)),
     OpCase("cast", lambda x: x.astype("float32").astype("float64") * 1.0, (normal(3),),
            gradcheck=False),
+    OpCase("sin", lambda x: x.sin(), (normal(3, 4),)),
+    OpCase("cos", lambda x: x.cos(), (normal(3, 4),)),
     # reductions
     OpCase("sum", lambda x: x.sum(), (normal(3, 4),)),
     OpCase("sum axis", lambda x: x.sum(axis=1), (normal(3, 4, 2),)),
@@ -157,6 +164,13 @@ OP_CASES: list[OpCase] = [
     OpCase("index list", lambda x: x[[0, 2, 2]], (normal(4, 3),)),
     OpCase("index boolean mask", lambda x: x[x > 0], (away_from_zero(3, 4),)),
     OpCase("cat", lambda x, y: cr.cat([x, y], axis=1), (normal(2, 3), normal(2, 4))),
+    # selection
+    OpCase("gather", lambda x, i: x.gather(1, i), (normal(3, 4), indexes_2d([[1, 1], [0, 3],
+                                                                             [2, 2]]))),
+    OpCase("sort", lambda x: x.sort(dim=1, descending=True).values, (distinct(3, 4),)),
+    OpCase("topk", lambda x: x.topk(2, dim=0).values, (distinct(4, 3),)),
+    OpCase("max(dim)", lambda x: x.max(1).values * 1.0, (distinct(3, 4),)),
+    OpCase("min(dim) keepdim", lambda x: x.min(0, keepdim=True).values, (distinct(3, 4),)),
     OpCase("stack", lambda x, y: cr.stack([x, y], axis=-1), (normal(2, 3), normal(2, 3))),
     # activations
     OpCase("relu", F.relu, (away_from_zero(3, 4),)),

@@ -113,8 +113,12 @@ def operand(other: Any, like: Tensor) -> Any:
     if t is float or t is int:
         return other
     if t is Tensor or isinstance(other, Tensor):
-        if other.data.dtype.kind in "iub" and like.data.dtype.kind == "f":
-            return other.data.astype(like.data.dtype)
+        theirs, ours = other.data.dtype, like.data.dtype
+        kinds = getattr(theirs, "kind", None), getattr(ours, "kind", None)
+        if None in kinds:  # array_api_strict's dtypes: NumPy's names for them
+            kinds = backend.numpy_dtype(theirs).kind, backend.numpy_dtype(ours).kind
+        if kinds[0] in "iub" and kinds[1] == "f":
+            return backend.astype(other.data, ours)
         return other
     if backend.is_numpy_scalar(other):
         return other.item()
