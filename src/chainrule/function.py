@@ -299,8 +299,8 @@ class Function:
                 rg = a.requires_grad
                 needs.append(rg)
                 record = record or rg
-                if kind is not type(data):
-                    if kind is not None:
+                if kind is not type(data):  # another array type: another device?
+                    if kind is not None and len(_devices(args)) > 1:
                         raise _device_error(cls, args)
                     kind = type(data)
             else:
