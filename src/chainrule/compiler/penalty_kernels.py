@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from chainrule._blas import add_scaled
 from chainrule.compiler.kernel import Kernel
 from chainrule.compiler.plan import CONST, LEAF
-from chainrule.optim.blas import add_scaled
 
 if TYPE_CHECKING:
     from chainrule.compiler.codegen import Source

@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.function import Context
 from chainrule.ops._common import Gate, raw
@@ -37,18 +36,18 @@ class _Penalty(Gate):
     norm = 2
 
     @staticmethod
-    def term(w: np.ndarray) -> np.ndarray:
+    def term(w: Any) -> Any:
         raise NotImplementedError
 
     @classmethod
-    def forward(cls, ctx: Context, strength: float, *weights: np.ndarray) -> np.ndarray:
+    def forward(cls, ctx: Context, strength: float, *weights: Any) -> Any:
         total = None
         for w in weights:
-            part = np.add.reduce(cls.term(w), axis=tuple(range(w.ndim)))
+            part = backend.namespace(w).sum(cls.term(w), axis=tuple(range(w.ndim)))
             total = part if total is None else total + part
         ctx.save_for_backward(*weights)
         ctx.strength = strength
-        return np.asarray(total * strength)
+        return backend.asarray(total * strength, like=weights[0])
 
 
 class L2Penalty(_Penalty):
@@ -62,7 +61,7 @@ class L2Penalty(_Penalty):
         return "2 lambda W"
 
     @staticmethod
-    def term(w: np.ndarray) -> np.ndarray:
+    def term(w: Any) -> Any:
         return w * w
 
     @staticmethod
@@ -83,13 +82,13 @@ class L1Penalty(_Penalty):
         return "lambda sign(W)"
 
     @staticmethod
-    def term(w: np.ndarray) -> np.ndarray:
-        return np.abs(w)
+    def term(w: Any) -> Any:
+        return backend.namespace(w).abs(w)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
         scale = upstream * ctx.strength
-        return (None, *[scale * np.sign(raw(w)) if need else None
+        return (None, *[scale * backend.namespace(raw(w)).sign(raw(w)) if need else None
                         for w, need in zip(ctx.saved_tensors, ctx.needs_input_grad[1:])])
 
 
