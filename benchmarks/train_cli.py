@@ -9,10 +9,14 @@ over the same preprocessed images in batches of the same size. Epochs are interl
 chainrule epoch, then a PyTorch epoch, from a callback of the run. The first epoch of each
 (chainrule traces its step there) is not counted; the table shows the median of the others.
 
-    python benchmarks/train_cli.py                       # 60,000 images, 3 epochs each
-    python benchmarks/train_cli.py --quick               # 10,000 images
+    python benchmarks/train_cli.py                       # 60,000 images, 3 epochs each (~10 min)
+    python benchmarks/train_cli.py --quick               # 10,000 images (~2 min)
     python benchmarks/train_cli.py --only default "reg 0" batchnorm   # options without --
     python benchmarks/train_cli.py --readme              # + wall time of `chainrule train`
+
+The runtimes are an idle machine's. On a busy one NumPy's multithreaded BLAS waits for
+its threads and chainrule's epochs take many times longer (the script warns); then run
+both with one thread (``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ... --cpu-time``).
 
 Columns: seconds per epoch of chainrule (the time between two epochs of the run, so its
 per-epoch checkpoint counts) and of PyTorch, their ratio, and the option's chainrule time
