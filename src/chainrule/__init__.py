@@ -36,7 +36,7 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
-from chainrule.errors import ChainruleError, ConfigError, DataError, ShapeError
+from chainrule.errors import ChainruleError, ConfigError, DataError, DivergenceError, ShapeError
 from chainrule.gradient_check import (
     GradcheckError,
     gradcheck,
@@ -101,6 +101,7 @@ __all__ = [
     "ConfigError",
     "Context",
     "DataError",
+    "DivergenceError",
     "Function",
     "GradcheckError",
     "ShapeError",

@@ -9,7 +9,7 @@ import pytest
 
 from chainrule import nn, optim
 from chainrule.optim import lr_scheduler as S
-from chainrule.optim.checks import check_int, check_real, in_range
+from chainrule.checks import check_int, check_real, in_range
 
 
 def _opt(lr: float = 0.1) -> optim.SGD:

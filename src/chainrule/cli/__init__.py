@@ -7,8 +7,10 @@ parses its options, calls the library and prints.
 Errors: chainrule's own errors (:class:`~chainrule.errors.ChainruleError` and its
 subclasses: bad settings, data, checkpoints, expressions) and ``OSError`` (files that
 cannot be read or written) are the user's to fix; they print as one line,
-``chainrule COMMAND: error: MESSAGE``, and exit with status 1. Ctrl+C exits with 130. Any
-other exception is a bug in chainrule and keeps its traceback.
+``chainrule COMMAND: error: MESSAGE``, and exit with status 1. A command line that does not
+parse (an unknown option, a number that is not one) is one line too, naming the option, and
+exits with status 2. Ctrl+C exits with 130. Any other exception is a bug in chainrule and
+keeps its traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from chainrule import __version__
+from chainrule.cli.arguments import OneLineParser, UsageError
 from chainrule.errors import ChainruleError
 
 #: Sub-command modules of ``chainrule.cli``, in the order ``--help`` lists them.
@@ -29,7 +32,7 @@ COMMANDS: list[str] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="chainrule",
         description=(
             "chainrule: neural networks and backpropagation as the lecture teaches them. "
@@ -46,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return 2
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0

@@ -13,6 +13,7 @@ from chainrule.cli.arguments import (
     add_command,
     add_data_arguments,
     add_feature_arguments,
+    check_data_options,
     feature_names,
     parse_options,
 )
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from chainrule.train.compare_report import sample_images
 
+    check_data_options(args)
     config = CompareConfig(
         features=feature_names(args.features), options=parse_options(args.options),
         epochs=args.epochs, hidden=args.hidden, lr=args.lr, reg=args.reg,

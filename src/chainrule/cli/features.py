@@ -11,6 +11,8 @@ from chainrule.cli.arguments import (
     add_command,
     add_data_arguments,
     add_feature_arguments,
+    check_data_options,
+    check_option,
     feature_names,
     parse_options,
 )
@@ -61,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.features import FeaturePipeline
     from chainrule.train import load_image_splits, write_feature_file
 
+    check_data_options(args)
+    check_option("--batch-size", args.batch_size, low=1)
     names = feature_names(args.features)
     if names == ["pixels"]:
         raise ConfigError("--features pixels needs no extraction; pick from hog, color, gabor, "

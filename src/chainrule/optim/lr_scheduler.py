@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chainrule.optim.checks import check_int, check_real, in_range
+from chainrule.checks import check_int, check_real, in_range
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = [

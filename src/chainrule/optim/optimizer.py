@@ -20,7 +20,7 @@ import numpy as np
 
 from chainrule._tensor import Tensor
 from chainrule.autograd import enable_grad
-from chainrule.optim.checks import in_range
+from chainrule.checks import in_range
 
 __all__ = ["Optimizer"]
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from chainrule._tensor import Tensor
 from chainrule.optim.blas import add_scaled
-from chainrule.optim.checks import in_range
+from chainrule.checks import in_range
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["RMSprop"]

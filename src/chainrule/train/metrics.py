@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.errors import DataError
+
 __all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "predict_scores"]
 
 
@@ -122,6 +124,13 @@ def evaluate(
     if len(X) == 0:
         raise ValueError("evaluate: no examples to evaluate on")
     scores = predict_scores(model, X, batch_size)
+    if len(scores) == 0:
+        raise DataError("evaluate: no examples to evaluate on (the split is empty)")
+    finite = np.isfinite(scores).all(axis=1)
+    if not finite.all():  # argmax of NaN is class 0: an accuracy that means nothing
+        raise DataError(f"evaluate: the model's scores are NaN or infinite for "
+                        f"{int((~finite).sum()):,} of {len(scores):,} examples: its weights "
+                        "(a diverged run?) or its inputs are not finite")
     num_classes = scores.shape[1]
     if class_names is not None and len(class_names) != num_classes:
         raise ValueError(f"evaluate: {len(class_names)} class names for a model with "

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.errors import ConfigError
+from chainrule.errors import ConfigError, DataError
 from chainrule.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from chainrule.train.config import AUTO_AUGMENT_BELOW, TrainConfig
 from chainrule.train.factories import build_loss, build_model, build_optimizer, build_scheduler
@@ -37,6 +37,8 @@ from chainrule.train.inputs import load_splits
 from chainrule.train.metrics import Evaluation, evaluate
 from chainrule.train.preprocess import Preprocessor, shift_augment
 from chainrule.train.report import write_metrics, write_report
+from chainrule.train.run_data import absolute_locations, check_same_data, resumed_locations
+from chainrule.train.run_folder import RunFolder
 from chainrule.train.trainer import Trainer
 
 __all__ = ["RunResult", "default_run_dir", "train_run"]
@@ -74,6 +76,9 @@ def train_run(
     out: str | Path | None = None,
     *,
     resume: str | Path | None = None,
+    data: str | None = None,
+    data_dir: str | None = None,
+    overwrite: bool = False,
     progress: bool = True,
     console: Any = None,
     callbacks: tuple = (),
@@ -83,25 +88,75 @@ def train_run(
     ``resume`` is a run folder (or checkpoint file) of an interrupted run: its configuration,
     weights, optimizer, scheduler, RNG and shuffling states are restored and training goes on
     to ``cfg.epochs`` (when ``cfg`` is given, only its ``epochs`` is used), giving the same
-    numbers as a run that was never interrupted. The run folder is ``out``, else the resumed
-    run's folder, else :func:`default_run_dir`.
-    """
-    import chainrule as cr
+    numbers as a run that was never interrupted. ``data`` and ``data_dir`` point a resumed run
+    at its data when it moved (see :func:`~chainrule.train.run_data.resumed_locations`); the
+    data found must have the run's classes and image shape.
 
+    The run folder is ``out``, else the resumed run's folder, else :func:`default_run_dir`.
+    It is owned by this run (:class:`~chainrule.train.run_folder.RunFolder`): a folder that
+    holds another run is refused unless ``overwrite`` (or it is the resumed run's own), it is
+    locked while the run writes, and a run that fails before its first checkpoint leaves no
+    folder behind. Data paths are stored absolute.
+    """
     ckpt = None
     if resume is not None:
         ckpt = load_checkpoint(resume, build_model=False)
         stored = TrainConfig.from_dict(ckpt.config)
         if cfg is not None:
             stored.epochs = cfg.epochs
-        cfg = stored
+        cfg = resumed_locations(stored, data, data_dir)
         if out is None:
             out = ckpt.path.parent
-    cfg = cfg or TrainConfig()
+    elif data is not None or data_dir is not None:
+        raise ConfigError("train_run: data= and data_dir= point a resumed run at its data; "
+                          "a new run takes them in its TrainConfig")
+    else:
+        cfg = absolute_locations(cfg or TrainConfig())
     run_dir = Path(out) if out is not None else default_run_dir(cfg)
+    own_folder = ckpt is not None and _same_folder(run_dir, ckpt.path.parent)
+    folder = RunFolder(run_dir, overwrite=overwrite, resume=own_folder)
+    folder.check()  # before the data loads: a taken folder is refused at once
     started = time.perf_counter()
+    inputs = _prepare_inputs(cfg, ckpt)
+    folder.open()  # only once the data loaded and transformed
+    try:
+        result = _train_and_write(cfg, ckpt, inputs, run_dir, started, progress, console,
+                                  callbacks)
+    except BaseException:
+        folder.close(ok=False)
+        raise
+    folder.close()
+    return result
 
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+@dataclass
+class _Inputs:
+    """A run's data, ready to train on: model inputs, labels and the fitted preprocessing."""
+
+    X_train: np.ndarray
+    train_y: np.ndarray
+    val: tuple[np.ndarray, np.ndarray] | None
+    test_x: np.ndarray
+    test_y: np.ndarray
+    classes: list[str]
+    pre: Preprocessor
+
+
+def _prepare_inputs(cfg: TrainConfig, ckpt: Any) -> _Inputs:
+    """Load the data, split off validation, augment, fit (or restore) the preprocessing."""
     ds, train_x, train_y, test_x, test_y = load_splits(cfg.data, cfg.data_dir)
+    classes = list(ds.classes)
+    _check_classifiable(cfg.data, classes, train_y, test_y)
+    if ckpt is not None:
+        check_same_data(cfg.data, classes, getattr(ds, "image_shape", None),
+                        ckpt.class_names, ckpt.image_shape)
     if cfg.val_fraction > 0:
         from chainrule.data import train_val_split
 
@@ -124,9 +179,31 @@ def train_run(
         pre = Preprocessor(cfg.features)
         X_train = pre.fit_transform(train_x, seed=cfg.seed)
     val = (pre.transform(val_x), val_y) if val_x is not None else None
-    classes = list(ds.classes)
-    run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded and transformed
+    return _Inputs(X_train, train_y, val, test_x, test_y, classes, pre)
 
+
+def _check_classifiable(data: str, classes: list[str], train_y: np.ndarray,
+                        test_y: np.ndarray) -> None:
+    """Refuse data on which a classifier's accuracy cannot mean what it says."""
+    present = np.unique(np.asarray(train_y))
+    if len(classes) < 2 or len(present) < 2:
+        only = classes[int(present[0])] if len(present) == 1 and len(classes) > present[0] \
+            else (classes[0] if classes else "none")
+        raise DataError(f"{data}: the training images are all of one class ({only!r}): a "
+                        "classifier needs at least 2 classes (its accuracy would be 100% "
+                        "whatever it learned)")
+    if len(test_y) == 0:
+        raise DataError(f"{data}: the test split is empty: there is nothing to measure the "
+                        "run on (add images, or a test/ folder)")
+
+
+def _train_and_write(cfg: TrainConfig, ckpt: Any, inputs: _Inputs, run_dir: Path,
+                     started: float, progress: bool, console: Any,
+                     callbacks: tuple) -> RunResult:
+    """Build, train (checkpoint each epoch), evaluate and write the run folder's files."""
+    import chainrule as cr
+
+    X_train, pre, classes = inputs.X_train, inputs.pre, inputs.classes
     cr.manual_seed(cfg.seed)
     model = build_model(cfg, X_train.shape[1], len(classes))
     optimizer = build_optimizer(cfg, model)
@@ -140,17 +217,17 @@ def train_run(
 
     trainer = Trainer(
         model, build_loss(cfg), optimizer, scheduler, batch_size=cfg.batch_size, seed=cfg.seed,
-        reg=cfg.reg, early_stopping=cfg.early_stopping, keep_best=val is not None,
+        reg=cfg.reg, early_stopping=cfg.early_stopping, keep_best=inputs.val is not None,
         callbacks=(save_each_epoch, *callbacks), progress=progress,
         scheduler_interval=interval, console=console,
     )
     if ckpt is not None:
         trainer.resume(ckpt)
-    history = trainer.fit((X_train, train_y), val, epochs=cfg.epochs)
+    history = trainer.fit((X_train, inputs.train_y), inputs.val, epochs=cfg.epochs)
     trainer.save_checkpoint(checkpoint_path, **extra)
 
-    evaluation = evaluate(model, pre.transform(test_x), test_y, class_names=classes,
-                          loss=build_loss(cfg))
+    evaluation = evaluate(model, pre.transform(inputs.test_x), inputs.test_y,
+                          class_names=classes, loss=build_loss(cfg))
     seconds = time.perf_counter() - started
     metrics_path = write_metrics(run_dir, {
         "data": cfg.data,
@@ -163,6 +240,7 @@ def train_run(
         "seconds": seconds,
         "chainrule_version": cr.__version__,
     })
+    test_x = inputs.test_x
     report_path = write_report(
         run_dir, history=history, evaluation=evaluation, model=model,
         test_images=test_x if np.ndim(test_x) == 4 else None, image_shape=pre.image_shape,

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.compiler.fallback import TrainStep
+from chainrule.errors import DataError, DivergenceError
 from chainrule.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from chainrule.train.history import History
 from chainrule.train.metrics import as_arrays, evaluate
@@ -248,7 +249,12 @@ class Trainer:
                 raise ValueError(f"Trainer.fit: {len(X)} inputs but {len(y)} labels")
             if len(X) == 0:
                 raise ValueError("Trainer.fit: no training examples")
-            return DataLoader(np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64),
+            X = np.asarray(X, dtype=np.float32)
+            if not np.isfinite(X).all():  # would train to NaN and blame the learning rate
+                row = int(np.argwhere(~np.isfinite(X))[0][0])
+                raise DataError(f"Trainer.fit: the training inputs hold NaN or inf "
+                                f"(first in row {row})")
+            return DataLoader(X, np.asarray(y, dtype=np.int64),
                               batch_size=self.batch_size, shuffle=shuffle, seed=self.seed)
         return data
 
@@ -284,7 +290,10 @@ class Trainer:
             self._last_state = None
         for cb in self.callbacks:
             cb.on_train_begin(self)
-        with progress_bar(self.progress, self.console) as bar:
+        # Overflow on the way to a NaN loss is reported once, as a DivergenceError that says
+        # what to lower, not as NumPy warnings from deep inside a step.
+        with progress_bar(self.progress, self.console) as bar, \
+                np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while self.epoch < epochs and not self.stop_training:
                 self._run_epoch(val_data, epochs, bar)
         if self.keep_best and self.best_state is not None:
@@ -313,10 +322,7 @@ class Trainer:
             n = len(yb.data)
             batch_loss = float(objective.data)
             if not math.isfinite(batch_loss):
-                raise FloatingPointError(
-                    f"Trainer: the loss became {batch_loss} in epoch {epoch} (step "
-                    f"{self.step_count}); lower the learning rate (now {lr:g})"
-                )
+                raise self._divergence(batch_loss, epoch, lr)
             total_loss += batch_loss * n
             correct += int((scores.data.argmax(axis=1) == yb.data).sum())
             seen += n
@@ -341,6 +347,15 @@ class Trainer:
             bar.finish(task, logs, epochs, improved=self.best_epoch == epoch)
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
+
+    def _divergence(self, loss: float, epoch: int, lr: float) -> DivergenceError:
+        """The loss became NaN or inf: say where, and which setting to lower."""
+        cause = f"lower the learning rate (now {lr:g})"
+        if self.reg >= 1:  # an L2 strength above 1 outweighs any data loss
+            cause = f"lower the regularization (now {self.reg:g}) or the learning rate " \
+                    f"(now {lr:g})"
+        return DivergenceError(f"Trainer: training diverged: the loss became {loss} in epoch "
+                               f"{epoch} (step {self.step_count}); {cause}")
 
     def _step(self, xb: Any, yb: Any) -> tuple:
         """One optimization step on a batch; returns the objective and the scores."""

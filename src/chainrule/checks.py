@@ -1,4 +1,6 @@
-"""Checks of the numbers optimizers and schedules are given: finite, in range, whole.
+"""Checks of the numbers settings are given: finite, in range, whole.
+
+Optimizers, schedules and feature extractors check their settings with these.
 
 NaN compares false with everything, so ``if lr < 0: raise`` lets ``lr = nan`` through;
 these checks ask for the range the value must lie in instead, and name the owner, the
@@ -58,12 +60,14 @@ def check_real(owner: str, name: str, value: Any, *, low: float | None = None,
     return value
 
 
-def check_int(owner: str, name: str, value: Any, *, low: int | None = None) -> int:
-    """``value`` as an int if it is a whole number ``>= low``, else a ``ValueError``."""
+def check_int(owner: str, name: str, value: Any, *, low: int | None = None,
+              high: int | None = None) -> int:
+    """``value`` as an int if it is a whole number in ``[low, high]``, else a ``ValueError``."""
     whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if isinstance(value, float) and math.isfinite(value) and value == int(value):
         whole = True
-    if not whole or (low is not None and value < low):
-        where = f" >= {low}" if low is not None else ""
+    if not whole or (low is not None and value < low) or (high is not None and value > high):
+        where = f" in [{low}, {high}]" if low is not None and high is not None else \
+            f" >= {low}" if low is not None else f" <= {high}" if high is not None else ""
         raise ValueError(f"{owner}: {name} must be a whole number{where}, got {value!r}")
     return int(value)
