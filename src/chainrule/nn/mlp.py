@@ -26,7 +26,7 @@ from chainrule.nn.activations import activation as make_activation
 from chainrule.nn.layers import BatchNorm1d, Dropout, Linear, Sequential
 from chainrule.nn.module import Module
 
-__all__ = ["MLP", "build_model"]
+__all__ = ["MLP", "build_model", "state_shapes"]
 
 
 class MLP(Sequential):
@@ -52,21 +52,20 @@ class MLP(Sequential):
             raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout}")
         kwargs = dict(activation_kwargs or {})
         make_activation(activation, **kwargs)  # validate the name before building anything
-        pieces = int(kwargs.get("pieces", 2)) if activation == "maxout" else 1
         layers: list[Module] = []
-        width = int(in_features)
-        for h in hidden_sizes:
-            layers.append(Linear(width, h * pieces, dtype=dtype))
-            if batchnorm:
-                layers.append(BatchNorm1d(h * pieces, dtype=dtype))
-            act = make_activation(activation, **kwargs)
-            if dtype is not None:
-                act.to(dtype)
-            layers.append(act)
-            if dropout > 0:
+        for kind, size in _plan(in_features, hidden_sizes, out_features, activation, kwargs,
+                                dropout, batchnorm):
+            if kind == "linear":
+                layers.append(Linear(*size, dtype=dtype))
+            elif kind == "batchnorm":
+                layers.append(BatchNorm1d(size[0], dtype=dtype))
+            elif kind == "activation":
+                act = make_activation(activation, **kwargs)
+                if dtype is not None:
+                    act.to(dtype)
+                layers.append(act)
+            else:
                 layers.append(Dropout(dropout))
-            width = h
-        layers.append(Linear(width, int(out_features), dtype=dtype))
         super().__init__(*layers)
         self.in_features = int(in_features)
         self.hidden = hidden_sizes
@@ -92,16 +91,71 @@ class MLP(Sequential):
         return cfg
 
 
-_MLP_KEYS = ("in_features", "hidden", "out_features", "activation", "dropout", "batchnorm",
-             "activation_kwargs")
+def _plan(in_features: int, hidden: list[int], out_features: int, activation: str,
+          activation_kwargs: dict[str, Any], dropout: float, batchnorm: bool
+          ) -> list[tuple[str, tuple[int, ...]]]:
+    """The layers of an MLP in order: ``(kind, sizes)``, one place for build and shapes."""
+    pieces = int(activation_kwargs.get("pieces", 2)) if activation == "maxout" else 1
+    plan: list[tuple[str, tuple[int, ...]]] = []
+    width = int(in_features)
+    for h in hidden:
+        plan.append(("linear", (width, h * pieces)))
+        if batchnorm:
+            plan.append(("batchnorm", (h * pieces,)))
+        plan.append(("activation", (h * pieces,)))
+        if dropout > 0:
+            plan.append(("dropout", ()))
+        width = h
+    plan.append(("linear", (width, int(out_features))))
+    return plan
 
 
-def build_model(config: dict[str, Any]) -> Module:
-    """Rebuild a model from its ``config()`` (checkpoints store it beside the weights).
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"MLP config: {name} must be a whole number >= 1, got {value!r}")
+    return value
 
-    ``{"type": "MLP", "in_features": 3072, "hidden": [100], "out_features": 10, ...}``;
-    ``"type"`` defaults to ``"MLP"`` and ``"hidden": []`` gives a linear classifier.
+
+def state_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The state dict's names and shapes of ``build_model(config)``, allocating nothing.
+
+    A checkpoint is untrusted input: its architecture is checked against the stored
+    tensors with this before a model of that architecture is built.
+
+    >>> state_shapes({"in_features": 4, "hidden": [8], "out_features": 3})
+    {'0.weight': (8, 4), '0.bias': (8,), '2.weight': (3, 8), '2.bias': (3,)}
     """
+    args = _checked_config(config)
+    hidden = args["hidden"]
+    hidden = [hidden] if isinstance(hidden, int) else hidden
+    if isinstance(hidden, bool) or not isinstance(hidden, list):
+        raise ValueError(f"MLP config: hidden must be a list of sizes, got {hidden!r}")
+    hidden = [_whole("each hidden size", h) for h in hidden]
+    activation = args.get("activation", "relu")
+    kwargs = args.get("activation_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"MLP config: activation_kwargs must be a dict, got {kwargs!r}")
+    if activation == "maxout":
+        _whole("maxout pieces", kwargs.get("pieces", 2))
+    shapes: dict[str, tuple[int, ...]] = {}
+    plan = _plan(_whole("in_features", args["in_features"]), hidden,
+                 _whole("out_features", args["out_features"]), activation, kwargs,
+                 args.get("dropout", 0.0) or 0.0, bool(args.get("batchnorm", False)))
+    for i, (kind, size) in enumerate(plan):
+        if kind == "linear":
+            shapes[f"{i}.weight"], shapes[f"{i}.bias"] = (size[1], size[0]), (size[1],)
+        elif kind == "batchnorm":
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{i}.{name}"] = size
+            shapes[f"{i}.num_batches_tracked"] = ()
+        elif kind == "activation" and activation == "prelu":
+            shapes[f"{i}.weight"] = (_whole("prelu num_parameters",
+                                            kwargs.get("num_parameters", 1)),)
+    return shapes
+
+
+def _checked_config(config: Any) -> dict[str, Any]:
+    """The MLP constructor's arguments in ``config``, or an error naming what is wrong."""
     if not isinstance(config, dict):
         raise TypeError(f"build_model: config must be a dict, got {type(config).__name__}")
     kind = config.get("type", "MLP")
@@ -115,4 +169,17 @@ def build_model(config: dict[str, Any]) -> Module:
     missing = [k for k in ("in_features", "hidden", "out_features") if k not in args]
     if missing:
         raise ValueError(f"build_model: MLP config is missing {missing}")
-    return MLP(**args)
+    return args
+
+
+_MLP_KEYS = ("in_features", "hidden", "out_features", "activation", "dropout", "batchnorm",
+             "activation_kwargs")
+
+
+def build_model(config: dict[str, Any]) -> Module:
+    """Rebuild a model from its ``config()`` (checkpoints store it beside the weights).
+
+    ``{"type": "MLP", "in_features": 3072, "hidden": [100], "out_features": 10, ...}``;
+    ``"type"`` defaults to ``"MLP"`` and ``"hidden": []`` gives a linear classifier.
+    """
+    return MLP(**_checked_config(config))
