@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from chainrule.cli.arguments import add_command, add_run_argument
 from chainrule.errors import ConfigError
@@ -16,6 +17,9 @@ same features and standardized with the training statistics stored in the checkp
 
 The digit data sets (digits, MNIST) are light ink on a dark background: for a dark drawing
 on white paper, add --invert.
+
+A file that cannot be read (not an image, missing, too many pixels) is reported on stderr,
+one line each; the other files are still classified, and the exit status is 1.
 """
 
 EPILOG = """\
@@ -40,19 +44,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chainrule.train import predict_images
+    from chainrule.train import predict_files
 
     if args.top < 1:
         raise ConfigError(f"--top must be >= 1, got {args.top}")
-    results = predict_images(args.run, args.images, top=args.top, invert=args.invert)
+    results = predict_files(args.run, args.images, top=args.top, invert=args.invert)
     if args.json:
         print(json.dumps([
-            {"image": str(path), "prediction": top[0][0],
-             "top": [{"class": c, "probability": p} for c, p in top]}
-            for path, top in zip(args.images, results)
+            {"image": r.path, "error": r.error} if r.error is not None else
+            {"image": r.path, "prediction": r.top[0][0],
+             "top": [{"class": c, "probability": p} for c, p in r.top]}
+            for r in results
         ], indent=2))
-        return 0
-    for path, top in zip(args.images, results):
-        ranked = "  ".join(f"{c} {p:.1%}" for c, p in top)
-        print(f"{path}: {top[0][0]}  ({ranked})")
-    return 0
+    else:
+        for r in results:
+            if r.top is not None:
+                ranked = "  ".join(f"{c} {p:.1%}" for c, p in r.top)
+                print(f"{r.path}: {r.top[0][0]}  ({ranked})")
+    sys.stdout.flush()
+    failed = [r for r in results if r.error is not None]
+    for r in failed:  # every file that could not be read, one line each; the rest predicted
+        print(f"chainrule predict: error: {r.error}", file=sys.stderr)
+    return 1 if failed else 0

@@ -13,7 +13,8 @@ import numpy as np
 
 from chainrule.errors import ConfigError, DataError
 
-__all__ = ["ImageSplits", "load_image_files", "load_image_splits", "load_splits"]
+__all__ = ["ImageSplits", "load_image_file", "load_image_files", "load_image_splits",
+           "load_splits"]
 
 #: ``{'train': (images, labels), 'test': (images, labels)}`` with uint8 ``(N, H, W, C)`` images.
 ImageSplits = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -66,31 +67,56 @@ def load_image_splits(data: str, data_dir: str | None = None, limit: int | None 
     return parts, list(dataset.classes), getattr(dataset, "name", str(data))
 
 
-def load_image_files(paths: list[str | Path], image_shape: tuple[int, int, int],
-                     invert: bool = False) -> np.ndarray:
-    """Read PNG/JPEG files into ``(N, H, W, C)`` uint8 the way the training images were.
+def load_image_file(path: str | Path, image_shape: tuple[int, int, int],
+                    invert: bool = False) -> np.ndarray:
+    """Read one PNG/JPEG file into ``(H, W, C)`` uint8 the way the training images were.
 
-    Each file is converted to grayscale (``C == 1``) or RGB (``C == 3``) and resized to the
+    The file is converted to grayscale (``C == 1``) or RGB (``C == 3``) and resized to the
     training images' ``H x W`` (Lanczos, which also anti-aliases when shrinking).
     ``invert`` maps ``v -> 255 - v``: the digit sets are light ink on a dark background, while
-    most drawings are dark on light.
+    most drawings are dark on light. An image of more pixels than
+    :data:`chainrule.data.images.MAX_PIXELS` is refused before it is decoded.
     """
-    from PIL import Image, UnidentifiedImageError
+    from chainrule.data.images import DECODE_ERRORS, check_member_size, open_image, pillow
 
+    Image = pillow()
     h, w, c = image_shape
     if c not in (1, 3):
         raise DataError(f"predict: cannot convert files to {c}-channel images")
+    p = Path(path)
+    try:
+        check_member_size(str(p), p.stat().st_size)
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{p}: no such image file") from None
+    except IsADirectoryError:
+        raise DataError(f"{p}: is a folder, not an image file") from None
+    try:
+        img = open_image(data, str(p))
+    except DataError as e:
+        if "refused" in str(e):
+            raise
+        raise DataError(f"{p}: not a readable PNG/JPEG image ({e})") from None
+    try:
+        with img:
+            img = img.convert("L" if c == 1 else "RGB")
+            if img.size != (w, h):
+                img = img.resize((w, h), Image.Resampling.LANCZOS)
+            arr = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
+    except DECODE_ERRORS as e:
+        raise DataError(f"{p}: not a readable PNG/JPEG image ({e})") from None
+    return 255 - arr if invert else arr
+
+
+def load_image_files(paths: list[str | Path], image_shape: tuple[int, int, int],
+                     invert: bool = False) -> np.ndarray:
+    """:func:`load_image_file` of every path, as one ``(N, H, W, C)`` uint8 array.
+
+    The first file that cannot be read raises (:func:`chainrule.train.predict_files` goes on
+    past bad files instead).
+    """
+    h, w, c = image_shape
     out = np.empty((len(paths), h, w, c), dtype=np.uint8)
     for i, p in enumerate(paths):
-        try:
-            with Image.open(p) as img:
-                img = img.convert("L" if c == 1 else "RGB")
-                if img.size != (w, h):
-                    img = img.resize((w, h), Image.Resampling.LANCZOS)
-                arr = np.asarray(img, dtype=np.uint8)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{p}: no such image file") from None
-        except (UnidentifiedImageError, OSError) as e:
-            raise DataError(f"{p}: not a readable PNG/JPEG image ({e})") from None
-        out[i] = arr.reshape(h, w, c)
-    return 255 - out if invert else out
+        out[i] = load_image_file(p, image_shape, invert)
+    return out
