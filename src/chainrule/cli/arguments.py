@@ -25,6 +25,7 @@ __all__ = [
     "check_data_options",
     "check_option",
     "feature_names",
+    "image_size",
     "parse_options",
     "track_given",
 ]
@@ -133,6 +134,24 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
                    help="use a random subset of N training images (and N/5 test images)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the subset, the bag-of-words sampling and k-means (default 0)")
+    p.add_argument("--image-size", type=image_size, default=None, metavar="N|HxW",
+                   help="resize an image folder's images to N x N or H x W pixels (needed "
+                        "when they differ in size)")
+
+
+def image_size(text: str) -> list[int]:
+    """``--image-size``: ``'32'`` -> ``[32, 32]``, ``'48x64'`` -> ``[48, 64]`` (height x width)."""
+    parts = text.lower().split("x")
+    try:
+        sides = [int(p) for p in parts]
+    except ValueError:
+        sides = []
+    if len(sides) == 1:
+        sides *= 2
+    if len(sides) != 2 or not all(1 <= s <= 4096 for s in sides):
+        raise argparse.ArgumentTypeError(f"expected N or HxW with sides in 1..4096 "
+                                         f"(e.g. 32 or 48x64), got {text!r}")
+    return sides
 
 
 def check_data_options(args: argparse.Namespace) -> None:

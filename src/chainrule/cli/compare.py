@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         features=feature_names(args.features), options=parse_options(args.options),
         epochs=args.epochs, hidden=args.hidden, lr=args.lr, reg=args.reg,
         batch_size=args.batch_size, val_fraction=args.val_fraction, seed=args.seed)
-    parts, classes, title = load_image_splits(args.data, args.data_dir, args.limit, args.seed)
+    parts, classes, title = load_image_splits(args.data, args.data_dir, args.limit, args.seed,
+                                              size=args.image_size)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr)

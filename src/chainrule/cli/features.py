@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     pipeline = FeaturePipeline.from_names(
         names, **parse_options(args.options), standardize=not args.no_standardize,
         batch_size=args.batch_size, progress=args.progress)
-    parts, classes, title = load_image_splits(args.data, args.data_dir, args.limit, args.seed)
+    parts, classes, title = load_image_splits(args.data, args.data_dir, args.limit, args.seed,
+                                              size=args.image_size)
     train_x, test_x = parts["train"][0], parts["test"][0]
     print(f"{title}: {len(train_x):,} train + {len(test_x):,} test images of "
           f"{'x'.join(map(str, train_x.shape[1:]))}; features {','.join(names)}",

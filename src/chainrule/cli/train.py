@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from chainrule.cli.arguments import add_command, track_given
+from chainrule.cli.arguments import add_command, image_size, track_given
 from chainrule.errors import ConfigError
 
 DESCRIPTION = """\
@@ -65,6 +65,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--data-dir", default=None, metavar="DIR",
                       help="where named data sets are looked for (default $CHAINRULE_DATA or "
                            "~/.chainrule/data; see 'chainrule datasets')")
+    data.add_argument("--image-size", type=image_size, default=None, metavar="N|HxW",
+                      help="resize an image folder's images to N x N or H x W pixels (needed "
+                           "when they differ in size; predict resizes new images to it too)")
+    data.add_argument("--label-column", default="label", metavar="NAME",
+                      help="the column of a .csv that holds the class (default label)")
     data.add_argument("--val-fraction", type=float, default=0.0, metavar="F",
                       help="share of the training images held out for validation, per class; "
                            "with one, the epoch of best validation accuracy is kept (default 0: "
@@ -156,7 +161,7 @@ def main(args: argparse.Namespace) -> int:
             epochs=args.epochs if args.epochs is not None else 30, batch_size=args.batch_size,
             dropout=args.dropout, batchnorm=args.batchnorm, val_fraction=args.val_fraction,
             seed=args.seed, features=args.features, early_stopping=args.early_stopping,
-            augment=args.augment,
+            augment=args.augment, image_size=args.image_size, label_column=args.label_column,
         )
         run_dir = args.out or default_run_dir(cfg)
         if not args.quiet:

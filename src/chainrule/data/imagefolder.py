@@ -299,7 +299,7 @@ def _stack(arrays: list[np.ndarray], files: list[str], tree: _Tree) -> np.ndarra
             f"{tree.label}: images have different sizes: {tree.where(files[0])} is "
             f"{first[0]}x{first[1]} but {tree.where(files[odd])} is "
             f"{arrays[odd].shape[0]}x{arrays[odd].shape[1]} (height x width); pass "
-            f"size=(height, width) (--image-size) to resize them all"
+            f"size=(height, width) (--image-size HxW) to resize them all"
         )
     if len({a.shape[2] for a in arrays}) > 1:  # some gray, some colour: all become RGB
         arrays = [np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a for a in arrays]

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from chainrule._tensor import Tensor
-from chainrule.optim.blas import add_scaled
 from chainrule.checks import in_range
+from chainrule.optim.blas import add_scaled
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["RMSprop"]

@@ -33,6 +33,23 @@ __all__ = [
     "TrainConfig",
 ]
 
+#: The largest side ``--image-size`` may ask for.
+MAX_IMAGE_SIDE = 4096
+
+
+def _image_size(value: object) -> list[int] | None:
+    """``None``, ``n`` or ``[h, w]`` as ``None`` or ``[h, w]``, each side in 1..MAX_IMAGE_SIDE."""
+    if value is None:
+        return None
+    sides = [value, value] if isinstance(value, numbers.Integral) else value
+    if isinstance(sides, (list, tuple)) and len(sides) == 2 and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool)
+            and 1 <= s <= MAX_IMAGE_SIDE for s in sides):
+        return [int(s) for s in sides]
+    raise ConfigError(f"--image-size must be N or HxW with sides in 1..{MAX_IMAGE_SIDE}, "
+                      f"got {value!r}")
+
+
 #: Seeds are whole numbers in ``[0, MAX_SEED]`` (NumPy's generators take no negative seed).
 MAX_SEED = 2**63 - 1
 #: Learning-rate schedules by name (built by :func:`chainrule.train.factories.build_scheduler`).
@@ -77,10 +94,13 @@ class TrainConfig:
     features: str = "pixels"
     early_stopping: int | None = None
     augment: str = "auto"
+    image_size: list[int] | None = None
+    label_column: str = "label"
 
     def __post_init__(self) -> None:
         self._check_types()
         self.hidden = [int(h) for h in self.hidden]
+        self.image_size = _image_size(self.image_size)
         checks = [
             (self.optimizer in optim.OPTIMIZERS,
              f"optimizer must be one of {', '.join(optim.OPTIMIZERS)}, got {self.optimizer!r}"),
@@ -133,11 +153,16 @@ class TrainConfig:
                 isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in self.hidden):
             raise ConfigError(f"--hidden sizes must be whole numbers, got {self.hidden!r}")
         for name in ("data", "activation", "loss", "optimizer", "lr_schedule", "features",
-                     "augment"):
+                     "augment", "label_column"):
             if not isinstance(getattr(self, name), str):
                 raise ConfigError(f"{name} must be a string, got {getattr(self, name)!r}")
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise ConfigError(f"--data-dir must be a folder name, got {self.data_dir!r}")
+
+    @property
+    def image_size_arg(self) -> tuple[int, int] | None:
+        """``image_size`` as the ``size=(height, width)`` the image loaders take."""
+        return (self.image_size[0], self.image_size[1]) if self.image_size else None
 
     @property
     def learning_rate(self) -> float:

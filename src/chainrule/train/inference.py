@@ -39,8 +39,11 @@ def evaluate_run(run: str | Path, data: str | None = None,
     """Evaluate a saved run on the test split of its data set (or of ``data``)."""
     ckpt, pre = load_run(run)
     name = data or ckpt.config.get("data", "digits")
+    stored = ckpt.config
+    size = stored.get("image_size")
     ds, _, _, test_x, test_y = load_splits(
-        name, data_dir or (None if data else ckpt.config.get("data_dir")))
+        name, data_dir or (None if data else stored.get("data_dir")),
+        size=tuple(size) if size else None, label_column=stored.get("label_column", "label"))
     if ckpt.class_names is not None and list(ds.classes) != list(ckpt.class_names):
         raise DataError(f"{name} has classes {_short(ds.classes)} but the run was trained on "
                         f"{_short(ckpt.class_names)}")

@@ -20,9 +20,12 @@ __all__ = ["ImageSplits", "load_image_file", "load_image_files", "load_image_spl
 ImageSplits = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def load_splits(data: str, data_dir: str | None = None
+def load_splits(data: str, data_dir: str | None = None, *,
+                size: tuple[int, int] | None = None, label_column: str = "label",
                 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The data set and its ``train_x, train_y, test_x, test_y`` (images or feature rows).
+
+    ``size`` resizes the images of an image folder; ``label_column`` is a CSV's label column.
 
     Data sets without an official test split (digits, image folders without ``test/``) get
     the loader's seeded split with its default seed, whatever a run's ``--seed``: the test
@@ -30,18 +33,20 @@ def load_splits(data: str, data_dir: str | None = None
     """
     from chainrule import data as crdata
 
-    ds = crdata.load(data, data_dir=data_dir)
+    ds = crdata.load(data, data_dir=data_dir, size=size, label_column=label_column)
     if hasattr(ds, "train_images"):
         return ds, ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
     return ds, ds.train_features, ds.train_labels, ds.test_features, ds.test_labels
 
 
 def load_image_splits(data: str, data_dir: str | None = None, limit: int | None = None,
-                      seed: int = 0) -> tuple[ImageSplits, list[str], str]:
+                      seed: int = 0, size: tuple[int, int] | None = None
+                      ) -> tuple[ImageSplits, list[str], str]:
     """An image data set's splits (a random ``limit`` train and ``limit // 5`` test images).
 
     Returns the splits, the class names and the data set's title. The loader splits data
-    sets without a test split with ``seed``, which also draws the subsets.
+    sets without a test split with ``seed``, which also draws the subsets. ``size`` resizes
+    an image folder's images.
 
     >>> parts, classes, title = load_image_splits("digits", limit=100)   # doctest: +SKIP
     >>> len(parts["train"][0]), len(parts["test"][0])                     # doctest: +SKIP
@@ -49,7 +54,7 @@ def load_image_splits(data: str, data_dir: str | None = None, limit: int | None 
     """
     from chainrule.data import load
 
-    dataset = load(data, data_dir, seed=seed)
+    dataset = load(data, data_dir, seed=seed, size=size)
     if not hasattr(dataset, "train_images"):
         raise DataError(f"{data}: image features need an image data set, this one holds "
                         f"feature vectors")

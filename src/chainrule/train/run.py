@@ -151,7 +151,8 @@ class _Inputs:
 
 def _prepare_inputs(cfg: TrainConfig, ckpt: Any) -> _Inputs:
     """Load the data, split off validation, augment, fit (or restore) the preprocessing."""
-    ds, train_x, train_y, test_x, test_y = load_splits(cfg.data, cfg.data_dir)
+    ds, train_x, train_y, test_x, test_y = load_splits(
+        cfg.data, cfg.data_dir, size=cfg.image_size_arg, label_column=cfg.label_column)
     classes = list(ds.classes)
     _check_classifiable(cfg.data, classes, train_y, test_y)
     if ckpt is not None:
