@@ -45,6 +45,12 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
 
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and " " in self.prog:  # a sub-command's: say which command has no such option
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
 
 class _Store(argparse.Action):
     """argparse's ``store``, also recording the option in ``namespace.given``."""
@@ -174,10 +180,12 @@ def feature_names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
-def parse_options(items: list[str]) -> dict[str, dict]:
+def parse_options(items: list[str], names: list[str] | None = None) -> dict[str, dict]:
     """``['hog.cell_size=4', 'color.bins=16']`` -> ``{'hog': {'cell_size': 4}, ...}``.
 
-    Values are JSON where they parse as JSON, else strings.
+    Values are JSON where they parse as JSON, else strings. With ``names`` (the extractors
+    of ``--features``), an option for an extractor that is not among them is refused: it
+    would have no effect.
     """
     options: dict[str, dict] = {}
     for item in items:
@@ -190,5 +198,8 @@ def parse_options(items: list[str]) -> dict[str, dict]:
             value = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
+        if names is not None and name not in names:
+            raise ConfigError(f"--set {item}: {name} is not among --features "
+                              f"{','.join(names)}, so the option would have no effect")
         options.setdefault(name, {})[option] = value
     return options

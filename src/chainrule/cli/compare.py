@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_data_options(args)
     config = CompareConfig(
-        features=feature_names(args.features), options=parse_options(args.options),
+        features=feature_names(args.features),
+        options=parse_options(args.options, feature_names(args.features)),
         epochs=args.epochs, hidden=args.hidden, lr=args.lr, reg=args.reg,
         batch_size=args.batch_size, val_fraction=args.val_fraction, seed=args.seed)
     parts, classes, title = load_image_splits(args.data, args.data_dir, args.limit, args.seed,

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--features pixels needs no extraction; pick from hog, color, gabor, "
                           "bow")
     pipeline = FeaturePipeline.from_names(
-        names, **parse_options(args.options), standardize=not args.no_standardize,
+        names, **parse_options(args.options, names), standardize=not args.no_standardize,
         batch_size=args.batch_size, progress=args.progress)
     parts, classes, title = load_image_splits(args.data, args.data_dir, args.limit, args.seed,
                                               size=args.image_size)
