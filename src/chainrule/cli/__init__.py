@@ -63,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("chainrule: interrupted", file=sys.stderr)
         return 130
     except (ChainruleError, OSError) as e:
-        print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
+        message = " ".join(str(e).splitlines())  # one line, whatever a library's text holds
+        print(f"chainrule {args.command}: error: {message}", file=sys.stderr)
         return 1
 
 

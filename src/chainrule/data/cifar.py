@@ -87,6 +87,9 @@ def _unpickle(stream: IO[bytes], where: str) -> dict:
             IndexError, KeyError, OverflowError) as e:
         raise DataError(f"{where}: not a readable CIFAR batch ({type(e).__name__}: "
                         f"{str(e)[:80]})") from None
+    except MemoryError:  # the file is at most MAX_BATCH_BYTES: a size in it is a lie
+        raise DataError(f"{where}: not a readable CIFAR batch (it asks for more memory "
+                        "than a batch file can hold)") from None
     if not isinstance(obj, dict):
         raise DataError(f"{where}: expected a pickled dict, found {type(obj).__name__}")
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
@@ -169,8 +172,15 @@ def _read_members_from_tar(path: Path) -> dict[str, dict]:
                     if stream is not None:  # read (size checked above), then unpickle
                         data = io.BytesIO(stream.read())
                         found[base] = _unpickle(data, f"{path}:{base}")
-                if len(found) == len(wanted):
+            # To the end of the compressed stream: its checksum is checked only there, so a
+            # cut or damaged archive is refused even when every batch came out whole.
+            fileobj = archive.fileobj
+            for _ in range(64):
+                if fileobj is None or not fileobj.read(1 << 16):
                     break
+    except tarfile.ReadError as e:
+        detail = str(e).splitlines()[0].rstrip(":")
+        raise DataError(f"{path}: not a readable .tar.gz or .tar archive ({detail})") from None
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         raise DataError(f"{path}: truncated or corrupt archive ({e})") from None
     return found
