@@ -15,6 +15,7 @@ for a file inside an archive before it is inflated.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 from collections.abc import Sequence
@@ -62,8 +63,11 @@ def open_image(data: bytes, where: str, formats: Sequence[str] | None = None) ->
                     img = None  # e.g. a PNG saved as .jpg: let Pillow probe every format
             if img is None:
                 img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as e:
-        raise DataError(f"{where}: refused: {e}") from None
+    except Image.DecompressionBombError as e:  # over twice Pillow's limit: it says how many
+        found = re.search(r"\((\d+) pixels\)", str(e))
+        size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+        raise DataError(f"{where}: refused: {size}, more than the {MAX_PIXELS:,} an image may "
+                        "have (a decompression bomb, or not a picture to classify)") from None
     except DECODE_ERRORS as e:  # UnidentifiedImageError is an OSError
         raise DataError(f"{where}: unreadable image ({e})") from None
     width, height = img.size

@@ -16,6 +16,7 @@ image shape), so a resumed run never silently trains on other data.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,9 @@ def absolute_locations(cfg: TrainConfig) -> TrainConfig:
     """``cfg`` with its data path and data folder absolute (named data sets stay names)."""
     changes: dict[str, Any] = {}
     if not _is_named(cfg.data):
-        changes["data"] = str(Path(cfg.data).expanduser().absolute())
+        changes["data"] = os.path.abspath(Path(cfg.data).expanduser())
     if cfg.data_dir is not None:
-        changes["data_dir"] = str(Path(cfg.data_dir).expanduser().absolute())
+        changes["data_dir"] = os.path.abspath(Path(cfg.data_dir).expanduser())
     return dataclasses.replace(cfg, **changes) if changes else cfg
 
 

@@ -82,15 +82,15 @@ class RunFolder:
         """Refuse now (before the data loads) what :meth:`open` would refuse; changes nothing."""
         if self.path.exists() and not self.path.is_dir():
             raise RunFolderError(f"{self.path}: is a file, not a run folder")
+        owner = self._live_owner_without_locking()
+        if owner is not None:  # first: a run at work there matters more than its files
+            raise RunFolderError(_in_use(self.path, owner))
         found = self.existing_run_files()
         if found and not (self.overwrite or self.resume):
             raise RunFolderError(
                 f"{self.path} already holds a run ({', '.join(found)}); pass --overwrite to "
                 f"replace it, --resume {self.path} to continue it, or another --out"
             )
-        owner = self._live_owner_without_locking()
-        if owner is not None:
-            raise RunFolderError(_in_use(self.path, owner))
 
     # ------------------------------------------------------------------ open / close
     def open(self) -> RunFolder:
