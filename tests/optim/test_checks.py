@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from chainrule import nn, optim
-from chainrule.optim import lr_scheduler as S
 from chainrule.checks import check_int, check_real, in_range
+from chainrule.optim import lr_scheduler as S
 
 
 def _opt(lr: float = 0.1) -> optim.SGD:

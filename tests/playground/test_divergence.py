@@ -40,7 +40,7 @@ def test_a_diverged_session_draws_nan_losses_and_refuses_to_train() -> None:
     frame = s.frame()
     assert frame["diverged"] is True and frame["train_loss"] is None
     json.dumps(frame, allow_nan=False)  # every number finite: the frame can be sent
-    with pytest.raises(LimitError, match="diverged.*Reset"):
+    with pytest.raises(LimitError, match=r"diverged.*Reset"):
         s.step(1)
 
 

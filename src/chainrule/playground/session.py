@@ -133,6 +133,9 @@ class Session:
         X, y = parse_csv(text, self.config.problem)
         num_classes = self.config.num_classes
         if self.config.problem == "classification":
+            if len(np.unique(y)) < 2:  # 100% accuracy whatever the net learns: meaningless
+                raise LimitError(f"csv: every point is of class {int(y[0])}; a classifier "
+                                 "needs points of at least 2 classes")
             num_classes = max(2, int(y.max()) + 1)
         self.config = Config(**{**self.config.to_dict(), "dataset": "custom",
                                 "num_classes": num_classes})

@@ -58,11 +58,17 @@ class RunResult:
     metrics: Path
 
 
-def default_run_dir(cfg: TrainConfig, root: str | Path = "runs") -> Path:
-    """``runs/<YYYYmmdd-HHMMSS>-<data>``, with a numeric suffix when that exists already."""
+def default_run_dir(cfg: TrainConfig | str, root: str | Path = "runs") -> Path:
+    """``runs/<YYYYmmdd-HHMMSS>-<data>``, with a numeric suffix when that exists already.
+
+    ``cfg`` is a run's config (its data set names the folder) or the name itself.
+    """
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = Path(cfg.data).stem if cfg.data not in ("digits", "mnist", "fashion-mnist",
-                                                    "cifar10") else cfg.data
+    if isinstance(cfg, str):
+        name = cfg
+    else:
+        name = Path(cfg.data).stem if cfg.data not in ("digits", "mnist", "fashion-mnist",
+                                                        "cifar10") else cfg.data
     base = Path(root) / f"{stamp}-{name}"
     candidate, i = base, 1
     while candidate.exists():
