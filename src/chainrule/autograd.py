@@ -260,7 +260,7 @@ def _accumulate_grad(t: Tensor, g: Any, owned: bool) -> None:
     """
     if t.grad is None:
         t.grad = g if owned and type(g) is np.ndarray and g.base is None else np.array(g)
-    elif type(t.grad) is not np.ndarray or t.grad.shape != t.data.shape:
+    elif getattr(t.grad, "shape", None) != t.data.shape:  # set by hand to something else
         raise _grad_attribute_error(t)
     else:
         np.add(t.grad, g.data if isinstance(g, Tensor) else g, out=t.grad)
@@ -268,7 +268,7 @@ def _accumulate_grad(t: Tensor, g: Any, owned: bool) -> None:
 
 def _grad_attribute_error(t: Tensor) -> ShapeError:
     """A ``.grad`` set by hand that gradients cannot be added into."""
-    what = (f"an array of shape {t.grad.shape}" if isinstance(t.grad, np.ndarray)
+    what = (f"an array of shape {tuple(t.grad.shape)}" if hasattr(t.grad, "shape")
             else f"a {type(t.grad).__name__}")
     name = f"{t.name!r} " if getattr(t, "name", None) else ""
     return ShapeError(f"backward: the tensor {name}of shape {t.data.shape} has a .grad that is "
