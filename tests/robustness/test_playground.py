@@ -86,7 +86,7 @@ def test_clients_that_vanish_mid_send_leave_no_traceback() -> None:
         time.sleep(1.5)
         assert get_page(url)[0] == 200
         log = _stop(proc)
-    assert "Traceback" not in log and "Exception" not in log and "raised exception" not in log
+    assert log == "", log
 
 
 def _stop(proc: subprocess.Popen) -> str:

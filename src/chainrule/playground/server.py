@@ -65,6 +65,8 @@ FRAME_INTERVAL_S = 1 / 30
 FRAME_BUDGET_S = 0.1
 #: Shortest time between two backprop-view updates while training runs.
 BACKPROP_INTERVAL_S = 1.0
+#: Received messages waiting for their turn, in bytes (two of the largest messages).
+MAX_QUEUED_BYTES = 2 * limits.MAX_MESSAGE_BYTES
 
 
 def _static(name: str) -> bytes:
@@ -156,27 +158,30 @@ def create_app(
             await websocket.close(code=1013)
             return
         conn = _Connection(websocket, manager, sid, entry)
-        ticker = asyncio.create_task(conn.run_training())
+        tasks = [asyncio.create_task(conn.run_training()),
+                 asyncio.create_task(conn.run_messages())]
         try:
             await conn.send({"type": "hello", "session": sid, "limits": limits.public(),
                              "choices": _choices()})
             await conn.send_all()
-            while True:
+            # Always reading, even while a message's work waits for the session's budget: a
+            # client that goes away is noticed at once, and nothing more is sent to it.
+            while not conn.closed:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                await conn.handle(message)
-                if conn.closed:
-                    break
-        except Exception:
+                await conn.enqueue(message)
+        except Exception:  # the client went away mid-send: its session just ends
             pass
         finally:
             conn.closed = True
             entry.playing = False
             entry.wake.set()
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await ticker
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             manager.remove(sid)
 
     async def sweeper() -> None:
@@ -224,6 +229,8 @@ class _Connection:
         self.rate = RateLimiter()
         self.closed = False
         self.send_lock = asyncio.Lock()
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.inbox_bytes = 0
 
     @property
     def session(self) -> Session:
@@ -261,6 +268,27 @@ class _Connection:
                          "playing": self.entry.playing})
         await self.send_many(await self.work(
             lambda: [_encode(self.session.points()), _encode(self.session.frame())]))
+
+    async def enqueue(self, message: dict[str, Any]) -> None:
+        """Queue a received message for :meth:`run_messages`; at most
+        ``MAX_QUEUED_BYTES`` wait at once (more are dropped with an ``error`` reply)."""
+        size = len(message.get("text") or message.get("bytes") or b"")
+        if self.inbox_bytes + size > MAX_QUEUED_BYTES:
+            await self.error("busy: the messages before this one are still being worked on; "
+                             "this one was dropped")
+            return
+        self.inbox_bytes += size
+        self.inbox.put_nowait(message)
+
+    async def run_messages(self) -> None:
+        """Handle the queued messages one after the other, in the order they came."""
+        while not self.closed:
+            message = await self.inbox.get()
+            self.inbox_bytes -= len(message.get("text") or message.get("bytes") or b"")
+            try:
+                await self.handle(message)
+            except Exception:  # the socket went away while replying: the reader ends it
+                self.closed = True
 
     async def handle(self, message: dict[str, Any]) -> None:
         """Check and apply one message; every problem becomes an ``error`` reply."""
