@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["ChainruleError", "ConfigError", "DataError", "DivergenceError", "GraphFreedError",
-           "ShapeError"]
+__all__ = [
+    "ChainruleError", "ConfigError", "DataError", "DivergenceError", "ExportError",
+    "GraphFreedError", "ShapeError",
+]
 
 
 class ChainruleError(Exception):
@@ -41,3 +43,7 @@ class GraphFreedError(ChainruleError, RuntimeError):
 
     Pass ``retain_graph=True`` to the earlier ``backward()`` to keep them.
     """
+
+
+class ExportError(ChainruleError, ValueError):
+    """A model or run that cannot be exported (to ONNX): the message names the layer."""

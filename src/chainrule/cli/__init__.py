@@ -10,7 +10,8 @@ cannot be read or written) are the user's to fix; they print as one line,
 ``chainrule COMMAND: error: MESSAGE``, and exit with status 1. A command line that does not
 parse (an unknown option, a number that is not one) is one line too, naming the option, and
 exits with status 2. Ctrl+C exits with 130. Any other exception is a bug in chainrule and
-keeps its traceback.
+keeps its traceback. In a job of several MPI ranks (:mod:`chainrule.distributed`) a rank
+that fails so ends the whole job.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from collections.abc import Sequence
 
 from chainrule import __version__
 from chainrule.cli.arguments import OneLineParser, UsageError
+from chainrule.distributed.faults import end_job
 from chainrule.errors import ChainruleError
 
 #: Sub-command modules of ``chainrule.cli``, in the order ``--help`` lists them.
 COMMANDS: list[str] = [
-    "train", "evaluate", "predict", "datasets", "download", "playground", "explain",
+    "train", "evaluate", "predict", "export", "datasets", "download", "playground", "explain",
     "features", "compare",
 ]
 
@@ -61,10 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
+        end_job(130, "interrupted")
         return 130
     except (ChainruleError, OSError) as e:
         message = " ".join(str(e).splitlines())  # one line, whatever a library's text holds
         print(f"chainrule {args.command}: error: {message}", file=sys.stderr)
+        end_job(1, type(e).__name__)
         return 1
 
 

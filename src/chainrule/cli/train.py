@@ -40,6 +40,11 @@ examples:
   chainrule train --features gabor --hidden          # image features + a linear classifier
   chainrule train --resume runs/20260101-120000-digits   # continue an interrupted run
   chainrule train --resume runs/mnist --data-dir /mnt/data   # ... whose data has moved
+  mpirun -n 4 chainrule train --batch-size 16        # 4 processes, global batch 4 x 16 = 64
+
+Under an MPI launcher (mpirun, mpiexec, srun; needs chainrule[mpi]) the processes train one
+model together (data-parallel): --batch-size is per process, nothing is rescaled, and only
+rank 0 prints and writes the run folder. See docs/distributed.md.
 """
 
 
@@ -109,7 +114,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "invsqrt = a0 / sqrt(epoch)")
     opt.add_argument("--epochs", type=int, default=None,
                      help="number of epochs (default 30; with --resume: the stored run's)")
-    opt.add_argument("--batch-size", type=int, default=64, help="minibatch size (default 64)")
+    opt.add_argument("--batch-size", type=int, default=64,
+                     help="minibatch size (default 64); per process under mpirun -n K, whose "
+                          "global batch is K x this")
     opt.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
                      help="stop after PATIENCE epochs without a better validation accuracy")
     run = p.add_argument_group("run")
@@ -138,8 +145,13 @@ RESUME_OPTIONS = frozenset({"epochs", "out", "overwrite", "resume", "data", "dat
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from chainrule.distributed import comm
     from chainrule.train import CHECKPOINT_NAME, TrainConfig, default_run_dir, train_run
 
+    if comm.launcher_world_size() > 1:
+        comm.init()
+    ranks, main_rank = comm.world_size(), comm.is_main()
+    quiet = args.quiet or not main_rank  # only rank 0 prints
     console = Console(highlight=False)
     if args.resume is not None:
         ignored = sorted(args.given - RESUME_OPTIONS)
@@ -163,21 +175,26 @@ def main(args: argparse.Namespace) -> int:
             seed=args.seed, features=args.features, early_stopping=args.early_stopping,
             augment=args.augment, image_size=args.image_size, label_column=args.label_column,
         )
-        run_dir = args.out or default_run_dir(cfg)
-        if not args.quiet:
+        run_dir = comm.broadcast_object(str(args.out or default_run_dir(cfg)))
+        if not quiet:
             hidden = " -> ".join(str(h) for h in cfg.hidden) or "(linear)"
             console.print(f"training on {cfg.data}: hidden {hidden}, {cfg.activation}, "
                           f"{cfg.loss} loss, {cfg.optimizer} lr {cfg.learning_rate:g}, "
                           f"{cfg.lr_schedule} schedule, {cfg.epochs} epochs", soft_wrap=True)
+            if ranks > 1:
+                console.print(f"data-parallel on {ranks} ranks: batch {cfg.batch_size} per "
+                              f"rank, global batch {ranks * cfg.batch_size}", soft_wrap=True)
         where = {"out": run_dir}
     try:
-        result = train_run(cfg, progress=not args.quiet, console=console,
+        result = train_run(cfg, progress=not quiet, console=console,
                            overwrite=args.overwrite, **where)
     except KeyboardInterrupt:
-        if (Path(run_dir) / CHECKPOINT_NAME).exists():
+        if main_rank and (Path(run_dir) / CHECKPOINT_NAME).exists():
             print(f"chainrule train: the last finished epoch is saved; continue with "
                   f"'chainrule train --resume {run_dir}'", file=sys.stderr)
         raise
+    if not main_rank:
+        return 0
     ev = result.evaluation
     print(f"test accuracy: {ev.accuracy:.2%} ({int(ev.confusion.trace())}/"
           f"{ev.num_examples}) in {result.seconds:.1f}s")

@@ -1,7 +1,7 @@
 """The gates of the computational graph, one ``Function`` each.
 
 Grouped as the lecture groups them: arithmetic, elementwise, reductions, linear
-algebra, shape, activations and losses.
+algebra, shape, selection (gather, sort, topk), activations and losses.
 """
 
 from chainrule.ops.activation import (
@@ -16,10 +16,24 @@ from chainrule.ops.activation import (
     tanh,
 )
 from chainrule.ops.arithmetic import add, div, mul, neg, pow, sub
-from chainrule.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, sqrt, where
-from chainrule.ops.linalg import linear, matmul
+from chainrule.ops.elementwise import (
+    abs,
+    cast,
+    clamp,
+    clip,
+    cos,
+    exp,
+    log,
+    maximum,
+    minimum,
+    sin,
+    sqrt,
+    where,
+)
+from chainrule.ops.linalg import linear, matmul, mm
 from chainrule.ops.loss import cross_entropy, l2_loss, mse_loss, multiclass_hinge_loss
 from chainrule.ops.reduce import logsumexp, max, mean, min, std, sum, var
+from chainrule.ops.selection import ValuesIndices, argmax, argmin, gather, sort, topk
 from chainrule.ops.shape import (
     broadcast_to,
     cat,
@@ -36,10 +50,11 @@ from chainrule.ops.shape import (
 )
 
 __all__ = [
-    "abs", "add", "broadcast_to", "cast", "cat", "clip", "concatenate", "cross_entropy", "div",
-    "elu", "exp", "expand", "flatten", "getitem", "l2_loss", "leaky_relu", "linear", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "maximum", "maxout", "mean", "min", "minimum",
-    "mse_loss", "mul", "multiclass_hinge_loss", "neg", "permute", "pow", "prelu", "relu",
-    "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh",
+    "ValuesIndices", "abs", "add", "argmax", "argmin", "broadcast_to", "cast", "cat", "clamp",
+    "clip", "concatenate", "cos", "cross_entropy", "div", "elu", "exp", "expand", "flatten",
+    "gather", "getitem", "l2_loss", "leaky_relu", "linear", "log", "log_softmax", "logsumexp",
+    "matmul", "max", "maximum", "maxout", "mean", "min", "minimum", "mm", "mse_loss", "mul",
+    "multiclass_hinge_loss", "neg", "permute", "pow", "prelu", "relu", "reshape", "sigmoid",
+    "sin", "softmax", "sort", "sqrt", "squeeze", "stack", "std", "sub", "sum", "tanh", "topk",
     "transpose", "unsqueeze", "var", "where",
 ]

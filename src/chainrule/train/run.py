@@ -13,6 +13,10 @@
 5. evaluate on the test split and write the run folder: ``checkpoint.safetensors``,
    ``metrics.json`` and ``report.html``.
 
+Under ``mpirun -n K`` (after :func:`chainrule.distributed.init`) every rank runs these
+steps on the whole data set; the trainer shards the training and the evaluations, and
+only rank 0 writes the run folder (``cfg.batch_size`` is per rank).
+
 >>> result = train_run(TrainConfig(epochs=5), out="runs/demo", progress=False)  # doctest: +SKIP
 >>> print(f"{result.evaluation.accuracy:.1%}")                                  # doctest: +SKIP
 """
@@ -28,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.data.sharding import shard_size
 from chainrule.errors import ConfigError, DataError
 from chainrule.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from chainrule.train.config import AUTO_AUGMENT_BELOW, TrainConfig
@@ -104,6 +109,8 @@ def train_run(
     locked while the run writes, and a run that fails before its first checkpoint leaves no
     folder behind. Data paths are stored absolute.
     """
+    from chainrule.distributed import comm
+
     ckpt = None
     if resume is not None:
         ckpt = load_checkpoint(resume, build_model=False)
@@ -119,11 +126,18 @@ def train_run(
     else:
         cfg = absolute_locations(cfg or TrainConfig())
     run_dir = Path(out) if out is not None else default_run_dir(cfg)
+    run_dir = Path(comm.broadcast_object(str(run_dir)))  # rank 0's name on every rank
+    # Only rank 0 writes, so only rank 0 owns the folder (a single process is rank 0).
     own_folder = ckpt is not None and _same_folder(run_dir, ckpt.path.parent)
-    folder = RunFolder(run_dir, overwrite=overwrite, resume=own_folder)
-    folder.check()  # before the data loads: a taken folder is refused at once
+    folder = RunFolder(run_dir, overwrite=overwrite, resume=own_folder) \
+        if comm.is_main() else None
+    if folder is not None:
+        folder.check()  # before the data loads: a taken folder is refused at once
     started = time.perf_counter()
     inputs = _prepare_inputs(cfg, ckpt)
+    if folder is None:
+        return _train_and_write(cfg, ckpt, inputs, run_dir, started, progress, console,
+                                callbacks)
     folder.open()  # only once the data loaded and transformed
     try:
         result = _train_and_write(cfg, ckpt, inputs, run_dir, started, progress, console,
@@ -207,14 +221,17 @@ def _check_classifiable(data: str, classes: list[str], train_y: np.ndarray,
 def _train_and_write(cfg: TrainConfig, ckpt: Any, inputs: _Inputs, run_dir: Path,
                      started: float, progress: bool, console: Any,
                      callbacks: tuple) -> RunResult:
-    """Build, train (checkpoint each epoch), evaluate and write the run folder's files."""
+    """Build, train (checkpoint each epoch), evaluate and write the run folder's files (rank
+    0 writes; the other ranks of an MPI job train with it)."""
     import chainrule as cr
+    from chainrule.distributed import comm
 
+    main = comm.is_main()
     X_train, pre, classes = inputs.X_train, inputs.pre, inputs.classes
     cr.manual_seed(cfg.seed)
     model = build_model(cfg, X_train.shape[1], len(classes))
     optimizer = build_optimizer(cfg, model)
-    steps_per_epoch = math.ceil(len(X_train) / cfg.batch_size)
+    steps_per_epoch = math.ceil(shard_size(len(X_train), comm.world_size()) / cfg.batch_size)
     scheduler, interval = build_scheduler(cfg, optimizer, steps_per_epoch)
     checkpoint_path = run_dir / CHECKPOINT_NAME
     extra = {"config": cfg.to_dict(), "class_names": classes, **pre.state_dict()}
@@ -236,6 +253,10 @@ def _train_and_write(cfg: TrainConfig, ckpt: Any, inputs: _Inputs, run_dir: Path
     evaluation = evaluate(model, pre.transform(inputs.test_x), inputs.test_y,
                           class_names=classes, loss=build_loss(cfg))
     seconds = time.perf_counter() - started
+    metrics_path, report_path = run_dir / "metrics.json", run_dir / "report.html"
+    if not main:
+        return RunResult(run_dir, cfg, history, evaluation, seconds, checkpoint_path,
+                         report_path, metrics_path)
     metrics_path = write_metrics(run_dir, {
         "data": cfg.data,
         "config": cfg.to_dict(),
@@ -246,6 +267,9 @@ def _train_and_write(cfg: TrainConfig, ckpt: Any, inputs: _Inputs, run_dir: Path
         if history.best_epoch else None,
         "seconds": seconds,
         "chainrule_version": cr.__version__,
+        **({"distributed": {"world_size": comm.world_size(), "batch_size_per_rank":
+                            cfg.batch_size, "global_batch_size": cfg.batch_size
+                            * comm.world_size()}} if comm.world_size() > 1 else {}),
     })
     test_x = inputs.test_x
     report_path = write_report(
