@@ -184,7 +184,10 @@ def snapshot(root: Path) -> dict[str, tuple[int, str]]:
 
 def refusal(capsys, argv: list[str], command: str, names: list[str]) -> str:
     """Run ``chainrule ARGV`` in-process; it must fail with one line naming one of ``names``."""
-    rc = main(argv)
+    try:
+        rc = main(argv)
+    except SystemExit as e:  # a command line that does not parse: argparse's status 2
+        rc = e.code
     captured = capsys.readouterr()
     err = captured.err.strip()
     assert rc != 0, (argv, captured.out)

@@ -59,6 +59,7 @@ OPTIONS = [
     ("features", "--limit", bad_whole(1), ["--data", "digits"]),
     ("features", "--seed", bad_whole(0, MAX_SEED), ["--data", "digits"]),
     ("features", "--image-size", st.sampled_from(["0", "9999", "3x", "big"]), []),
+    ("compare", "--image-size", st.sampled_from(["0", "4097", "x3", "a"]), []),
     ("compare", "--epochs", bad_whole(1), ["--data", "digits"]),
     ("compare", "--hidden", bad_whole(1), ["--data", "digits"]),
     ("compare", "--batch-size", bad_whole(1), ["--data", "digits"]),
@@ -133,3 +134,18 @@ def test_unknown_options_and_values_are_one_line(workdir, capsys) -> None:
                                "bow.n_words=100000000"], "n_words"]):
             command = argv[0]
             refusal(capsys, [*argv, *_out(command)], command, [needle])
+
+
+def test_every_numeric_option_of_every_command_is_tried() -> None:
+    import argparse
+
+    from chainrule.cli import build_parser
+
+    numeric = set()
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command, sub in action.choices.items():
+                for option in sub._actions:
+                    if option.type is not None and option.type is not str:
+                        numeric.add((command, option.option_strings[-1]))
+    assert numeric <= {(command, option) for command, option, _, _ in OPTIONS}

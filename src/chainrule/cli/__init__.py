@@ -53,9 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except UsageError as e:
+    except UsageError as e:  # as argparse does (SystemExit, status 2), but in one line
         print(e, file=sys.stderr)
-        return 2
+        raise SystemExit(2) from None
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
