@@ -15,6 +15,9 @@ state dict loads into ``torch.nn.Sequential(Linear(2, 100), ReLU(), Linear(100, 
 activation still takes its slot (as ``Identity``) so the numbering never changes.
 ``activation='maxout'`` makes each hidden ``Linear`` produce ``pieces`` (default 2)
 times the hidden width and follows it with ``MaxoutPool``: together, maxout units.
+``activation`` may also name one activation per hidden layer
+(``MLP(2, [8, 8, 4], 2, activation=["relu", "prelu", "maxout"])``, as ConvNetJS's layer
+definitions do).
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ class MLP(Sequential):
     """Fully-connected network: ``in_features -> hidden[0] -> ... -> out_features``.
 
     ``hidden=[]`` is a linear classifier (one ``Linear``). ``activation`` is a name
-    accepted by :func:`chainrule.nn.activation`, configured by ``activation_kwargs``
-    (e.g. ``{"negative_slope": 0.1}``, or ``{"pieces": 3}`` for maxout).
+    accepted by :func:`chainrule.nn.activation`, or a list of one name per hidden layer,
+    configured by ``activation_kwargs`` (e.g. ``{"negative_slope": 0.1}``, or
+    ``{"pieces": 3}`` for maxout; with a list, only when every layer has the same one).
 
     >>> model = nn.MLP(2, [100], 3)            # the spiral's 2-layer net
     >>> model(cr.randn(5, 2)).shape
@@ -43,7 +47,8 @@ class MLP(Sequential):
     """
 
     def __init__(self, in_features: int, hidden: int | Sequence[int], out_features: int,
-                 activation: str = "relu", dropout: float = 0.0, batchnorm: bool = False,
+                 activation: str | Sequence[str] = "relu", dropout: float = 0.0,
+                 batchnorm: bool = False,
                  *, activation_kwargs: dict[str, Any] | None = None, dtype: Any = None) -> None:
         hidden_sizes = [int(hidden)] if isinstance(hidden, int) else [int(h) for h in hidden]
         if any(h < 1 for h in hidden_sizes):
@@ -51,16 +56,18 @@ class MLP(Sequential):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout}")
         kwargs = dict(activation_kwargs or {})
-        make_activation(activation, **kwargs)  # validate the name before building anything
+        names = _layer_activations(activation, len(hidden_sizes), kwargs)
+        for name in set(names):
+            make_activation(name, **kwargs)  # validate the names before building anything
         layers: list[Module] = []
-        for kind, size in _plan(in_features, hidden_sizes, out_features, activation, kwargs,
-                                dropout, batchnorm):
+        for kind, size, name in _plan(in_features, hidden_sizes, out_features, names, kwargs,
+                                      dropout, batchnorm):
             if kind == "linear":
                 layers.append(Linear(*size, dtype=dtype))
             elif kind == "batchnorm":
                 layers.append(BatchNorm1d(size[0], dtype=dtype))
             elif kind == "activation":
-                act = make_activation(activation, **kwargs)
+                act = make_activation(name, **kwargs)
                 if dtype is not None:
                     act.to(dtype)
                 layers.append(act)
@@ -70,7 +77,7 @@ class MLP(Sequential):
         self.in_features = int(in_features)
         self.hidden = hidden_sizes
         self.out_features = int(out_features)
-        self.activation = activation
+        self.activation = activation if isinstance(activation, str) else list(names)
         self.activation_kwargs = kwargs
         self.dropout = float(dropout)
         self.batchnorm = bool(batchnorm)
@@ -91,23 +98,42 @@ class MLP(Sequential):
         return cfg
 
 
-def _plan(in_features: int, hidden: list[int], out_features: int, activation: str,
+def _layer_activations(activation: str | Sequence[str], layers: int,
+                       kwargs: dict[str, Any]) -> list[str]:
+    """One activation name per hidden layer."""
+    if isinstance(activation, str):
+        return [activation] * layers
+    names = [str(a) for a in activation]
+    if len(names) != layers:
+        raise ValueError(f"MLP: {len(names)} activations {names} for {layers} hidden layers")
+    if kwargs and len(set(names)) > 1:
+        raise ValueError(f"MLP: activation_kwargs {kwargs} need one activation for every "
+                         f"layer, got {names}")
+    return names
+
+
+def _plan(in_features: int, hidden: list[int], out_features: int, names: list[str],
           activation_kwargs: dict[str, Any], dropout: float, batchnorm: bool
-          ) -> list[tuple[str, tuple[int, ...]]]:
-    """The layers of an MLP in order: ``(kind, sizes)``, one place for build and shapes."""
-    pieces = int(activation_kwargs.get("pieces", 2)) if activation == "maxout" else 1
-    plan: list[tuple[str, tuple[int, ...]]] = []
+          ) -> list[tuple[str, tuple[int, ...], str]]:
+    """The layers of an MLP in order, ``(kind, sizes, activation name)``: one place for
+    building it and for its state's shapes."""
+    plan: list[tuple[str, tuple[int, ...], str]] = []
     width = int(in_features)
-    for h in hidden:
-        plan.append(("linear", (width, h * pieces)))
+    for h, name in zip(hidden, names):
+        pieces = int(activation_kwargs.get("pieces", 2)) if name == "maxout" else 1
+        plan.append(("linear", (width, h * pieces), name))
         if batchnorm:
-            plan.append(("batchnorm", (h * pieces,)))
-        plan.append(("activation", (h * pieces,)))
+            plan.append(("batchnorm", (h * pieces,), name))
+        plan.append(("activation", (h * pieces,), name))
         if dropout > 0:
-            plan.append(("dropout", ()))
+            plan.append(("dropout", (), name))
         width = h
-    plan.append(("linear", (width, int(out_features))))
+    plan.append(("linear", (width, int(out_features)), ""))
     return plan
+
+
+_MLP_KEYS = ("in_features", "hidden", "out_features", "activation", "dropout", "batchnorm",
+             "activation_kwargs")
 
 
 def _whole(name: str, value: Any) -> int:
@@ -127,31 +153,44 @@ def state_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     """
     args = _checked_config(config)
     hidden = args["hidden"]
-    hidden = [hidden] if isinstance(hidden, int) else hidden
-    if isinstance(hidden, bool) or not isinstance(hidden, list):
+    hidden = [hidden] if isinstance(hidden, int) and not isinstance(hidden, bool) else hidden
+    if not isinstance(hidden, list):
         raise ValueError(f"MLP config: hidden must be a list of sizes, got {hidden!r}")
     hidden = [_whole("each hidden size", h) for h in hidden]
     activation = args.get("activation", "relu")
+    if not isinstance(activation, (str, list)):
+        raise ValueError(f"MLP config: activation must be a name or a list of names, "
+                         f"got {activation!r}")
     kwargs = args.get("activation_kwargs") or {}
     if not isinstance(kwargs, dict):
         raise ValueError(f"MLP config: activation_kwargs must be a dict, got {kwargs!r}")
-    if activation == "maxout":
+    names = _layer_activations(activation, len(hidden), kwargs)
+    if "maxout" in names:
         _whole("maxout pieces", kwargs.get("pieces", 2))
     shapes: dict[str, tuple[int, ...]] = {}
     plan = _plan(_whole("in_features", args["in_features"]), hidden,
-                 _whole("out_features", args["out_features"]), activation, kwargs,
+                 _whole("out_features", args["out_features"]), names, kwargs,
                  args.get("dropout", 0.0) or 0.0, bool(args.get("batchnorm", False)))
-    for i, (kind, size) in enumerate(plan):
+    for i, (kind, size, name) in enumerate(plan):
         if kind == "linear":
             shapes[f"{i}.weight"], shapes[f"{i}.bias"] = (size[1], size[0]), (size[1],)
         elif kind == "batchnorm":
-            for name in ("weight", "bias", "running_mean", "running_var"):
-                shapes[f"{i}.{name}"] = size
+            for key in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{i}.{key}"] = size
             shapes[f"{i}.num_batches_tracked"] = ()
-        elif kind == "activation" and activation == "prelu":
+        elif kind == "activation" and name == "prelu":
             shapes[f"{i}.weight"] = (_whole("prelu num_parameters",
                                             kwargs.get("num_parameters", 1)),)
     return shapes
+
+
+def build_model(config: dict[str, Any]) -> Module:
+    """Rebuild a model from its ``config()`` (checkpoints store it beside the weights).
+
+    ``{"type": "MLP", "in_features": 3072, "hidden": [100], "out_features": 10, ...}``;
+    ``"type"`` defaults to ``"MLP"`` and ``"hidden": []`` gives a linear classifier.
+    """
+    return MLP(**_checked_config(config))
 
 
 def _checked_config(config: Any) -> dict[str, Any]:
@@ -170,16 +209,3 @@ def _checked_config(config: Any) -> dict[str, Any]:
     if missing:
         raise ValueError(f"build_model: MLP config is missing {missing}")
     return args
-
-
-_MLP_KEYS = ("in_features", "hidden", "out_features", "activation", "dropout", "batchnorm",
-             "activation_kwargs")
-
-
-def build_model(config: dict[str, Any]) -> Module:
-    """Rebuild a model from its ``config()`` (checkpoints store it beside the weights).
-
-    ``{"type": "MLP", "in_features": 3072, "hidden": [100], "out_features": 10, ...}``;
-    ``"type"`` defaults to ``"MLP"`` and ``"hidden": []`` gives a linear classifier.
-    """
-    return MLP(**_checked_config(config))

@@ -14,6 +14,7 @@ module                 what it holds
 ``report``             ``metrics.json`` and ``report.html`` of a run
 ``figures``            matplotlib figures as base64 PNGs for the reports
 ``inputs``             data set splits, random subsets, image files
+``image_look``         an image's background and drawing size next to the training images'
 ``run``                :func:`train_run`: a whole run, as ``chainrule train`` does it
 ``inference``          :func:`evaluate_run`, :func:`predict_images` on a saved run
 ``compare``            :func:`compare_features`: image features vs learned features
@@ -44,17 +45,13 @@ from chainrule.train.feature_file import write_feature_file
 from chainrule.train.history import History
 from chainrule.train.inference import (
     FilePrediction,
+    ImageWarning,
     evaluate_run,
     load_run,
     predict_files,
     predict_images,
 )
-from chainrule.train.inputs import (
-    load_image_file,
-    load_image_files,
-    load_image_splits,
-    load_splits,
-)
+from chainrule.train.inputs import load_image_files, load_image_splits, load_splits
 from chainrule.train.metrics import Evaluation, confusion_matrix, evaluate, predict_scores
 from chainrule.train.preprocess import Preprocessor, shift_augment
 from chainrule.train.report import write_metrics, write_report
@@ -70,6 +67,7 @@ __all__ = [
     "Evaluation",
     "FilePrediction",
     "History",
+    "ImageWarning",
     "Preprocessor",
     "RunResult",
     "TrainConfig",
@@ -80,7 +78,6 @@ __all__ = [
     "evaluate",
     "evaluate_run",
     "load_checkpoint",
-    "load_image_file",
     "load_image_files",
     "load_image_splits",
     "load_run",

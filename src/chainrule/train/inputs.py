@@ -12,28 +12,30 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import ConfigError, DataError
+from chainrule.train.image_look import ImageLook, fit_to_drawing
 
-__all__ = ["ImageSplits", "load_image_file", "load_image_files", "load_image_splits",
-           "load_splits"]
+__all__ = ["ImageSplits", "load_image_files", "load_image_splits", "load_splits",
+           "read_image_file", "read_image_files"]
 
 #: ``{'train': (images, labels), 'test': (images, labels)}`` with uint8 ``(N, H, W, C)`` images.
 ImageSplits = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def load_splits(data: str, data_dir: str | None = None, *,
-                size: tuple[int, int] | None = None, label_column: str = "label",
+def load_splits(data: str, data_dir: str | None = None, size: tuple[int, int] | None = None,
+                grayscale: bool = False, *, label_column: str = "label",
                 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The data set and its ``train_x, train_y, test_x, test_y`` (images or feature rows).
 
-    ``size`` resizes the images of an image folder; ``label_column`` is a CSV's label column.
-
+    ``size`` and ``grayscale`` apply to image folders (see :func:`chainrule.data.load`),
+    ``label_column`` to a CSV.
     Data sets without an official test split (digits, image folders without ``test/``) get
     the loader's seeded split with its default seed, whatever a run's ``--seed``: the test
     set belongs to the data, so runs with different seeds are measured on the same images.
     """
     from chainrule import data as crdata
 
-    ds = crdata.load(data, data_dir=data_dir, size=size, label_column=label_column)
+    ds = crdata.load(data, data_dir=data_dir, size=size, grayscale=grayscale,
+                     label_column=label_column)
     if hasattr(ds, "train_images"):
         return ds, ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
     return ds, ds.train_features, ds.train_labels, ds.test_features, ds.test_labels
@@ -72,15 +74,45 @@ def load_image_splits(data: str, data_dir: str | None = None, limit: int | None 
     return parts, list(dataset.classes), getattr(dataset, "name", str(data))
 
 
-def load_image_file(path: str | Path, image_shape: tuple[int, int, int],
-                    invert: bool = False) -> np.ndarray:
-    """Read one PNG/JPEG file into ``(H, W, C)`` uint8 the way the training images were.
+def load_image_files(paths: list[str | Path], image_shape: tuple[int, int, int],
+                     invert: bool = False) -> np.ndarray:
+    """Read PNG/JPEG files into ``(N, H, W, C)`` uint8 the way the training images were.
 
-    The file is converted to grayscale (``C == 1``) or RGB (``C == 3``) and resized to the
+    Each file is converted to grayscale (``C == 1``) or RGB (``C == 3``) and resized to the
     training images' ``H x W`` (Lanczos, which also anti-aliases when shrinking).
     ``invert`` maps ``v -> 255 - v``: the digit sets are light ink on a dark background, while
-    most drawings are dark on light. An image of more pixels than
-    :data:`chainrule.data.images.MAX_PIXELS` is refused before it is decoded.
+    most drawings are dark on light.
+    """
+    return read_image_files(paths, image_shape, invert)[0]
+
+
+def read_image_files(paths: list[str | Path], image_shape: tuple[int, int, int],
+                     invert: bool = False, fit: ImageLook | None = None
+                     ) -> tuple[np.ndarray, list[ImageLook]]:
+    """:func:`load_image_files`, plus how each file looks (after ``invert``) at full size.
+
+    With ``fit`` (the training images' look), each image is first cropped to a square
+    around its drawing that the drawing fills as the training drawings fill theirs
+    (:func:`~chainrule.train.image_look.fit_to_drawing`). The first file that cannot be
+    read raises (:func:`chainrule.train.predict_files` goes on past bad files instead).
+    """
+    h, w, c = image_shape
+    out = np.empty((len(paths), h, w, c), dtype=np.uint8)
+    looks = []
+    for i, p in enumerate(paths):
+        out[i], look = read_image_file(p, image_shape, invert, fit)
+        looks.append(look)
+    return out, looks
+
+
+def read_image_file(path: str | Path, image_shape: tuple[int, int, int],
+                    invert: bool = False, fit: ImageLook | None = None
+                    ) -> tuple[np.ndarray, ImageLook]:
+    """One file as :func:`read_image_files` reads it: ``(H, W, C)`` uint8 and its look.
+
+    The file is untrusted: one of more than 256 MB, or an image of more pixels than
+    :data:`chainrule.data.images.MAX_PIXELS` (a decompression bomb), is refused before it
+    is decoded; whatever Pillow raises on a malformed file is one line naming the file.
     """
     from chainrule.data.images import DECODE_ERRORS, check_member_size, open_image, pillow
 
@@ -105,23 +137,15 @@ def load_image_file(path: str | Path, image_shape: tuple[int, int, int],
     try:
         with img:
             img = img.convert("L" if c == 1 else "RGB")
-            if img.size != (w, h):
-                img = img.resize((w, h), Image.Resampling.LANCZOS)
-            arr = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
+            full = np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], c)
     except DECODE_ERRORS as e:
         raise DataError(f"{p}: not a readable PNG/JPEG image ({e})") from None
-    return 255 - arr if invert else arr
-
-
-def load_image_files(paths: list[str | Path], image_shape: tuple[int, int, int],
-                     invert: bool = False) -> np.ndarray:
-    """:func:`load_image_file` of every path, as one ``(N, H, W, C)`` uint8 array.
-
-    The first file that cannot be read raises (:func:`chainrule.train.predict_files` goes on
-    past bad files instead).
-    """
-    h, w, c = image_shape
-    out = np.empty((len(paths), h, w, c), dtype=np.uint8)
-    for i, p in enumerate(paths):
-        out[i] = load_image_file(p, image_shape, invert)
-    return out
+    gray = full.mean(axis=2) / 255.0
+    look = ImageLook.of(1.0 - gray if invert else gray)
+    if fit is not None:
+        full = fit_to_drawing(gray, full, fit)
+    img = Image.fromarray(full[..., 0] if c == 1 else full)
+    if img.size != (w, h):
+        img = img.resize((w, h), Image.Resampling.LANCZOS)
+    arr = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
+    return (255 - arr if invert else arr), look
