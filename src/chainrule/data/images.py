@@ -45,11 +45,13 @@ def pillow() -> Any:
     return Image
 
 
-def open_image(data: bytes, where: str, formats: Sequence[str] | None = None) -> Any:
+def open_image(data: bytes, where: str, formats: Sequence[str] | None = None,
+               unreadable: str = "unreadable image") -> Any:
     """The image in ``data`` opened (header read, pixels not yet decoded), size checked.
 
     ``formats`` are tried first (e.g. ``["PNG"]`` for a ``.png``); ``where`` names the file in
-    errors. Call ``.load()`` or ``.convert()`` on the result to decode it.
+    errors, ``unreadable`` says what a file Pillow cannot read is. Call ``.load()`` or
+    ``.convert()`` on the result to decode it.
     """
     Image = pillow()
     try:
@@ -69,7 +71,7 @@ def open_image(data: bytes, where: str, formats: Sequence[str] | None = None) ->
         raise DataError(f"{where}: refused: {size}, more than the {MAX_PIXELS:,} an image may "
                         "have (a decompression bomb, or not a picture to classify)") from None
     except DECODE_ERRORS as e:  # UnidentifiedImageError is an OSError
-        raise DataError(f"{where}: unreadable image ({e})") from None
+        raise DataError(f"{where}: {unreadable} ({e})") from None
     width, height = img.size
     if width * height > MAX_PIXELS:
         img.close()

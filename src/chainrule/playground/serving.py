@@ -12,6 +12,7 @@ http://127.0.0.1:43817/
 from __future__ import annotations
 
 import errno
+import logging
 import socket
 from collections.abc import Callable, Iterable
 
@@ -55,6 +56,14 @@ def check_port_free(host: str, port: int) -> None:
                                   ) from None
 
 
+class _QuietDisconnects(logging.Filter):
+    """Drops asyncio's "socket.send() raised exception.": a client that went away mid-send,
+    which the server handles (its session ends), not a fault to report."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("socket.send() raised exception")
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, *,
           on_ready: Callable[[str], object] | None = None,
           allow_hosts: Iterable[str] = ()) -> None:
@@ -86,6 +95,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *,
                      any_ip=host.strip("[]") in ("", "0.0.0.0", "::"))
     config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                             ws_max_size=limits.MAX_MESSAGE_BYTES + 1024)
+    quiet = logging.getLogger("asyncio")
+    if not any(isinstance(f, _QuietDisconnects) for f in quiet.filters):
+        quiet.addFilter(_QuietDisconnects())
     if on_ready is not None:
         on_ready(server_url(host, port))
     uvicorn.Server(config).run()

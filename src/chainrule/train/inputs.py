@@ -128,12 +128,7 @@ def read_image_file(path: str | Path, image_shape: tuple[int, int, int],
         raise FileNotFoundError(f"{p}: no such image file") from None
     except IsADirectoryError:
         raise DataError(f"{p}: is a folder, not an image file") from None
-    try:
-        img = open_image(data, str(p))
-    except DataError as e:
-        if "refused" in str(e):
-            raise
-        raise DataError(f"{p}: not a readable PNG/JPEG image ({e})") from None
+    img = open_image(data, str(p), unreadable="not a readable PNG/JPEG image")
     try:
         with img:
             img = img.convert("L" if c == 1 else "RGB")
