@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from chainrule.cli.arguments import add_command, image_size, track_given
+from chainrule.cli.arguments import add_command, add_device_argument, image_size, track_given
 from chainrule.errors import ConfigError
 
 DESCRIPTION = """\
@@ -40,6 +40,7 @@ examples:
   chainrule train --features gabor --hidden          # image features + a linear classifier
   chainrule train --resume runs/20260101-120000-digits   # continue an interrupted run
   chainrule train --resume runs/mnist --data-dir /mnt/data   # ... whose data has moved
+  chainrule train --data mnist --device cuda         # on an NVIDIA GPU (CuPy)
   mpirun -n 4 chainrule train --batch-size 16        # 4 processes, global batch 4 x 16 = 64
 
 Under an MPI launcher (mpirun, mpiexec, srun; needs chainrule[mpi]) the processes train one
@@ -131,23 +132,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "starts writing)")
     run.add_argument("--resume", default=None, metavar="RUN",
                      help="continue the run in folder RUN from its last checkpoint, with its "
-                          "stored settings (only --epochs, --out, --overwrite, and --data / "
-                          "--data-dir to point it at its data, apply); the numbers are the "
-                          "same as if it had never stopped")
+                          "stored settings (only --epochs, --out, --overwrite, --device, and "
+                          "--data / --data-dir to point it at its data, apply); the numbers "
+                          "are the same as if it had never stopped")
+    add_device_argument(run, "trains")
     run.add_argument("--quiet", action="store_true", help="no progress bar and epoch lines")
     p.set_defaults(func=main)
 
 
 #: The options ``--resume`` applies (every other setting is the resumed run's own).
-RESUME_OPTIONS = frozenset({"epochs", "out", "overwrite", "resume", "data", "data_dir", "quiet"})
+RESUME_OPTIONS = frozenset({"epochs", "out", "overwrite", "resume", "data", "data_dir",
+                            "device", "quiet"})
 
 
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from chainrule.backend import require_device
     from chainrule.distributed import comm
     from chainrule.train import CHECKPOINT_NAME, TrainConfig, default_run_dir, train_run
 
+    if args.device is not None:
+        require_device(args.device)
     if comm.launcher_world_size() > 1:
         comm.init()
     ranks, main_rank = comm.world_size(), comm.is_main()
@@ -159,7 +165,8 @@ def main(args: argparse.Namespace) -> int:
             names = ", ".join(f"--{name.replace('_', '-')}" for name in ignored)
             raise ConfigError(f"{names}: not applied by --resume, which continues the run with "
                               "the settings it was started with (only --epochs, --out, "
-                              "--overwrite, --data, --data-dir and --quiet apply)")
+                              "--overwrite, --data, --data-dir, --device and --quiet "
+                              "apply)")
         cfg = TrainConfig(epochs=args.epochs) if args.epochs is not None else None
         run_dir = args.out or args.resume
         where = {"out": args.out, "resume": args.resume,
@@ -186,7 +193,7 @@ def main(args: argparse.Namespace) -> int:
                               f"rank, global batch {ranks * cfg.batch_size}", soft_wrap=True)
         where = {"out": run_dir}
     try:
-        result = train_run(cfg, progress=not quiet, console=console,
+        result = train_run(cfg, progress=not quiet, console=console, device=args.device,
                            overwrite=args.overwrite, **where)
     except KeyboardInterrupt:
         if main_rank and (Path(run_dir) / CHECKPOINT_NAME).exists():

@@ -13,11 +13,11 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
 import chainrule.functional as F
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.autograd import Context, Function
+from chainrule.creation import full, zeros
 from chainrule.dtypes import as_dtype, get_default_dtype
 from chainrule.errors import ShapeError
 from chainrule.nn import init
@@ -26,7 +26,7 @@ from chainrule.nn.module import Module, Parameter
 __all__ = ["BatchNorm1d", "Dropout", "Flatten", "Identity", "Linear", "Maxout", "Sequential"]
 
 
-def _float_dtype(dtype: Any) -> np.dtype:
+def _float_dtype(dtype: Any) -> Any:
     dt = get_default_dtype() if dtype is None else as_dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"layer dtype must be a floating type, got {dt}")
@@ -46,7 +46,8 @@ class Linear(Module):
 
     ``weight`` has PyTorch's shape ``(out_features, in_features)`` and ``bias``
     ``(out_features,)``. Default init (PyTorch's): both ``U(-1/sqrt(in), 1/sqrt(in))``,
-    i.e. ``kaiming_uniform_(weight, a=sqrt(5))``. Inputs ``(..., in_features)``.
+    i.e. ``kaiming_uniform_(weight, a=sqrt(5))``, drawn on ``device``. Inputs
+    ``(..., in_features)``.
 
     >>> layer = nn.Linear(3072, 100)      # CIFAR-10 image -> 100 hidden units
     >>> layer(cr.randn(64, 3072)).shape
@@ -54,7 +55,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, device: Any = None) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
             raise ValueError(f"Linear: in_features and out_features must be >= 1, "
@@ -62,9 +63,9 @@ class Linear(Module):
         dt = _float_dtype(dtype)
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=dt))
+        self.weight = Parameter(zeros(out_features, in_features, dtype=dt, device=device))
         if bias:
-            self.bias = Parameter(np.empty(out_features, dtype=dt))
+            self.bias = Parameter(zeros(out_features, dtype=dt, device=device))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -99,7 +100,7 @@ class Maxout(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, pieces: int = 2,
-                 bias: bool = True, dtype: Any = None) -> None:
+                 bias: bool = True, dtype: Any = None, device: Any = None) -> None:
         super().__init__()
         if pieces < 1:
             raise ValueError(f"Maxout: pieces must be >= 1, got {pieces}")
@@ -108,9 +109,9 @@ class Maxout(Module):
         self.out_features = int(out_features)
         self.pieces = int(pieces)
         rows = out_features * pieces
-        self.weight = Parameter(np.empty((rows, in_features), dtype=dt))
+        self.weight = Parameter(zeros(rows, in_features, dtype=dt, device=device))
         if bias:
-            self.bias = Parameter(np.empty(rows, dtype=dt))
+            self.bias = Parameter(zeros(rows, dtype=dt, device=device))
         else:
             self.register_parameter("bias", None)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -196,7 +197,8 @@ class Flatten(Module):
 class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability ``p`` and scale
     the survivors by ``1 / (1 - p)``, so evaluation (which passes the input through)
-    sees the same expected activation. The mask comes from ``cr.get_rng()``.
+    sees the same expected activation. The mask comes from chainrule's seeded generator of
+    the input's device (``cr.manual_seed``).
     """
 
     def __init__(self, p: float = 0.5) -> None:
@@ -229,32 +231,34 @@ class _BatchNorm(Function):
     fresh_gradients = True
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, weight: Any, bias: Any, mean: np.ndarray,
-                var: np.ndarray, eps: float, axes: tuple, batch_stats: bool) -> np.ndarray:
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any, mean: Any, var: Any,
+                eps: float, axes: tuple, batch_stats: bool) -> Any:
         shape = mean.shape
-        inv_std = 1.0 / np.sqrt(var + eps)
+        xp = backend.namespace(x)
+        inv_std = 1.0 / xp.sqrt(var + eps)
         xhat = (x - mean) * inv_std
-        w = None if weight is None else weight.reshape(shape)
-        out = xhat * w if w is not None else xhat.copy()
+        w = None if weight is None else xp.reshape(weight, shape)
+        out = xhat * w if w is not None else backend.copy(xhat)
         if bias is not None:
-            out += bias.reshape(shape)
+            out += xp.reshape(bias, shape)
         ctx.save_for_backward(xhat, inv_std, w)
         ctx.axes, ctx.batch_stats = axes, batch_stats
         return out
 
     @staticmethod
-    def backward(ctx: Context, upstream: np.ndarray) -> tuple:
+    def backward(ctx: Context, upstream: Any) -> tuple:
         xhat, inv_std, w = ctx.saved_tensors
         axes = ctx.axes
+        xp = backend.namespace(upstream)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gw = (upstream * xhat).sum(axis=axes) if need_w else None
-        gb = upstream.sum(axis=axes) if need_b else None
+        gw = xp.sum(upstream * xhat, axis=axes) if need_w else None
+        gb = xp.sum(upstream, axis=axes) if need_b else None
         gx = None
         if need_x:
             dxhat = upstream * w if w is not None else upstream
             if ctx.batch_stats:
-                gx = (dxhat - dxhat.mean(axis=axes, keepdims=True)
-                      - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)) * inv_std
+                gx = (dxhat - xp.mean(dxhat, axis=axes, keepdims=True)
+                      - xhat * xp.mean(dxhat * xhat, axis=axes, keepdims=True)) * inv_std
             else:
                 gx = dxhat * inv_std
         return gx, gw, gb, None, None, None, None, None
@@ -275,7 +279,7 @@ class BatchNorm1d(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, device: Any = None) -> None:
         super().__init__()
         dt = _float_dtype(dtype)
         self.num_features = int(num_features)
@@ -284,15 +288,16 @@ class BatchNorm1d(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dt))
-            self.bias = Parameter(np.zeros(num_features, dtype=dt))
+            self.weight = Parameter(full(num_features, 1.0, dtype=dt, device=device))
+            self.bias = Parameter(zeros(num_features, dtype=dt, device=device))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype=dt))
-            self.register_buffer("running_var", np.ones(num_features, dtype=dt))
-            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+            self.register_buffer("running_mean", zeros(num_features, dtype=dt, device=device))
+            self.register_buffer("running_var", full(num_features, 1.0, dtype=dt, device=device))
+            self.register_buffer("num_batches_tracked",
+                                 full((), 0, dtype="int64", device=device))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -314,17 +319,21 @@ class BatchNorm1d(Module):
                     f"BatchNorm1d: expected more than 1 value per feature when training, "
                     f"got input of shape {tuple(x.shape)}"
                 )
-            mean = x.data.mean(axis=axes, keepdims=True)
-            var = x.data.var(axis=axes, keepdims=True)
+            xp = backend.namespace(x.data)
+            mean = xp.mean(x.data, axis=axes, keepdims=True)
+            var = xp.var(x.data, axis=axes, keepdims=True)
             if self.training and self.track_running_stats:
-                self._update_running(mean.reshape(-1), var.reshape(-1) * (count / (count - 1)))
+                self._update_running(xp.reshape(mean, (-1,)),
+                                     xp.reshape(var, (-1,)) * (count / (count - 1)))
         else:
-            mean = self.running_mean.reshape(stat_shape)
-            var = self.running_var.reshape(stat_shape)
-        return _BatchNorm.apply(x, self.weight, self.bias, mean.astype(x.dtype, copy=False),
-                                var.astype(x.dtype, copy=False), self.eps, axes, use_batch)
+            mean = backend.reshape(self.running_mean, stat_shape)
+            var = backend.reshape(self.running_var, stat_shape)
+        return _BatchNorm.apply(x, self.weight, self.bias,
+                                backend.astype(mean, x.dtype, copy=False),
+                                backend.astype(var, x.dtype, copy=False), self.eps, axes,
+                                use_batch)
 
-    def _update_running(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
+    def _update_running(self, mean: Any, unbiased_var: Any) -> None:
         self.num_batches_tracked += 1
         if self.momentum is None:
             factor = 1.0 / float(self.num_batches_tracked)
@@ -332,9 +341,9 @@ class BatchNorm1d(Module):
             factor = float(self.momentum)
         rm, rv = self.running_mean, self.running_var
         rm *= 1 - factor
-        rm += factor * mean.astype(rm.dtype, copy=False)
+        rm += factor * backend.astype(mean, rm.dtype, copy=False)
         rv *= 1 - factor
-        rv += factor * unbiased_var.astype(rv.dtype, copy=False)
+        rv += factor * backend.astype(unbiased_var, rv.dtype, copy=False)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

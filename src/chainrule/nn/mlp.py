@@ -38,7 +38,8 @@ class MLP(Sequential):
     ``hidden=[]`` is a linear classifier (one ``Linear``). ``activation`` is a name
     accepted by :func:`chainrule.nn.activation`, or a list of one name per hidden layer,
     configured by ``activation_kwargs`` (e.g. ``{"negative_slope": 0.1}``, or
-    ``{"pieces": 3}`` for maxout; with a list, only when every layer has the same one).
+    ``{"pieces": 3}`` for maxout; with a list, only when every layer has the same one). ``dtype``
+    and ``device`` go to every layer.
 
     >>> model = nn.MLP(2, [100], 3)            # the spiral's 2-layer net
     >>> model(cr.randn(5, 2)).shape
@@ -49,7 +50,8 @@ class MLP(Sequential):
     def __init__(self, in_features: int, hidden: int | Sequence[int], out_features: int,
                  activation: str | Sequence[str] = "relu", dropout: float = 0.0,
                  batchnorm: bool = False,
-                 *, activation_kwargs: dict[str, Any] | None = None, dtype: Any = None) -> None:
+                 *, activation_kwargs: dict[str, Any] | None = None, dtype: Any = None,
+                 device: Any = None) -> None:
         hidden_sizes = [int(hidden)] if isinstance(hidden, int) else [int(h) for h in hidden]
         if any(h < 1 for h in hidden_sizes):
             raise ValueError(f"MLP: hidden sizes must be >= 1, got {hidden_sizes}")
@@ -63,13 +65,13 @@ class MLP(Sequential):
         for kind, size, name in _plan(in_features, hidden_sizes, out_features, names, kwargs,
                                       dropout, batchnorm):
             if kind == "linear":
-                layers.append(Linear(*size, dtype=dtype))
+                layers.append(Linear(*size, dtype=dtype, device=device))
             elif kind == "batchnorm":
-                layers.append(BatchNorm1d(size[0], dtype=dtype))
+                layers.append(BatchNorm1d(size[0], dtype=dtype, device=device))
             elif kind == "activation":
                 act = make_activation(name, **kwargs)
-                if dtype is not None:
-                    act.to(dtype)
+                if dtype is not None or device is not None:
+                    act.to(device=device, dtype=dtype)
                 layers.append(act)
             else:
                 layers.append(Dropout(dropout))

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend import require_device
 from chainrule.data.sharding import shard_size
 from chainrule.errors import ConfigError, DataError
 from chainrule.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
@@ -93,6 +94,7 @@ def train_run(
     progress: bool = True,
     console: Any = None,
     callbacks: tuple = (),
+    device: Any = None,
 ) -> RunResult:
     """Train, evaluate and write a run folder; see the module docstring for the steps.
 
@@ -101,7 +103,9 @@ def train_run(
     to ``cfg.epochs`` (when ``cfg`` is given, only its ``epochs`` is used), giving the same
     numbers as a run that was never interrupted. ``data`` and ``data_dir`` point a resumed run
     at its data when it moved (see :func:`~chainrule.train.run_data.resumed_locations`); the
-    data found must have the run's classes and image shape.
+    data found must have the run's classes and image shape. ``device`` (``'cuda'``) is where
+    the model trains; the model is built (and initialized) on the CPU first, so a seed gives
+    the same starting weights on every device, and the checkpoint loads anywhere.
 
     The run folder is ``out``, else the resumed run's folder, else :func:`default_run_dir`.
     It is owned by this run (:class:`~chainrule.train.run_folder.RunFolder`): a folder that
@@ -111,6 +115,8 @@ def train_run(
     """
     from chainrule.distributed import comm
 
+    if device is not None:
+        require_device(device)  # before the data is loaded: fail fast
     ckpt = None
     if resume is not None:
         ckpt = load_checkpoint(resume, build_model=False)
@@ -137,11 +143,11 @@ def train_run(
     inputs = _prepare_inputs(cfg, ckpt)
     if folder is None:
         return _train_and_write(cfg, ckpt, inputs, run_dir, started, progress, console,
-                                callbacks)
+                                callbacks, device)
     folder.open()  # only once the data loaded and transformed
     try:
         result = _train_and_write(cfg, ckpt, inputs, run_dir, started, progress, console,
-                                  callbacks)
+                                  callbacks, device)
     except BaseException:
         folder.close(ok=False)
         raise
@@ -220,7 +226,7 @@ def _check_classifiable(data: str, classes: list[str], train_y: np.ndarray,
 
 def _train_and_write(cfg: TrainConfig, ckpt: Any, inputs: _Inputs, run_dir: Path,
                      started: float, progress: bool, console: Any,
-                     callbacks: tuple) -> RunResult:
+                     callbacks: tuple, device: Any) -> RunResult:
     """Build, train (checkpoint each epoch), evaluate and write the run folder's files (rank
     0 writes; the other ranks of an MPI job train with it)."""
     import chainrule as cr
@@ -243,7 +249,7 @@ def _train_and_write(cfg: TrainConfig, ckpt: Any, inputs: _Inputs, run_dir: Path
         model, build_loss(cfg), optimizer, scheduler, batch_size=cfg.batch_size, seed=cfg.seed,
         reg=cfg.reg, early_stopping=cfg.early_stopping, keep_best=inputs.val is not None,
         callbacks=(save_each_epoch, *callbacks), progress=progress,
-        scheduler_interval=interval, console=console,
+        scheduler_interval=interval, console=console, device=device,
     )
     if ckpt is not None:
         trainer.resume(ckpt)
