@@ -43,7 +43,14 @@ from chainrule.train.compare_report import write_comparison_report
 from chainrule.train.config import TrainConfig
 from chainrule.train.feature_file import write_feature_file
 from chainrule.train.history import History
-from chainrule.train.inference import ImageWarning, evaluate_run, load_run, predict_images
+from chainrule.train.inference import (
+    FilePrediction,
+    ImageWarning,
+    evaluate_run,
+    load_run,
+    predict_files,
+    predict_images,
+)
 from chainrule.train.inputs import load_image_files, load_image_splits, load_splits
 from chainrule.train.metrics import Evaluation, confusion_matrix, evaluate, predict_scores
 from chainrule.train.preprocess import Preprocessor, shift_augment
@@ -58,6 +65,7 @@ __all__ = [
     "CheckpointError",
     "CompareConfig",
     "Evaluation",
+    "FilePrediction",
     "History",
     "ImageWarning",
     "Preprocessor",
@@ -74,6 +82,7 @@ __all__ = [
     "load_image_splits",
     "load_run",
     "load_splits",
+    "predict_files",
     "predict_images",
     "predict_scores",
     "save_checkpoint",

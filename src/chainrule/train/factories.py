@@ -12,17 +12,47 @@ Model, loss and optimizer come from the registries (``nn.ACTIVATIONS`` through `
 
 from __future__ import annotations
 
+import itertools
+import os
 from typing import Any
 
 from chainrule import nn, optim
+from chainrule.errors import ConfigError
 from chainrule.optim import lr_scheduler
 from chainrule.train.config import TrainConfig
 
 __all__ = ["build_loss", "build_model", "build_optimizer", "build_scheduler"]
 
 
+#: Bytes of memory a float32 parameter costs in training: the weight, its gradient, up to
+#: two optimizer moments and the best epoch's copy.
+BYTES_PER_PARAMETER = 5 * 4
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM of this machine (``None`` where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def build_model(cfg: TrainConfig, in_features: int, num_classes: int) -> nn.MLP:
-    """The MLP ``in_features -> cfg.hidden... -> num_classes`` of the run."""
+    """The MLP ``in_features -> cfg.hidden... -> num_classes`` of the run.
+
+    A net too large for this machine's memory is refused before anything is allocated
+    (:class:`~chainrule.errors.ConfigError` naming ``--hidden``), instead of failing deep
+    inside NumPy, or swapping, after minutes of loading data.
+    """
+    widths = [int(in_features), *cfg.hidden, int(num_classes)]
+    params = sum(a * b + b for a, b in itertools.pairwise(widths))
+    memory = physical_memory()
+    if memory is not None and params * BYTES_PER_PARAMETER > memory:
+        raise ConfigError(
+            f"--hidden {' '.join(map(str, cfg.hidden))}: a net of {params:,} parameters needs "
+            f"about {params * BYTES_PER_PARAMETER / 2**30:,.1f} GiB to train, more than this "
+            f"machine's {memory / 2**30:,.1f} GiB of memory"
+        )
     return nn.MLP(in_features, list(cfg.hidden), num_classes, activation=cfg.activation,
                   dropout=cfg.dropout, batchnorm=cfg.batchnorm)
 
