@@ -54,3 +54,21 @@ def batches(count: int, n: int, d: int, classes: int | None = None, seed: int = 
 
 def param(*shape: int, seed: int = 0) -> cr.nn.Parameter:
     return cr.nn.Parameter(np.random.default_rng(seed).standard_normal(shape) * 0.5)
+
+
+def mlp_pair(sizes: tuple, dtype: str = "float32", **mlp_kw: object) -> tuple:
+    """Two equal MLPs (layer sizes ``sizes``; float64 moves parameters and buffers)."""
+    cr.manual_seed(1)
+    a = cr.nn.MLP(sizes[0], list(sizes[1:-1]), sizes[-1], **mlp_kw)
+    b = cr.nn.MLP(sizes[0], list(sizes[1:-1]), sizes[-1], **mlp_kw)
+    b.load_state_dict(a.state_dict())
+    if dtype == "float64":
+        for m in (a, b):
+            m.to(np.float64)  # parameters and buffers (batch norm's running statistics)
+    return a, b
+
+
+def mlp_data(n: int, d: int, c: int, dtype: str = "float32", seed: int = 0) -> tuple:
+    """A batch ``(x (n, d), labels < c)`` from a seeded generator."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)).astype(dtype), rng.integers(0, c, n)
