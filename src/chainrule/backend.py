@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["namespace"]
+__all__ = ["channels_last", "fold_windows", "namespace", "window_view"]
 
 #: Namespace by array type, filled on first sight of each type.
 _NAMESPACES: dict[type, Any] = {np.ndarray: np}
@@ -41,3 +41,90 @@ def namespace(*arrays: Any) -> Any:
             _NAMESPACES[type(a)] = xp
             return xp
     return np
+
+
+# --------------------------------------------------------------------------------------
+# What the standard lacks: sliding windows over images, and their sum back (col2im).
+#
+# Images are (N, C, H, W) arrays (PyTorch's NCHW) whose *memory* may be channels-last
+# (N, H, W, C): the image ops keep their outputs so (a transposed view, like PyTorch's
+# ``channels_last``), so conv -> batch norm -> ReLU -> pool -> conv needs no layout copy
+# and every window of an image is a block of rows of a matrix with C columns.
+
+
+def channels_last(x: Any, padding: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0)),
+                  value: float = 0.0) -> Any:
+    """The (N, C, H, W) array ``x`` as a C-ordered (N, H', W', C) array, padded by ``value``.
+
+    ``padding`` is ``((top, bottom), (left, right))``. A view when ``x`` already has that
+    memory and needs no padding, else one copy.
+
+    >>> channels_last(np.zeros((2, 3, 4, 5)), ((1, 1), (0, 0))).shape
+    (2, 6, 5, 3)
+    """
+    xp = namespace(x)
+    (top, bottom), (left, right) = padding
+    moved = xp.permute_dims(x, (0, 2, 3, 1))
+    if not (top or bottom or left or right):
+        if xp is np and moved.flags.c_contiguous:
+            return moved
+        return xp.asarray(moved, copy=True) if xp is not np else np.ascontiguousarray(moved)
+    n, h, w, c = moved.shape
+    shape = (n, h + top + bottom, w + left + right, c)
+    if xp is np:
+        out = np.empty(shape, dtype=x.dtype)
+        if top:
+            out[:, :top] = value
+        if bottom:
+            out[:, shape[1] - bottom:] = value
+        if left:
+            out[:, top:top + h, :left] = value
+        if right:
+            out[:, top:top + h, shape[2] - right:] = value
+        out[:, top:top + h, left:left + w] = moved
+        return out
+    out = xp.full(shape, value, dtype=x.dtype)
+    out[:, top:top + h, left:left + w, :] = moved
+    return out
+
+
+def window_view(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
+                dilation: tuple[int, int]) -> Any:
+    """Every window of a channels-last image batch: ``(N, Ho, Wo, kh, kw, C)``.
+
+    ``out[n, i, j, a, b] = x[n, i*sh + a*dh, j*sw + b*dw]``. A strided view of ``x`` on
+    NumPy (no copy); other namespaces stack the ``kh*kw`` shifted slices.
+    """
+    n, h, w, c = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    ho = (h - dh * (kh - 1) - 1) // sh + 1
+    wo = (w - dw * (kw - 1) - 1) // sw + 1
+    if isinstance(x, np.ndarray):
+        s = x.strides
+        return np.lib.stride_tricks.as_strided(
+            x, (n, ho, wo, kh, kw, c), (s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]),
+            writeable=False)
+    xp = namespace(x)
+    taps = [x[:, a * dh:a * dh + sh * (ho - 1) + 1:sh, b * dw:b * dw + sw * (wo - 1) + 1:sw, :]
+            for a in range(kh) for b in range(kw)]
+    return xp.reshape(xp.stack(taps, axis=3), (n, ho, wo, kh, kw, c))
+
+
+def fold_windows(windows: Any, shape: tuple[int, int, int, int], stride: tuple[int, int],
+                 dilation: tuple[int, int]) -> Any:
+    """The adjoint of :func:`window_view` (col2im): each window's values added back at
+    the positions they came from, into zeros of the channels-last ``shape``.
+
+    A loop over the ``kh*kw`` kernel taps, each one strided accumulation over all the
+    windows at once (never a loop over positions).
+    """
+    xp = namespace(windows)
+    _, ho, wo, kh, kw, _ = windows.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    out = xp.zeros(shape, dtype=windows.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            rows = slice(a * dh, a * dh + sh * (ho - 1) + 1, sh)
+            cols = slice(b * dw, b * dw + sw * (wo - 1) + 1, sw)
+            out[:, rows, cols, :] += windows[:, :, :, a, b, :]
+    return out

@@ -20,7 +20,8 @@ from chainrule.nn.activations import (
     Tanh,
     activation,
 )
-from chainrule.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, Linear, Maxout, Sequential
+from chainrule.nn.conv import Conv2d
+from chainrule.nn.layers import Dropout, Dropout2d, Flatten, Identity, Linear, Maxout, Sequential
 from chainrule.nn.losses import (
     LOSSES,
     CrossEntropyLoss,
@@ -31,6 +32,8 @@ from chainrule.nn.losses import (
 )
 from chainrule.nn.mlp import MLP, build_model
 from chainrule.nn.module import IncompatibleKeys, Module, Parameter, StateDictError
+from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d
+from chainrule.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from chainrule.nn.regularization import l2_penalty, regularized_parameters
 
 __all__ = [
@@ -39,9 +42,14 @@ __all__ = [
     "ELU",
     "LOSSES",
     "MLP",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout2d",
     "Flatten",
     "Identity",
     "IncompatibleKeys",
@@ -49,6 +57,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "MSELoss",
+    "MaxPool2d",
     "Maxout",
     "MaxoutPool",
     "Module",

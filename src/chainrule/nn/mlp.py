@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainrule.nn.activations import activation as make_activation
-from chainrule.nn.layers import BatchNorm1d, Dropout, Linear, Sequential
+from chainrule.nn.layers import Dropout, Linear, Sequential
 from chainrule.nn.module import Module
+from chainrule.nn.normalization import BatchNorm1d
 
 __all__ = ["MLP", "build_model"]
 

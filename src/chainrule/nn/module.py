@@ -93,9 +93,10 @@ class Module:
     training: bool
 
     #: What the module changes in Python on every call in training mode, outside any op
-    #: (BatchNorm1d: "its running statistics"), or ``None``. A compiled step replays the
-    #: recorded ops without running Python, so :func:`chainrule.compile` refuses a model
-    #: that holds such a module in training mode.
+    #: (e.g. "its call counter"), or ``None``. A compiled step replays the recorded ops
+    #: without running Python, so :func:`chainrule.compile` refuses a model that holds
+    #: such a module in training mode. (Batch norm needs none: its op updates the running
+    #: statistics itself.)
     updates_in_training: ClassVar[str | None] = None
 
     def __init__(self) -> None:
@@ -383,6 +384,8 @@ class Module:
             value, mod, name, kind = own[key]
             if kind == "parameter":
                 np.copyto(value.data, arr.astype(value.data.dtype, copy=False))
+            elif value.flags.writeable:  # in place: a compiled step reads the same array
+                np.copyto(value, arr, casting="unsafe")
             else:
                 mod._buffers[name] = np.array(arr, dtype=value.dtype, copy=True)
         return IncompatibleKeys(missing, unexpected)

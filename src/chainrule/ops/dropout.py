@@ -1,4 +1,5 @@
-"""Inverted dropout as one gate.
+"""Inverted dropout as one gate: of single elements (``dropout``) or whole channels
+(``dropout2d``).
 
 In training each element is kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``,
 so the expected activation is unchanged and evaluation passes the input through. The mask
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._tensor import Tensor
+from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import UnaryGate
 from chainrule.random import get_rng
@@ -46,3 +48,44 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if not training or p == 0.0:
         return x
     return Dropout.apply(x, float(p))
+
+
+class Dropout2d(UnaryGate):
+    """Channel dropout: ``x * mask / (1 - p)`` with one keep-or-drop draw per (image,
+    channel), so a feature map is kept or zeroed whole; backward uses the same mask."""
+
+    symbol = "dropout2d"
+    parameters = ("p",)
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, p: float) -> np.ndarray:
+        if x.ndim != 4:
+            raise ShapeError(f"dropout2d: expected a batch of images (N, C, H, W), got an "
+                             f"input of shape {x.shape}")
+        shape = (x.shape[0], x.shape[1], 1, 1)
+        if p >= 1.0:
+            mask = np.zeros(shape, dtype=x.dtype)
+        else:
+            keep = get_rng().random(shape) >= p
+            mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        return upstream * ctx.mask, None
+
+
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero whole channels of an NCHW batch with probability ``p`` (scaling the rest) when
+    ``training``: neighbouring pixels are correlated, so dropping single pixels of a
+    feature map regularizes little.
+
+    >>> F.dropout2d(cr.ones(2, 4, 3, 3), 0.5).shape
+    (2, 4, 3, 3)
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: probability p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    return Dropout2d.apply(x, float(p))

@@ -98,8 +98,8 @@ class Trainer:
     compile:
         Run each training step through :func:`chainrule.compile` (traced once, replayed
         with preallocated buffers: the same arithmetic, less Python per step). Steps that
-        cannot be replayed (batch norm in training mode) fall back to the eager step by
-        themselves; ``False`` always uses the eager step.
+        cannot be replayed (a module that updates state in Python) fall back to the eager
+        step by themselves; ``False`` always uses the eager step.
     """
 
     def __init__(

@@ -1,0 +1,244 @@
+"""Two-dimensional convolution as one gate, computed as one matrix product per group.
+
+**Unfold (im2col).** Every ``kh x kw`` window of the zero-padded input, across its ``C``
+channels, becomes one row of a matrix ``X_col`` of shape ``(N*Ho*Wo, kh*kw*C)``; the
+weight ``(O, C, kh, kw)`` becomes ``W_col`` of shape ``(kh*kw*C, O)``. The convolution is
+then the lecture's matrix multiply, with a bias per output channel::
+
+    out = X_col @ W_col + b                 (N*Ho*Wo, O), read as (N, O, Ho, Wo)
+
+**Backward** is the lecture's rule for ``y = x w`` with the unfolded input as ``x``::
+
+    dW_col = X_col^T @ upstream      dX_col = upstream @ W_col^T      db = sum of upstream rows
+
+and ``dX_col`` is folded back (col2im): each window's gradient is added to the pixels it
+was read from, so a pixel that lies in several windows receives the sum (the copy gate).
+With ``groups`` G the channels split into G independent convolutions, one product each.
+
+Images are NCHW (PyTorch's layout); the output's memory is channels-last (see
+:func:`chainrule.backend.channels_last`), which makes every window a block of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from chainrule._tensor import Tensor
+from chainrule.backend import channels_last, fold_windows, namespace, window_view
+from chainrule.errors import ShapeError
+from chainrule.function import Context
+from chainrule.ops._common import Gate, operand, shape_text
+from chainrule.ops._windows import Padding, Pair, image_shape, output_size, pair, symmetric
+
+__all__ = ["Conv2d", "ConvGeometry", "conv2d", "conv_geometry"]
+
+
+class ConvGeometry(NamedTuple):
+    """The sizes of one convolution: input ``(n, c, h, w)``, ``o`` filters, output ``ho x wo``."""
+
+    n: int
+    c: int
+    h: int
+    w: int
+    o: int
+    kernel: Pair
+    stride: Pair
+    padding: Padding
+    dilation: Pair
+    groups: int
+    ho: int
+    wo: int
+
+    @property
+    def rows(self) -> int:
+        """Rows of the unfolded input: one per output position, ``N * Ho * Wo``."""
+        return self.n * self.ho * self.wo
+
+    @property
+    def depth(self) -> int:
+        """Columns of the unfolded input per group: ``kh * kw * C / groups``."""
+        return self.kernel[0] * self.kernel[1] * (self.c // self.groups)
+
+    @property
+    def padded(self) -> tuple[int, int, int, int]:
+        """The channels-last shape of the padded input, ``(N, H', W', C)``."""
+        (top, bottom), (left, right) = self.padding
+        return self.n, self.h + top + bottom, self.w + left + right, self.c
+
+
+def conv_geometry(x_shape: tuple, w_shape: tuple, bias_shape: tuple | None, stride: Pair,
+                  padding: Padding, dilation: Pair, groups: int) -> ConvGeometry:
+    """Check that input, weight and bias fit, and work out the output size."""
+    n, c, h, w = image_shape(x_shape, "conv2d")
+    if len(w_shape) != 4:
+        raise ShapeError(f"conv2d: weight must be (out_channels, in_channels/groups, kh, kw), "
+                         f"got shape {tuple(w_shape)}")
+    o, cg = int(w_shape[0]), int(w_shape[1])
+    if groups < 1 or c % groups or o % groups:
+        raise ShapeError(f"conv2d: groups={groups} must divide both the {c} input channels of "
+                         f"input {tuple(x_shape)} and the {o} filters of weight {tuple(w_shape)}")
+    if c // groups != cg:
+        raise ShapeError(f"conv2d: input of shape {tuple(x_shape)} has {c} channels but weight "
+                         f"of shape {tuple(w_shape)} expects {cg * groups} "
+                         f"({cg} per group x {groups} groups)")
+    if bias_shape is not None and tuple(bias_shape) != (o,):
+        raise ShapeError(f"conv2d: bias of shape {tuple(bias_shape)} does not fit weight of "
+                         f"shape {tuple(w_shape)} (expected ({o},))")
+    kernel = (int(w_shape[2]), int(w_shape[3]))
+    ho, wo = output_size("conv2d", (n, c, h, w), kernel, stride, padding, dilation)
+    return ConvGeometry(n, c, h, w, o, kernel, stride, padding, dilation, groups, ho, wo)
+
+
+def unfold(x: Any, g: ConvGeometry) -> Any:
+    """``X_col`` per group, ``(G, N*Ho*Wo, kh*kw*C/G)``: the input's windows as rows (one copy)."""
+    xp = namespace(x)
+    windows = window_view(channels_last(x, g.padding), g.kernel, g.stride, g.dilation)
+    if g.groups == 1:
+        return xp.reshape(windows, (1, g.rows, g.depth))
+    kh, kw = g.kernel
+    split = xp.reshape(windows, (g.n, g.ho, g.wo, kh, kw, g.groups, g.c // g.groups))
+    return xp.reshape(xp.permute_dims(split, (5, 0, 1, 2, 3, 4, 6)), (g.groups, g.rows, g.depth))
+
+
+def weight_matrix(weight: Any, g: ConvGeometry) -> Any:
+    """``W_col`` per group, ``(G, kh*kw*C/G, O/G)``, columns matching :func:`unfold`'s rows."""
+    xp = namespace(weight)
+    kh, kw = g.kernel
+    split = xp.reshape(weight, (g.groups, g.o // g.groups, g.c // g.groups, kh, kw))
+    return xp.reshape(xp.permute_dims(split, (0, 3, 4, 2, 1)), (g.groups, g.depth, g.o // g.groups))
+
+
+def _rows_to_image(rows: Any, g: ConvGeometry) -> Any:
+    """``(G, N*Ho*Wo, O/G)`` products -> the ``(N, O, Ho, Wo)`` image (channels-last memory)."""
+    xp = namespace(rows)
+    if g.groups > 1:
+        rows = xp.permute_dims(rows, (1, 0, 2))
+    return xp.permute_dims(xp.reshape(rows, (g.n, g.ho, g.wo, g.o)), (0, 3, 1, 2))
+
+
+def _image_to_rows(image: Any, g: ConvGeometry) -> Any:
+    """The upstream ``(N, O, Ho, Wo)`` as ``(G, N*Ho*Wo, O/G)`` (a view when channels-last)."""
+    xp = namespace(image)
+    rows = xp.reshape(xp.permute_dims(image, (0, 2, 3, 1)), (g.rows, g.o))
+    if g.groups == 1:
+        return xp.reshape(rows, (1, g.rows, g.o))
+    return xp.permute_dims(xp.reshape(rows, (g.rows, g.groups, g.o // g.groups)), (1, 0, 2))
+
+
+def fold(cols: Any, g: ConvGeometry) -> Any:
+    """col2im: ``(G, N*Ho*Wo, kh*kw*C/G)`` window gradients -> the input's ``(N, C, H, W)``."""
+    xp = namespace(cols)
+    kh, kw = g.kernel
+    cg = g.c // g.groups
+    windows = xp.reshape(cols, (g.groups, g.n, g.ho, g.wo, kh, kw, cg))
+    windows = xp.reshape(xp.permute_dims(windows, (1, 2, 3, 4, 5, 0, 6)),
+                         (g.n, g.ho, g.wo, kh, kw, g.c))
+    padded = fold_windows(windows, g.padded, g.stride, g.dilation)
+    (top, _), (left, _) = g.padding
+    return xp.permute_dims(padded[:, top:top + g.h, left:left + g.w, :], (0, 3, 1, 2))
+
+
+class Conv2d(Gate):
+    """``conv2d(x, weight, bias)``: NCHW input, weight ``(O, C/groups, kh, kw)`` (PyTorch's).
+
+    Forward ``out = X_col @ W_col + b`` on the unfolded input; backward the matrix
+    multiply's rule ``dW = X_col^T @ upstream``, ``dX_col = upstream @ W_col^T`` (then
+    folded back onto the pixels), ``db = sum of upstream`` (see the module docstring).
+    Only the unfolded input is kept for backward (one copy, the size of ``X_col``).
+    """
+
+    symbol = "conv2d"
+    operands = ("x", "weight", "bias")
+    parameters = ("stride", "padding", "dilation", "groups")
+    differentiable_backward = False
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        x, w = inputs[0], inputs[1]
+        n, _, ho, wo = output.shape
+        o, cg, kh, kw = w.shape
+        rows, depth = f"{n * ho * wo}", f"{kh * kw * cg}"
+        if k == 0:
+            return (f"col2im(upstream ({rows}x{o}) @ W_col^T ({o}x{depth})) -> "
+                    f"{shape_text(tuple(x.shape))}")
+        if k == 1:
+            return (f"X_col^T ({depth}x{rows}) @ upstream ({rows}x{o}), as "
+                    f"{shape_text((o, cg, kh, kw))}")
+        return f"sum of upstream over N, Ho, Wo -> ({o},)"
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any, stride: Pair, padding: Padding,
+                dilation: Pair, groups: int) -> Any:
+        g = conv_geometry(x.shape, weight.shape, None if bias is None else bias.shape,
+                          stride, padding, dilation, groups)
+        xp = namespace(x, weight)
+        cols = unfold(x, g)
+        w_col = weight_matrix(weight, g)
+        out = _rows_to_image(xp.matmul(cols, w_col), g)
+        if bias is not None:
+            out += xp.reshape(bias, (1, g.o, 1, 1))
+        ctx.save_for_backward(cols, w_col)
+        ctx.geometry = g
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        cols, w_col = ctx.saved_tensors
+        g: ConvGeometry = ctx.geometry
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        xp = namespace(upstream)
+        up = _image_to_rows(upstream, g)
+        gx = gw = gb = None
+        if need_w:
+            kh, kw = g.kernel
+            d_col = xp.matmul(xp.permute_dims(cols, (0, 2, 1)), up)  # (G, K, O/G)
+            d_col = xp.reshape(d_col, (g.groups, kh, kw, g.c // g.groups, g.o // g.groups))
+            gw = xp.reshape(xp.permute_dims(d_col, (0, 4, 3, 1, 2)),
+                            (g.o, g.c // g.groups, kh, kw))
+        if need_b:
+            gb = xp.reshape(xp.sum(up, axis=1), (g.o,))
+        if need_x:
+            gx = fold(xp.matmul(up, xp.permute_dims(w_col, (0, 2, 1))), g)
+        return gx, gw, gb, None, None, None, None
+
+
+def _padding(padding: Any, kernel: Pair, dilation: Pair, stride: Pair) -> Padding:
+    """PyTorch's ``padding``: an int, a pair, ``'valid'`` (none) or ``'same'`` (stride 1:
+    the output keeps the input's size; an odd total puts the extra row below/right)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding != "same":
+            raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', "
+                             f"got {padding!r}")
+        if stride != (1, 1):
+            raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride}")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return (totals[0] // 2, totals[0] - totals[0] // 2), (totals[1] // 2,
+                                                              totals[1] - totals[1] // 2)
+    return symmetric(pair(padding, "padding", "conv2d", minimum=0))
+
+
+def conv2d(x: Any, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as in PyTorch) of an NCHW batch.
+
+    ``weight`` is ``(out_channels, in_channels / groups, kh, kw)``; ``stride``,
+    ``dilation`` and ``padding`` are ints or pairs, ``padding`` also ``'valid'`` or
+    ``'same'``. Output ``(N, out_channels, Ho, Wo)`` with
+    ``Ho = (H + 2 ph - dh (kh - 1) - 1) // sh + 1``.
+
+    >>> x = cr.randn(2, 3, 32, 32)
+    >>> F.conv2d(x, cr.randn(16, 3, 3, 3), padding=1).shape
+    (2, 16, 32, 32)
+    """
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"conv2d: weight must be a Tensor, got {type(weight).__name__}")
+    if not isinstance(x, Tensor):
+        x = operand(x, weight)
+    stride_ = pair(stride, "stride", "conv2d")
+    dilation_ = pair(dilation, "dilation", "conv2d")
+    kernel = tuple(int(k) for k in weight.shape[2:4]) if weight.ndim == 4 else (1, 1)
+    padding_ = _padding(padding, kernel, dilation_, stride_)
+    return Conv2d.apply(x, weight, bias, stride_, padding_, dilation_, int(groups))
