@@ -21,6 +21,7 @@ from chainrule.nn.activations import (
     activation,
 )
 from chainrule.nn.conv import Conv2d
+from chainrule.nn.convnet import ConvNet, default_conv_spec, parse_conv_spec
 from chainrule.nn.layers import Dropout, Dropout2d, Flatten, Identity, Linear, Maxout, Sequential
 from chainrule.nn.losses import (
     LOSSES,
@@ -47,6 +48,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Conv2d",
+    "ConvNet",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
@@ -71,8 +73,10 @@ __all__ = [
     "Tanh",
     "activation",
     "build_model",
+    "default_conv_spec",
     "init",
     "l2_penalty",
     "loss",
+    "parse_conv_spec",
     "regularized_parameters",
 ]

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainrule.nn.activations import activation as make_activation
+from chainrule.nn.convnet import ConvNet
 from chainrule.nn.layers import Dropout, Linear, Sequential
 from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm1d
@@ -93,27 +94,35 @@ class MLP(Sequential):
         return cfg
 
 
-_MLP_KEYS = ("in_features", "hidden", "out_features", "activation", "dropout", "batchnorm",
-             "activation_kwargs")
+#: Model types ``build_model`` rebuilds: class, accepted keys, required keys.
+_MODELS: dict[str, tuple[type, tuple[str, ...], tuple[str, ...]]] = {
+    "MLP": (MLP, ("in_features", "hidden", "out_features", "activation", "dropout",
+                  "batchnorm", "activation_kwargs"), ("in_features", "hidden", "out_features")),
+    "ConvNet": (ConvNet, ("in_channels", "num_classes", "blocks", "batchnorm", "dropout"),
+                ("in_channels", "num_classes", "blocks")),
+}
 
 
 def build_model(config: dict[str, Any]) -> Module:
     """Rebuild a model from its ``config()`` (checkpoints store it beside the weights).
 
-    ``{"type": "MLP", "in_features": 3072, "hidden": [100], "out_features": 10, ...}``;
-    ``"type"`` defaults to ``"MLP"`` and ``"hidden": []`` gives a linear classifier.
+    ``{"type": "MLP", "in_features": 3072, "hidden": [100], "out_features": 10, ...}``
+    (``"type"`` defaults to ``"MLP"``; ``"hidden": []`` gives a linear classifier) or
+    ``{"type": "ConvNet", "in_channels": 3, "num_classes": 10, "blocks": [32, "pool"]}``.
     """
     if not isinstance(config, dict):
         raise TypeError(f"build_model: config must be a dict, got {type(config).__name__}")
     kind = config.get("type", "MLP")
-    if kind != "MLP":
-        raise ValueError(f"build_model: unknown model type {kind!r} (known: 'MLP')")
+    if kind not in _MODELS:
+        raise ValueError(f"build_model: unknown model type {kind!r} "
+                         f"(known: {', '.join(repr(k) for k in _MODELS)})")
+    cls, keys, required = _MODELS[kind]
     args = {k: v for k, v in config.items() if k != "type"}
-    unknown = sorted(set(args) - set(_MLP_KEYS))
+    unknown = sorted(set(args) - set(keys))
     if unknown:
-        raise ValueError(f"build_model: unknown MLP config keys {unknown}; "
-                         f"valid keys are {list(_MLP_KEYS)}")
-    missing = [k for k in ("in_features", "hidden", "out_features") if k not in args]
+        raise ValueError(f"build_model: unknown {kind} config keys {unknown}; "
+                         f"valid keys are {list(keys)}")
+    missing = [k for k in required if k not in args]
     if missing:
-        raise ValueError(f"build_model: MLP config is missing {missing}")
-    return MLP(**args)
+        raise ValueError(f"build_model: {kind} config is missing {missing}")
+    return cls(**args)
