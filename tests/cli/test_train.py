@@ -154,12 +154,14 @@ def test_error_paths_print_one_line(run_dir, tmp_path, capsys, monkeypatch):
 
 def test_cli_defaults_are_the_library_defaults():
     from chainrule.cli import build_parser
+    from chainrule.train.config import MODEL_DEFAULTS
 
     args = build_parser().parse_args(["train"])
     defaults = TrainConfig()
     for key, value in defaults.to_dict().items():
-        if key == "epochs":
-            assert args.epochs is None  # None: 30, or the resumed run's
+        if key in MODEL_DEFAULTS["mlp"]:  # epochs: 30, or the resumed run's
+            assert getattr(args, key) is None, key  # None: the model's default
+            assert MODEL_DEFAULTS["mlp"][key] == value, key
             continue
         assert getattr(args, key) == value, key
 

@@ -19,7 +19,7 @@ uninterrupted run would have seen.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,10 @@ class DataLoader:
 
     ``X``: ``(N, ...)`` array-like (converted to float32 batch by batch, not rescaled);
     ``y``: ``(N,)`` integer labels. ``len(loader)`` is the number of batches per epoch:
-    ``ceil(N / batch_size)``, or ``floor`` with ``drop_last``.
+    ``ceil(N / batch_size)``, or ``floor`` with ``drop_last``. ``transform(X_batch, rng)``,
+    when given, makes each batch's inputs instead (augmentation, normalization) with a
+    generator seeded by the loader's seed, the epoch and the batch, so a resumed run
+    draws the same augmentations.
 
     >>> loader = DataLoader(np.zeros((10, 3)), np.zeros(10, np.int64), batch_size=4, seed=0)
     >>> len(loader), sum(len(yb) for _, yb in loader)
@@ -51,6 +54,7 @@ class DataLoader:
         shuffle: bool = True,
         seed: int | None = None,
         drop_last: bool = False,
+        transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
     ) -> None:
         X = X.data if isinstance(X, Tensor) else np.asarray(X)
         y = y.data if isinstance(y, Tensor) else np.asarray(y)
@@ -72,6 +76,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.transform = transform
         if seed is None:
             seed = int(get_rng().integers(2**63 - 1))
         self.seed = int(seed)
@@ -108,8 +113,12 @@ class DataLoader:
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, n)
             index: Any = order[lo:hi] if order is not None else slice(lo, hi)
             self._position = b + 1
-            yield (Tensor(np.asarray(self.X[index], dtype=np.float32)),
-                   Tensor(self.y[index]))
+            if self.transform is None:
+                inputs = np.asarray(self.X[index], dtype=np.float32)
+            else:
+                rng = np.random.default_rng((self.seed, self._epoch, b))
+                inputs = self.transform(self.X[index], rng)
+            yield Tensor(inputs), Tensor(self.y[index])
         self._epoch += 1
         self._position = 0
 

@@ -42,7 +42,7 @@ from chainrule.atomic import write_bytes
 from chainrule.errors import ChainruleError
 
 if TYPE_CHECKING:
-    from chainrule.train.preprocess import Preprocessor
+    from chainrule.train.preprocess import ImagePreprocessor, Preprocessor
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -101,17 +101,19 @@ class Checkpoint:
     version: str = ""
     format_version: int = FORMAT_VERSION
 
-    def preprocessor(self) -> Preprocessor:
+    def preprocessor(self) -> Preprocessor | ImagePreprocessor:
         """The run's fitted preprocessing (features, standardization), rebuilt from the file.
 
         >>> pre = load_checkpoint("runs/demo").preprocessor()     # doctest: +SKIP
         >>> pre.transform(images).shape                           # doctest: +SKIP
         """
-        from chainrule.train.preprocess import Preprocessor
+        from chainrule.train.preprocess import ImagePreprocessor, Preprocessor
 
         if self.normalization is None:
             raise CheckpointError(f"{self.path}: the checkpoint has no normalization statistics")
-        pre = Preprocessor(self.config.get("features", "pixels"))
+        pre: Preprocessor | ImagePreprocessor = (
+            ImagePreprocessor() if self.config.get("model") == "cnn"  # images in, per channel
+            else Preprocessor(self.config.get("features", "pixels")))
         pre.load_state_dict({"image_shape": self.image_shape, "normalization": self.normalization,
                              "features": self.features})
         return pre

@@ -6,9 +6,11 @@
    of the training images;
 2. turn images into vectors: raw pixels scaled to ``[0, 1]`` (or the image features of
    ``--features``), then standardize each feature with the training split's mean and std
-   (:class:`~chainrule.train.Preprocessor`);
-3. build the MLP, the loss (softmax or SVM), the optimizer and the learning-rate schedule
-   (:mod:`chainrule.train.factories`);
+   (:class:`~chainrule.train.Preprocessor`); for a ConvNet (``--model cnn``) keep them
+   images, standardize each colour channel, and augment each batch as it is drawn
+   (:class:`~chainrule.train.preprocess.ImagePreprocessor`);
+3. build the MLP or the ConvNet, the loss (softmax or SVM), the optimizer and the
+   learning-rate schedule (:mod:`chainrule.train.factories`);
 4. train with :class:`~chainrule.train.Trainer`, saving a checkpoint after every epoch;
 5. evaluate on the test split and write the run folder: ``checkpoint.safetensors``,
    ``metrics.json`` and ``report.html``.
@@ -28,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.data.loader import DataLoader
 from chainrule.errors import ConfigError
 from chainrule.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from chainrule.train.config import AUTO_AUGMENT_BELOW, TrainConfig
@@ -35,11 +38,11 @@ from chainrule.train.factories import build_loss, build_model, build_optimizer, 
 from chainrule.train.history import History
 from chainrule.train.inputs import load_splits
 from chainrule.train.metrics import Evaluation, evaluate
-from chainrule.train.preprocess import Preprocessor, shift_augment
+from chainrule.train.preprocess import ImagePreprocessor, Preprocessor, shift_augment
 from chainrule.train.report import write_metrics, write_report
 from chainrule.train.trainer import Trainer
 
-__all__ = ["RunResult", "default_run_dir", "train_run"]
+__all__ = ["RunResult", "default_run_dir", "resolve_augment", "train_run"]
 
 
 @dataclass
@@ -54,6 +57,29 @@ class RunResult:
     checkpoint: Path
     report: Path
     metrics: Path
+
+
+def resolve_augment(cfg: TrainConfig, train_x: np.ndarray) -> str:
+    """``cfg.augment`` with ``auto`` decided and the choice checked against the data.
+
+    ``auto``: a ConvNet gets random crops, plus mirror images for colour images (a
+    mirrored digit is another symbol); an MLP gets one-pixel shifts of data sets under
+    :data:`AUTO_AUGMENT_BELOW` images.
+    """
+    images = np.ndim(train_x) == 4
+    augment = cfg.augment
+    if augment == "auto":
+        if cfg.model == "cnn":
+            augment = "crop-flip" if images and train_x.shape[-1] == 3 else "crop"
+        else:
+            augment = "shift" if images and len(train_x) < AUTO_AUGMENT_BELOW else "none"
+    if augment != "none" and not images:
+        raise ConfigError(f"--augment {augment} needs images; this data set is a table of "
+                          "features")
+    if augment in ("crop", "crop-flip") and cfg.model != "cnn":
+        raise ConfigError(f"--augment {augment} changes each batch of a ConvNet's images: "
+                          "use it with --model cnn (or --augment shift)")
+    return augment
 
 
 def default_run_dir(cfg: TrainConfig, root: str | Path = "runs") -> Path:
@@ -109,28 +135,32 @@ def train_run(
                                                          seed=cfg.seed)
     else:
         val_x = val_y = None
-    augment = cfg.augment
-    if augment == "auto":
-        augment = "shift" if np.ndim(train_x) == 4 and len(train_x) < AUTO_AUGMENT_BELOW else "none"
+    augment = resolve_augment(cfg, train_x)
     if augment == "shift":
-        if np.ndim(train_x) != 4:
-            raise ConfigError("--augment shift needs images; this data set is a table of "
-                              "features")
         train_x, train_y = shift_augment(train_x, train_y)
-    if ckpt is not None:
-        pre = ckpt.preprocessor()
-        X_train = pre.transform(train_x)
+    if cfg.model == "cnn":
+        pre: Any = ckpt.preprocessor() if ckpt is not None else ImagePreprocessor().fit(train_x)
+        # The images stay uint8; each batch is augmented and standardized as it is drawn.
+        train_data: Any = DataLoader(train_x, train_y, batch_size=cfg.batch_size, shuffle=True,
+                                     seed=cfg.seed, transform=pre.batch_transform(
+                                         "none" if augment == "shift" else augment))
+        in_features = 0
     else:
-        pre = Preprocessor(cfg.features)
-        X_train = pre.fit_transform(train_x, seed=cfg.seed)
+        if ckpt is not None:
+            pre = ckpt.preprocessor()
+            X_train = pre.transform(train_x)
+        else:
+            pre = Preprocessor(cfg.features)
+            X_train = pre.fit_transform(train_x, seed=cfg.seed)
+        train_data, in_features = (X_train, train_y), X_train.shape[1]
     val = (pre.transform(val_x), val_y) if val_x is not None else None
     classes = list(ds.classes)
     run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded and transformed
 
     cr.manual_seed(cfg.seed)
-    model = build_model(cfg, X_train.shape[1], len(classes))
+    model = build_model(cfg, in_features, len(classes), pre.image_shape)
     optimizer = build_optimizer(cfg, model)
-    steps_per_epoch = math.ceil(len(X_train) / cfg.batch_size)
+    steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
     scheduler, interval = build_scheduler(cfg, optimizer, steps_per_epoch)
     checkpoint_path = run_dir / CHECKPOINT_NAME
     extra = {"config": cfg.to_dict(), "class_names": classes, **pre.state_dict()}
@@ -146,7 +176,7 @@ def train_run(
     )
     if ckpt is not None:
         trainer.resume(ckpt)
-    history = trainer.fit((X_train, train_y), val, epochs=cfg.epochs)
+    history = trainer.fit(train_data, val, epochs=cfg.epochs)
     trainer.save_checkpoint(checkpoint_path, **extra)
 
     evaluation = evaluate(model, pre.transform(test_x), test_y, class_names=classes,
