@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from chainrule import nn, optim
 from chainrule.errors import ConfigError
 
@@ -135,6 +137,28 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+
+    def augmentation(self, train_x: np.ndarray) -> str:
+        """``augment`` with ``auto`` decided for these training inputs, and checked.
+
+        ``auto``: a ConvNet gets random crops, plus mirror images for colour images (a
+        mirrored digit is another symbol); an MLP gets one-pixel shifts of image sets
+        under :data:`AUTO_AUGMENT_BELOW` images.
+        """
+        images = np.ndim(train_x) == 4
+        augment = self.augment
+        if augment == "auto":
+            if self.model == "cnn":
+                augment = "crop-flip" if images and train_x.shape[-1] == 3 else "crop"
+            else:
+                augment = "shift" if images and len(train_x) < AUTO_AUGMENT_BELOW else "none"
+        if augment != "none" and not images:
+            raise ConfigError(f"--augment {augment} needs images; this data set is a table of "
+                              "features")
+        if augment in ("crop", "crop-flip") and self.model != "cnn":
+            raise ConfigError(f"--augment {augment} changes each batch of a ConvNet's images: "
+                              "use it with --model cnn (or --augment shift)")
+        return augment
 
     @property
     def learning_rate(self) -> float:

@@ -31,9 +31,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.data.loader import DataLoader
-from chainrule.errors import ConfigError
 from chainrule.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from chainrule.train.config import AUTO_AUGMENT_BELOW, TrainConfig
+from chainrule.train.config import TrainConfig
 from chainrule.train.factories import build_loss, build_model, build_optimizer, build_scheduler
 from chainrule.train.history import History
 from chainrule.train.inputs import load_splits
@@ -42,7 +41,7 @@ from chainrule.train.preprocess import ImagePreprocessor, Preprocessor, shift_au
 from chainrule.train.report import write_metrics, write_report
 from chainrule.train.trainer import Trainer
 
-__all__ = ["RunResult", "default_run_dir", "resolve_augment", "train_run"]
+__all__ = ["RunResult", "default_run_dir", "train_run"]
 
 
 @dataclass
@@ -57,29 +56,6 @@ class RunResult:
     checkpoint: Path
     report: Path
     metrics: Path
-
-
-def resolve_augment(cfg: TrainConfig, train_x: np.ndarray) -> str:
-    """``cfg.augment`` with ``auto`` decided and the choice checked against the data.
-
-    ``auto``: a ConvNet gets random crops, plus mirror images for colour images (a
-    mirrored digit is another symbol); an MLP gets one-pixel shifts of data sets under
-    :data:`AUTO_AUGMENT_BELOW` images.
-    """
-    images = np.ndim(train_x) == 4
-    augment = cfg.augment
-    if augment == "auto":
-        if cfg.model == "cnn":
-            augment = "crop-flip" if images and train_x.shape[-1] == 3 else "crop"
-        else:
-            augment = "shift" if images and len(train_x) < AUTO_AUGMENT_BELOW else "none"
-    if augment != "none" and not images:
-        raise ConfigError(f"--augment {augment} needs images; this data set is a table of "
-                          "features")
-    if augment in ("crop", "crop-flip") and cfg.model != "cnn":
-        raise ConfigError(f"--augment {augment} changes each batch of a ConvNet's images: "
-                          "use it with --model cnn (or --augment shift)")
-    return augment
 
 
 def default_run_dir(cfg: TrainConfig, root: str | Path = "runs") -> Path:
@@ -135,7 +111,7 @@ def train_run(
                                                          seed=cfg.seed)
     else:
         val_x = val_y = None
-    augment = resolve_augment(cfg, train_x)
+    augment = cfg.augmentation(train_x)
     if augment == "shift":
         train_x, train_y = shift_augment(train_x, train_y)
     if cfg.model == "cnn":
