@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["channels_last", "fold_windows", "namespace", "window_view"]
+__all__ = ["channel_dots", "channel_sums", "channels_last", "fold_windows", "namespace",
+           "window_view"]
 
 #: Namespace by array type, filled on first sight of each type.
 _NAMESPACES: dict[type, Any] = {np.ndarray: np}
@@ -128,3 +129,21 @@ def fold_windows(windows: Any, shape: tuple[int, int, int, int], stride: tuple[i
             cols = slice(b * dw, b * dw + sw * (wo - 1) + 1, sw)
             out[:, rows, cols, :] += windows[:, :, :, a, b, :]
     return out
+
+
+# --------------------------------------------------------------------------------------
+# Per-channel reductions of (N, C, H, W) arrays (batch norm): one pass, any memory layout.
+
+
+def channel_sums(x: Any) -> Any:
+    """``x.sum(axis=(0, 2, 3))``: one sum per channel of an (N, C, H, W) array."""
+    if isinstance(x, np.ndarray):
+        return np.einsum("nchw->c", x)
+    return namespace(x).sum(x, axis=(0, 2, 3))
+
+
+def channel_dots(a: Any, b: Any) -> Any:
+    """``(a * b).sum(axis=(0, 2, 3))`` without the product array: one dot per channel."""
+    if isinstance(a, np.ndarray):
+        return np.einsum("nchw,nchw->c", a, b)
+    return namespace(a).sum(a * b, axis=(0, 2, 3))

@@ -13,7 +13,10 @@ then the lecture's matrix multiply, with a bias per output channel::
 
 and ``dX_col`` is folded back (col2im): each window's gradient is added to the pixels it
 was read from, so a pixel that lies in several windows receives the sum (the copy gate).
-With ``groups`` G the channels split into G independent convolutions, one product each.
+For stride 1 the same sum is computed as a convolution: ``dX`` is the upstream, padded by
+``d (k - 1) - p``, convolved with the filters flipped and with in and out channels swapped
+(the "transposed convolution"), which needs no fold. With ``groups`` G the channels split
+into G independent convolutions, one product each.
 
 Images are NCHW (PyTorch's layout); the output's memory is channels-last (see
 :func:`chainrule.backend.channels_last`), which makes every window a block of rows.
@@ -139,6 +142,34 @@ def fold(cols: Any, g: ConvGeometry) -> Any:
     return xp.permute_dims(padded[:, top:top + g.h, left:left + g.w, :], (0, 3, 1, 2))
 
 
+def transposed_geometry(g: ConvGeometry) -> ConvGeometry | None:
+    """The stride-1 convolution that maps the upstream ``(N, O, Ho, Wo)`` to ``dX``
+    ``(N, C, H, W)``: padding ``d (k - 1) - p`` per side; None if the convolution has a
+    stride, or padding wider than its kernel (then backward folds)."""
+    if g.stride != (1, 1):
+        return None
+    pads = []
+    for axis in (0, 1):
+        extent = g.dilation[axis] * (g.kernel[axis] - 1)
+        lo, hi = (extent - p for p in g.padding[axis])
+        if lo < 0 or hi < 0:
+            return None
+        pads.append((lo, hi))
+    return conv_geometry((g.n, g.o, g.ho, g.wo), (g.c, g.o // g.groups, *g.kernel), None,
+                         (1, 1), (pads[0], pads[1]), g.dilation, g.groups)
+
+
+def flipped_matrix(w_col: Any, g: ConvGeometry) -> Any:
+    """``W_col`` of the transposed convolution: taps flipped, in and out channels swapped,
+    ``(G, kh*kw*O/G, C/G)``."""
+    xp = namespace(w_col)
+    kh, kw = g.kernel
+    cg, og = g.c // g.groups, g.o // g.groups
+    taps = xp.reshape(w_col, (g.groups, kh, kw, cg, og))
+    taps = xp.flip(taps, axis=(1, 2))
+    return xp.reshape(xp.permute_dims(taps, (0, 1, 2, 4, 3)), (g.groups, kh * kw * og, cg))
+
+
 class Conv2d(Gate):
     """``conv2d(x, weight, bias)``: NCHW input, weight ``(O, C/groups, kh, kw)`` (PyTorch's).
 
@@ -199,7 +230,12 @@ class Conv2d(Gate):
         if need_b:
             gb = xp.reshape(xp.sum(up, axis=1), (g.o,))
         if need_x:
-            gx = fold(xp.matmul(up, xp.permute_dims(w_col, (0, 2, 1))), g)
+            back = transposed_geometry(g)
+            if back is not None:  # dX = upstream (padded) convolved with the flipped filters
+                gx = _rows_to_image(xp.matmul(unfold(upstream, back), flipped_matrix(w_col, g)),
+                                    back)
+            else:
+                gx = fold(xp.matmul(up, xp.permute_dims(w_col, (0, 2, 1))), g)
         return gx, gw, gb, None, None, None, None
 
 

@@ -4,7 +4,7 @@
 largest value of each window, backward routes the whole upstream gradient to that one
 input and gives the others 0. **Ties**: when several inputs of a window share the
 maximum, the gradient goes to the first of them in row-major order within the window
-(top row first, then left to right), as PyTorch does; NaN counts as the maximum.
+(top row first, then left to right), as PyTorch does.
 
 **Average pooling** is a linear gate: each output is the mean of its window, so backward
 hands every input of the window ``upstream / window size`` (a pixel in several windows
@@ -72,6 +72,10 @@ class MaxPool2d(UnaryGate):
         shape = image_shape(x.shape, "max_pool2d")
         pads = symmetric(padding)
         ho, wo = output_size("max_pool2d", shape, kernel, stride, pads, dilation, ceil_mode)
+        ctx.tiles = (stride == kernel and padding == (0, 0) and dilation == (1, 1)
+                     and ho * kernel[0] <= shape[2] and wo * kernel[1] <= shape[3])
+        if ctx.tiles:
+            return _max_tiles(ctx, x, kernel, (ho, wo))
         pads = _extra_right(shape, kernel, stride, pads, dilation, (ho, wo))
         xp = namespace(x)
         padded = channels_last(x, pads, value=-math.inf)
@@ -84,6 +88,8 @@ class MaxPool2d(UnaryGate):
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
+        if ctx.tiles:
+            return _route_tiles(ctx, upstream), None, None, None, None, None
         shape, padded_shape, kernel, stride, pads, dilation = ctx.geometry
         xp = namespace(upstream)
         up = xp.permute_dims(upstream, (0, 2, 3, 1))
@@ -94,6 +100,49 @@ class MaxPool2d(UnaryGate):
         windows = xp.reshape(routed, (n, ho, wo, kernel[0], kernel[1], c))
         return _unpad(fold_windows(windows, padded_shape, stride, dilation), shape, pads), \
             None, None, None, None, None
+
+
+def _tiles(x_last: Any, kernel: Pair, out: Pair) -> list:
+    """The windows' taps of non-overlapping pooling, in row-major order: for each ``(a, b)``
+    of the kernel, the (N, Ho, Wo, C) view of every window's pixel ``(a, b)``."""
+    (kh, kw), (ho, wo) = kernel, out
+    return [x_last[:, a:a + kh * ho:kh, b:b + kw * wo:kw, :] for a in range(kh)
+            for b in range(kw)]
+
+
+def _max_tiles(ctx: Context, x: Any, kernel: Pair, out: Pair) -> Any:
+    """Max pooling whose windows tile the image (stride = kernel): the max of strided
+    views, no window copy."""
+    xp = namespace(x)
+    taps = _tiles(xp.permute_dims(x, (0, 2, 3, 1)), kernel, out)
+    best = taps[0]
+    for tap in taps[1:]:
+        best = xp.maximum(best, tap)
+    ctx.save_for_backward(x, best)
+    ctx.kernel = kernel
+    return xp.permute_dims(best, (0, 3, 1, 2))
+
+
+def _route_tiles(ctx: Context, upstream: Any) -> Any:
+    """Upstream to each window's first maximum: tap by tap, where the tap equals the max
+    and no earlier tap did."""
+    x, best = ctx.saved_tensors
+    xp = namespace(x)
+    n, c, h, w = x.shape
+    up = xp.permute_dims(upstream, (0, 2, 3, 1))
+    grad = xp.zeros((n, h, w, c), dtype=upstream.dtype)
+    zero = xp.zeros((), dtype=upstream.dtype)
+    kernel, out = ctx.kernel, best.shape[1:3]
+    taken = None
+    for (a, b), tap in zip(((a, b) for a in range(kernel[0]) for b in range(kernel[1])),
+                           _tiles(xp.permute_dims(x, (0, 2, 3, 1)), kernel, out)):
+        hit = tap == best
+        if taken is not None:
+            hit &= ~taken
+        taken = hit if taken is None else taken | hit
+        grad[:, a:a + kernel[0] * out[0]:kernel[0], b:b + kernel[1] * out[1]:kernel[1], :] = \
+            xp.where(hit, up, zero)
+    return xp.permute_dims(grad, (0, 3, 1, 2))
 
 
 def _unpad(padded: Any, shape: tuple, pads: Padding) -> Any:
