@@ -36,6 +36,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.backend import reuse_freed_memory
 
 LR, MOMENTUM = 0.05, 0.9
 
@@ -365,6 +366,7 @@ def main() -> None:
                         help="only this network (repeatable; default both)")
     args = parser.parse_args()
     rounds = 3 if args.quick else 10
+    reuse_freed_memory()  # as the Trainer does; process-wide, for PyTorch's arrays too
     rate = sgemm_rate(1.0 if args.quick else 3.0)
     report: dict = {"blas_threads": blas_threads(), "sgemm_gflops": rate / 1e9, "nets": {}}
     for net in args.net or list(NETS):

@@ -150,7 +150,7 @@ def _forward_images(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: 
                     momentum: float | None, eps: float) -> Any:
     """Batch norm of (N, C, H, W) images, per channel (see the module docstring)."""
     xp = namespace(x)
-    n, c = x.shape[0] * x.shape[2] * x.shape[3], x.shape[1]
+    n = x.shape[0] * x.shape[2] * x.shape[3]
     batch_stats = training or running_mean is None
     if batch_stats:
         if training and n < 2:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend import reuse_freed_memory
 from chainrule.compiler.fallback import TrainStep
 from chainrule.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from chainrule.train.history import History
@@ -269,6 +270,7 @@ class Trainer:
         """
         if epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be >= 0, got {epochs}")
+        reuse_freed_memory()  # every step allocates the same large arrays again
         if self.loader is None or not _same_data(train, self._train_arg):
             self.loader = self._make_loader(train, shuffle=True)
             self._train_arg = train
