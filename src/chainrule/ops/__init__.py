@@ -2,7 +2,7 @@
 
 Grouped as the lecture groups them: arithmetic, elementwise, reductions, linear
 algebra, shape, activations and losses; then the layers of a ConvNet: convolution,
-pooling, batch normalization and dropout.
+pooling and batch normalization (dropout: ``chainrule.ops.dropout``).
 """
 
 from chainrule.ops.activation import (
@@ -18,7 +18,6 @@ from chainrule.ops.activation import (
 )
 from chainrule.ops.arithmetic import add, div, mul, neg, pow, sub
 from chainrule.ops.conv import conv2d
-from chainrule.ops.dropout import dropout, dropout2d
 from chainrule.ops.elementwise import abs, cast, clip, exp, log, maximum, minimum, sqrt, where
 from chainrule.ops.linalg import linear, matmul
 from chainrule.ops.loss import cross_entropy, l2_loss, mse_loss, multiclass_hinge_loss
@@ -42,10 +41,10 @@ from chainrule.ops.shape import (
 
 __all__ = [
     "abs", "adaptive_avg_pool2d", "add", "avg_pool2d", "batch_norm", "broadcast_to", "cast",
-    "cat", "clip", "concatenate", "conv2d", "cross_entropy", "div", "dropout", "dropout2d",
-    "elu", "exp", "expand", "flatten", "getitem", "l2_loss", "leaky_relu", "linear", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "max_pool2d", "maximum", "maxout", "mean",
-    "min", "minimum", "mse_loss", "mul", "multiclass_hinge_loss", "neg", "permute", "pow",
-    "prelu", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "std", "sub",
-    "sum", "tanh", "transpose", "unsqueeze", "var", "where",
+    "cat", "clip", "concatenate", "conv2d", "cross_entropy", "div", "elu", "exp", "expand",
+    "flatten", "getitem", "l2_loss", "leaky_relu", "linear", "log", "log_softmax",
+    "logsumexp", "matmul", "max", "max_pool2d", "maximum", "maxout", "mean", "min",
+    "minimum", "mse_loss", "mul", "multiclass_hinge_loss", "neg", "permute", "pow", "prelu",
+    "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack", "std", "sub", "sum",
+    "tanh", "transpose", "unsqueeze", "var", "where",
 ]
