@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["channel_dots", "channel_sums", "channels_last", "fold_windows", "namespace",
-           "reuse_freed_memory", "window_view"]
+__all__ = ["BLOCK_BYTES", "channel_dots", "channel_sums", "channels_last", "fold_windows",
+           "matmul_fold", "namespace", "reuse_freed_memory", "unfold_matmul",
+           "unfold_t_matmul", "window_view"]
 
 #: Namespace by array type, filled on first sight of each type.
 _NAMESPACES: dict[type, Any] = {np.ndarray: np}
@@ -112,9 +113,10 @@ def window_view(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
 
 
 def fold_windows(windows: Any, shape: tuple[int, int, int, int], stride: tuple[int, int],
-                 dilation: tuple[int, int]) -> Any:
+                 dilation: tuple[int, int], out: Any = None) -> Any:
     """The adjoint of :func:`window_view` (col2im): each window's values added back at
-    the positions they came from, into zeros of the channels-last ``shape``.
+    the positions they came from, into zeros of the channels-last ``shape`` (or added
+    into ``out``).
 
     A loop over the ``kh*kw`` kernel taps, each one strided accumulation over all the
     windows at once (never a loop over positions).
@@ -122,12 +124,117 @@ def fold_windows(windows: Any, shape: tuple[int, int, int, int], stride: tuple[i
     xp = namespace(windows)
     _, ho, wo, kh, kw, _ = windows.shape
     (sh, sw), (dh, dw) = stride, dilation
-    out = xp.zeros(shape, dtype=windows.dtype)
+    if out is None:
+        out = xp.zeros(shape, dtype=windows.dtype)
     for a in range(kh):
         for b in range(kw):
             rows = slice(a * dh, a * dh + sh * (ho - 1) + 1, sh)
             cols = slice(b * dw, b * dw + sw * (wo - 1) + 1, sw)
             out[:, rows, cols, :] += windows[:, :, :, a, b, :]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Products with the unfolded windows (im2col), in blocks that stay in the CPU's cache.
+#
+# The unfolded matrix of a convolution has kh*kw times as many numbers as its input.
+# Written out whole it goes to main memory and is read back by the matrix product; made
+# and used a block of rows at a time (about :data:`BLOCK_BYTES`), it stays in the cache,
+# which halves the time of a 3x3 convolution on the CPU, and the whole matrix is never
+# held. Other namespaces compute the same products in one piece.
+
+#: Bytes of unfolded rows made at a time: about the size of a core's L2 cache.
+BLOCK_BYTES = 1 << 20
+
+
+def _row_blocks(n: int, ho: int, row_bytes: int) -> list[tuple[slice, slice]]:
+    """``(images, output rows)`` slices covering ``n`` images of ``ho`` output rows, each
+    about :data:`BLOCK_BYTES` of unfolded rows (``row_bytes`` per output row): several
+    whole images, or the rows of one image."""
+    rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
+    if rows >= ho:
+        per = rows // ho
+        return [(slice(i, min(i + per, n)), slice(0, ho)) for i in range(0, n, per)]
+    return [(slice(i, i + 1), slice(r, min(r + rows, ho))) for i in range(n)
+            for r in range(0, ho, rows)]
+
+
+def unfold_matmul(padded: Any, kernel: tuple[int, int], stride: tuple[int, int],
+                  dilation: tuple[int, int], matrix: Any, out: Any) -> Any:
+    """``out = unfold(padded) @ matrix``: each window of the channels-last ``padded``
+    batch, flattened to ``kh*kw*C`` numbers, times ``matrix`` (``kh*kw*C, M``), written to
+    ``out`` (``N, Ho, Wo, M``). The forward of a convolution."""
+    windows = window_view(padded, kernel, stride, dilation)
+    n, ho, wo, kh, kw, c = windows.shape
+    depth = kh * kw * c
+    if not isinstance(padded, np.ndarray):
+        xp = namespace(padded)
+        out[...] = xp.reshape(xp.reshape(windows, (n * ho * wo, depth)) @ matrix, out.shape)
+        return out
+    block = None
+    for images, rows in _row_blocks(n, ho, wo * depth * padded.itemsize):
+        part = windows[images, rows]
+        count = part.shape[0] * part.shape[1] * wo
+        if block is None:
+            block = np.empty(count * depth, dtype=padded.dtype)
+        unfolded = block[:count * depth].reshape(part.shape)
+        np.copyto(unfolded, part)
+        np.matmul(unfolded.reshape(count, depth), matrix,
+                  out=out[images, rows].reshape(count, -1))
+    return out
+
+
+def unfold_t_matmul(padded: Any, kernel: tuple[int, int], stride: tuple[int, int],
+                    dilation: tuple[int, int], rows: Any) -> Any:
+    """``unfold(padded)^T @ rows``: ``(kh*kw*C, M)`` from the windows and ``rows``
+    (``N, Ho, Wo, M``), summed block by block. The filters' gradient of a convolution."""
+    windows = window_view(padded, kernel, stride, dilation)
+    n, ho, wo, kh, kw, c = windows.shape
+    depth = kh * kw * c
+    m = rows.shape[-1]
+    if not isinstance(padded, np.ndarray):
+        xp = namespace(padded)
+        flat = xp.reshape(windows, (n * ho * wo, depth))
+        return xp.permute_dims(flat, (1, 0)) @ xp.reshape(rows, (n * ho * wo, m))
+    total = np.zeros((depth, m), dtype=np.result_type(padded, rows))
+    block = part_sum = None
+    for images, sel in _row_blocks(n, ho, wo * depth * padded.itemsize):
+        part = windows[images, sel]
+        count = part.shape[0] * part.shape[1] * wo
+        if block is None:
+            block = np.empty(count * depth, dtype=padded.dtype)
+            part_sum = np.empty_like(total)
+        unfolded = block[:count * depth].reshape(part.shape)
+        np.copyto(unfolded, part)
+        np.matmul(unfolded.reshape(count, depth).T, rows[images, sel].reshape(count, m),
+                  out=part_sum)
+        total += part_sum
+    return total
+
+
+def matmul_fold(rows: Any, matrix: Any, shape: tuple[int, int, int, int],
+                kernel: tuple[int, int], stride: tuple[int, int],
+                dilation: tuple[int, int]) -> Any:
+    """``fold(rows @ matrix)``: the windows' values ``rows`` (``N, Ho, Wo, M``) times
+    ``matrix`` (``M, kh*kw*C``), added back where each window came from, into zeros of
+    the channels-last ``shape`` (col2im). The input's gradient of a strided convolution."""
+    n, ho, wo, m = rows.shape
+    kh, kw = kernel
+    c = shape[-1]
+    if not isinstance(rows, np.ndarray):
+        xp = namespace(rows)
+        windows = xp.reshape(xp.reshape(rows, (n * ho * wo, m)) @ matrix,
+                             (n, ho, wo, kh, kw, c))
+        return fold_windows(windows, shape, stride, dilation)
+    out = np.zeros(shape, dtype=np.result_type(rows, matrix))
+    (sh, _), (dh, _) = stride, dilation
+    for images, sel in _row_blocks(n, ho, wo * kh * kw * c * rows.itemsize):
+        part = rows[images, sel]
+        windows = (part.reshape(-1, m) @ matrix).reshape(*part.shape[:3], kh, kw, c)
+        top = sel.start * sh
+        span = (part.shape[1] - 1) * sh + dh * (kh - 1) + 1
+        dest = out[images, top:top + span]
+        fold_windows(windows, dest.shape, stride, dilation, out=dest)
     return out
 
 

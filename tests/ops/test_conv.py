@@ -167,3 +167,30 @@ def test_conv_describes_itself_for_the_explainer() -> None:
     step = next(s for s in t.steps if s.node is gate)
     assert step.local[0] == "col2im(upstream (36x4) @ W_col^T (4x27)) -> (1, 3, 6, 6)"
     assert step.local[1] == "X_col^T (27x36) @ upstream (36x4), as (4, 3, 3, 3)"
+
+
+@pytest.mark.parametrize("block_bytes", [1, 5000, 20000])
+@pytest.mark.parametrize(("stride", "padding", "groups"), [(1, 1, 1), (2, 1, 1), (1, 0, 2),
+                                                            (2, 2, 2)])
+def test_blocked_products_give_the_same_gradients(monkeypatch, block_bytes: int, stride: int,
+                                                  padding: int, groups: int) -> None:
+    """Blocks of output rows (one row, several rows, several images) cover every window."""
+    from chainrule import backend
+
+    monkeypatch.setattr(backend, "BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(block_bytes)
+    x, w, b = rng.standard_normal((3, 4, 7, 6)), rng.standard_normal((6, 4 // groups, 3, 2)), \
+        rng.standard_normal(6)
+    run = lambda *t: F.conv2d(*t, stride=stride, padding=padding, groups=groups)  # noqa: E731
+    assert cr.gradcheck(run, [x, w, b])
+    monkeypatch.setattr(backend, "BLOCK_BYTES", 1 << 30)  # one block: the reference
+    ref = [cr.tensor(a, dtype="float64", requires_grad=True) for a in (x, w, b)]
+    out_ref = run(*ref)
+    out_ref.sum().backward()
+    monkeypatch.setattr(backend, "BLOCK_BYTES", block_bytes)
+    ours = [cr.tensor(a, dtype="float64", requires_grad=True) for a in (x, w, b)]
+    out = run(*ours)
+    out.sum().backward()
+    np.testing.assert_allclose(out.data, out_ref.data, atol=1e-12)
+    for a, r in zip(ours, ref):
+        np.testing.assert_allclose(a.grad, r.grad, atol=1e-12)

@@ -19,7 +19,9 @@ For stride 1 the same sum is computed as a convolution: ``dX`` is the upstream, 
 into G independent convolutions, one product each.
 
 Images are NCHW (PyTorch's layout); the output's memory is channels-last (see
-:func:`chainrule.backend.channels_last`), which makes every window a block of rows.
+:func:`chainrule.backend.channels_last`), which makes every window a block of rows. The
+unfolded matrix, ``kh*kw`` times the size of the input, is made and multiplied in blocks
+that fit the CPU cache and never held whole (:func:`chainrule.backend.unfold_matmul`).
 """
 
 from __future__ import annotations
@@ -28,13 +30,19 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from chainrule._tensor import Tensor
-from chainrule.backend import channels_last, fold_windows, namespace, window_view
+from chainrule.backend import (
+    channels_last,
+    matmul_fold,
+    namespace,
+    unfold_matmul,
+    unfold_t_matmul,
+)
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import Gate, operand, shape_text
 from chainrule.ops._windows import Padding, Pair, image_shape, output_size, pair, symmetric
 
-__all__ = ["Conv2d", "ConvGeometry", "conv2d", "conv_geometry"]
+__all__ = ["Conv2d", "ConvGeometry", "conv2d", "conv_geometry", "convolve", "weight_matrix"]
 
 
 class ConvGeometry(NamedTuple):
@@ -93,53 +101,30 @@ def conv_geometry(x_shape: tuple, w_shape: tuple, bias_shape: tuple | None, stri
     return ConvGeometry(n, c, h, w, o, kernel, stride, padding, dilation, groups, ho, wo)
 
 
-def unfold(x: Any, g: ConvGeometry) -> Any:
-    """``X_col`` per group, ``(G, N*Ho*Wo, kh*kw*C/G)``: the input's windows as rows (one copy)."""
-    xp = namespace(x)
-    windows = window_view(channels_last(x, g.padding), g.kernel, g.stride, g.dilation)
-    if g.groups == 1:
-        return xp.reshape(windows, (1, g.rows, g.depth))
-    kh, kw = g.kernel
-    split = xp.reshape(windows, (g.n, g.ho, g.wo, kh, kw, g.groups, g.c // g.groups))
-    return xp.reshape(xp.permute_dims(split, (5, 0, 1, 2, 3, 4, 6)), (g.groups, g.rows, g.depth))
-
-
 def weight_matrix(weight: Any, g: ConvGeometry) -> Any:
-    """``W_col`` per group, ``(G, kh*kw*C/G, O/G)``, columns matching :func:`unfold`'s rows."""
+    """``W_col`` per group, ``(G, kh*kw*C/G, O/G)``: row ``(a, b, c)`` multiplies channel
+    ``c`` of a window's pixel ``(a, b)``, the order in which the windows are unfolded."""
     xp = namespace(weight)
     kh, kw = g.kernel
     split = xp.reshape(weight, (g.groups, g.o // g.groups, g.c // g.groups, kh, kw))
     return xp.reshape(xp.permute_dims(split, (0, 3, 4, 2, 1)), (g.groups, g.depth, g.o // g.groups))
 
 
-def _rows_to_image(rows: Any, g: ConvGeometry) -> Any:
-    """``(G, N*Ho*Wo, O/G)`` products -> the ``(N, O, Ho, Wo)`` image (channels-last memory)."""
-    xp = namespace(rows)
-    if g.groups > 1:
-        rows = xp.permute_dims(rows, (1, 0, 2))
-    return xp.permute_dims(xp.reshape(rows, (g.n, g.ho, g.wo, g.o)), (0, 3, 1, 2))
+def _group(a: Any, k: int, groups: int) -> Any:
+    """Group ``k``'s channels of a channels-last array (the last axis)."""
+    size = a.shape[-1] // groups
+    return a if groups == 1 else a[..., k * size:(k + 1) * size]
 
 
-def _image_to_rows(image: Any, g: ConvGeometry) -> Any:
-    """The upstream ``(N, O, Ho, Wo)`` as ``(G, N*Ho*Wo, O/G)`` (a view when channels-last)."""
-    xp = namespace(image)
-    rows = xp.reshape(xp.permute_dims(image, (0, 2, 3, 1)), (g.rows, g.o))
-    if g.groups == 1:
-        return xp.reshape(rows, (1, g.rows, g.o))
-    return xp.permute_dims(xp.reshape(rows, (g.rows, g.groups, g.o // g.groups)), (1, 0, 2))
-
-
-def fold(cols: Any, g: ConvGeometry) -> Any:
-    """col2im: ``(G, N*Ho*Wo, kh*kw*C/G)`` window gradients -> the input's ``(N, C, H, W)``."""
-    xp = namespace(cols)
-    kh, kw = g.kernel
-    cg = g.c // g.groups
-    windows = xp.reshape(cols, (g.groups, g.n, g.ho, g.wo, kh, kw, cg))
-    windows = xp.reshape(xp.permute_dims(windows, (1, 2, 3, 4, 5, 0, 6)),
-                         (g.n, g.ho, g.wo, kh, kw, g.c))
-    padded = fold_windows(windows, g.padded, g.stride, g.dilation)
-    (top, _), (left, _) = g.padding
-    return xp.permute_dims(padded[:, top:top + g.h, left:left + g.w, :], (0, 3, 1, 2))
+def convolve(padded: Any, w_col: Any, g: ConvGeometry) -> Any:
+    """``X_col @ W_col`` per group, from the channels-last padded input: ``(N, Ho, Wo, O)``."""
+    xp = namespace(padded)
+    parts = []
+    for k in range(g.groups):
+        part = xp.empty((g.n, g.ho, g.wo, g.o // g.groups), dtype=w_col.dtype)
+        parts.append(unfold_matmul(_group(padded, k, g.groups), g.kernel, g.stride, g.dilation,
+                                   w_col[k], part))
+    return parts[0] if g.groups == 1 else xp.concat(parts, axis=-1)
 
 
 def transposed_geometry(g: ConvGeometry) -> ConvGeometry | None:
@@ -176,7 +161,8 @@ class Conv2d(Gate):
     Forward ``out = X_col @ W_col + b`` on the unfolded input; backward the matrix
     multiply's rule ``dW = X_col^T @ upstream``, ``dX_col = upstream @ W_col^T`` (then
     folded back onto the pixels), ``db = sum of upstream`` (see the module docstring).
-    Only the unfolded input is kept for backward (one copy, the size of ``X_col``).
+    ``X_col`` is never held whole: it is made block by block inside the products, from
+    the padded input that forward keeps (:func:`chainrule.backend.unfold_matmul`).
     """
 
     symbol = "conv2d"
@@ -204,39 +190,53 @@ class Conv2d(Gate):
         g = conv_geometry(x.shape, weight.shape, None if bias is None else bias.shape,
                           stride, padding, dilation, groups)
         xp = namespace(x, weight)
-        cols = unfold(x, g)
+        padded = channels_last(x, g.padding)
         w_col = weight_matrix(weight, g)
-        out = _rows_to_image(xp.matmul(cols, w_col), g)
+        out = xp.permute_dims(convolve(padded, w_col, g), (0, 3, 1, 2))
         if bias is not None:
             out += xp.reshape(bias, (1, g.o, 1, 1))
-        ctx.save_for_backward(cols, w_col)
+        ctx.save_for_backward(padded, w_col)
         ctx.geometry = g
         return out
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        cols, w_col = ctx.saved_tensors
+        padded, w_col = ctx.saved_tensors
         g: ConvGeometry = ctx.geometry
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         xp = namespace(upstream)
-        up = _image_to_rows(upstream, g)
+        up = xp.permute_dims(upstream, (0, 2, 3, 1))  # (N, Ho, Wo, O)
         gx = gw = gb = None
-        if need_w:
+        if need_w:  # dW_col = X_col^T @ upstream, per group
             kh, kw = g.kernel
-            d_col = xp.matmul(xp.permute_dims(cols, (0, 2, 1)), up)  # (G, K, O/G)
+            d_col = xp.stack([unfold_t_matmul(_group(padded, k, g.groups), g.kernel, g.stride,
+                                              g.dilation, _group(up, k, g.groups))
+                              for k in range(g.groups)])
             d_col = xp.reshape(d_col, (g.groups, kh, kw, g.c // g.groups, g.o // g.groups))
             gw = xp.reshape(xp.permute_dims(d_col, (0, 4, 3, 1, 2)),
                             (g.o, g.c // g.groups, kh, kw))
         if need_b:
-            gb = xp.reshape(xp.sum(up, axis=1), (g.o,))
+            gb = xp.sum(up, axis=(0, 1, 2))
         if need_x:
-            back = transposed_geometry(g)
-            if back is not None:  # dX = upstream (padded) convolved with the flipped filters
-                gx = _rows_to_image(xp.matmul(unfold(upstream, back), flipped_matrix(w_col, g)),
-                                    back)
-            else:
-                gx = fold(xp.matmul(up, xp.permute_dims(w_col, (0, 2, 1))), g)
+            gx = _input_gradient(upstream, up, w_col, g)
         return gx, gw, gb, None, None, None, None
+
+
+def _input_gradient(upstream: Any, up: Any, w_col: Any, g: ConvGeometry) -> Any:
+    """dX: ``upstream @ W_col^T`` folded back onto the pixels; for stride 1 the same sum
+    as the convolution of the padded upstream with the flipped filters."""
+    xp = namespace(upstream)
+    back = transposed_geometry(g)
+    if back is not None:
+        grad = convolve(channels_last(upstream, back.padding), flipped_matrix(w_col, g), back)
+        return xp.permute_dims(grad, (0, 3, 1, 2))
+    cg = g.c // g.groups
+    parts = [matmul_fold(_group(up, k, g.groups), xp.permute_dims(w_col[k], (1, 0)),
+                         (*g.padded[:3], cg), g.kernel, g.stride, g.dilation)
+             for k in range(g.groups)]
+    padded = parts[0] if g.groups == 1 else xp.concat(parts, axis=-1)
+    (top, _), (left, _) = g.padding
+    return xp.permute_dims(padded[:, top:top + g.h, left:left + g.w, :], (0, 3, 1, 2))
 
 
 def _padding(padding: Any, kernel: Pair, dilation: Pair, stride: Pair) -> Padding:

@@ -124,24 +124,23 @@ def _max_tiles(ctx: Context, x: Any, kernel: Pair, out: Pair) -> Any:
 
 
 def _route_tiles(ctx: Context, upstream: Any) -> Any:
-    """Upstream to each window's first maximum: tap by tap, where the tap equals the max
-    and no earlier tap did."""
+    """Upstream to each window's first maximum: tap by tap, the gradient not yet routed
+    goes to the taps that equal the max (the first one takes it all)."""
     x, best = ctx.saved_tensors
     xp = namespace(x)
     n, c, h, w = x.shape
-    up = xp.permute_dims(upstream, (0, 2, 3, 1))
-    grad = xp.zeros((n, h, w, c), dtype=upstream.dtype)
-    zero = xp.zeros((), dtype=upstream.dtype)
     kernel, out = ctx.kernel, best.shape[1:3]
-    taken = None
-    for (a, b), tap in zip(((a, b) for a in range(kernel[0]) for b in range(kernel[1])),
-                           _tiles(xp.permute_dims(x, (0, 2, 3, 1)), kernel, out)):
-        hit = tap == best
-        if taken is not None:
-            hit &= ~taken
-        taken = hit if taken is None else taken | hit
+    grad = xp.zeros((n, h, w, c), dtype=upstream.dtype)
+    left = xp.asarray(xp.permute_dims(upstream, (0, 2, 3, 1)), copy=True)  # not routed yet
+    zero = xp.zeros((), dtype=upstream.dtype)
+    taps = _tiles(xp.permute_dims(x, (0, 2, 3, 1)), kernel, out)
+    for k, ((a, b), tap) in enumerate(zip(((a, b) for a in range(kernel[0])
+                                           for b in range(kernel[1])), taps)):
+        routed = xp.where(tap == best, left, zero)
         grad[:, a:a + kernel[0] * out[0]:kernel[0], b:b + kernel[1] * out[1]:kernel[1], :] = \
-            xp.where(hit, up, zero)
+            routed
+        if k < len(taps) - 1:
+            left -= routed
     return xp.permute_dims(grad, (0, 3, 1, 2))
 
 
