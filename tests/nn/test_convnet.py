@@ -36,7 +36,7 @@ def _torch_twin(model: nn.ConvNet) -> torch.nn.Sequential:
 def test_spec_parsing_and_defaults() -> None:
     assert nn.parse_conv_spec("32 32 pool 64 M,p") == [32, 32, "pool", 64, "pool", "pool"]
     assert nn.parse_conv_spec([16, "pool"]) == [16, "pool"]
-    assert nn.default_conv_spec(32) == [32, 32, "pool", 64, 64, "pool", 128, 128, "pool"]
+    assert nn.default_conv_spec(32) == [32, "pool", 64, "pool", 128, 128, "pool"]
     assert nn.default_conv_spec(28)[-1] == "pool" and nn.default_conv_spec(8)[0] == 32
     with pytest.raises(cr.ConfigError, match=r"conv spec: 'x3' is neither a number of filters "
                                              r"nor 'pool'"):

@@ -47,7 +47,7 @@ MODELS = ("mlp", "cnn")
 MODEL_DEFAULTS: dict[str, dict[str, object]] = {
     "mlp": {"optimizer": "adam", "lr_schedule": "cosine", "epochs": 30, "batch_size": 64,
             "dropout": 0.3, "reg": 1e-4},
-    "cnn": {"optimizer": "nesterov", "lr_schedule": "onecycle", "epochs": 15,
+    "cnn": {"optimizer": "nesterov", "lr_schedule": "onecycle", "epochs": 10,
             "batch_size": 128, "dropout": 0.0, "reg": 2.5e-4},
 }
 #: ``augment='auto'`` shifts the training images of data sets smaller than this.
