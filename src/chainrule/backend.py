@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["BLOCK_BYTES", "channel_dots", "channel_sums", "channels_last", "fold_windows",
-           "matmul_fold", "namespace", "reuse_freed_memory", "unfold_matmul",
+           "masked", "matmul_fold", "namespace", "reuse_freed_memory", "unfold_matmul",
            "unfold_t_matmul", "window_view"]
 
 #: Namespace by array type, filled on first sight of each type.
@@ -236,6 +236,18 @@ def matmul_fold(rows: Any, matrix: Any, shape: tuple[int, int, int, int],
         dest = out[images, top:top + span]
         fold_windows(windows, dest.shape, stride, dilation, out=dest)
     return out
+
+
+def masked(mask: Any, values: Any) -> Any:
+    """``values`` where ``mask`` holds, 0 elsewhere (broadcast): ``where(mask, values, 0)``.
+
+    NumPy multiplies by the mask instead: the same numbers for finite values, in a third
+    of ``np.where``'s time.
+    """
+    if isinstance(values, np.ndarray):
+        return np.multiply(mask, values)
+    xp = namespace(values)
+    return xp.where(mask, values, xp.zeros((), dtype=values.dtype))
 
 
 # --------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._tensor import Tensor
-from chainrule.backend import channels_last, fold_windows, namespace, window_view
+from chainrule.backend import channels_last, fold_windows, masked, namespace, window_view
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import UnaryGate
@@ -95,8 +95,7 @@ class MaxPool2d(UnaryGate):
         up = xp.permute_dims(upstream, (0, 2, 3, 1))
         n, ho, wo, c = up.shape
         taps = xp.reshape(xp.arange(kernel[0] * kernel[1]), (1, 1, 1, -1, 1))
-        routed = xp.where(taps == ctx.argmax[:, :, :, None, :], up[:, :, :, None, :],
-                          xp.zeros((), dtype=upstream.dtype))
+        routed = masked(taps == ctx.argmax[:, :, :, None, :], up[:, :, :, None, :])
         windows = xp.reshape(routed, (n, ho, wo, kernel[0], kernel[1], c))
         return _unpad(fold_windows(windows, padded_shape, stride, dilation), shape, pads), \
             None, None, None, None, None
@@ -124,24 +123,28 @@ def _max_tiles(ctx: Context, x: Any, kernel: Pair, out: Pair) -> Any:
 
 
 def _route_tiles(ctx: Context, upstream: Any) -> Any:
-    """Upstream to each window's first maximum: tap by tap, the gradient not yet routed
-    goes to the taps that equal the max (the first one takes it all)."""
+    """Upstream to each window's first maximum: the index of the first tap equal to the
+    max, then one pass that puts the upstream at that tap and 0 at the others."""
     x, best = ctx.saved_tensors
     xp = namespace(x)
     n, c, h, w = x.shape
-    kernel, out = ctx.kernel, best.shape[1:3]
-    grad = xp.zeros((n, h, w, c), dtype=upstream.dtype)
-    left = xp.asarray(xp.permute_dims(upstream, (0, 2, 3, 1)), copy=True)  # not routed yet
-    zero = xp.zeros((), dtype=upstream.dtype)
-    taps = _tiles(xp.permute_dims(x, (0, 2, 3, 1)), kernel, out)
-    for k, ((a, b), tap) in enumerate(zip(((a, b) for a in range(kernel[0])
-                                           for b in range(kernel[1])), taps)):
-        routed = xp.where(tap == best, left, zero)
-        grad[:, a:a + kernel[0] * out[0]:kernel[0], b:b + kernel[1] * out[1]:kernel[1], :] = \
-            routed
-        if k < len(taps) - 1:
-            left -= routed
-    return xp.permute_dims(grad, (0, 3, 1, 2))
+    (kh, kw), (ho, wo) = ctx.kernel, best.shape[1:3]
+    taps = _tiles(xp.permute_dims(x, (0, 2, 3, 1)), ctx.kernel, (ho, wo))
+    found = taps[0] == best
+    first = xp.zeros(best.shape, dtype=xp.int16)
+    for k in range(1, len(taps)):
+        hit = (taps[k] == best) & ~found
+        first += xp.astype(hit, xp.int16) * k
+        found |= hit
+    index = xp.reshape(xp.arange(kh * kw, dtype=xp.int16), (1, 1, kh, 1, kw, 1))
+    up = xp.permute_dims(upstream, (0, 2, 3, 1))
+    routed = masked(first[:, :, None, :, None, :] == index, up[:, :, None, :, None, :])
+    routed = xp.reshape(routed, (n, ho * kh, wo * kw, c))  # (N, Ho, kh, Wo, kw, C): pixels
+    if (ho * kh, wo * kw) != (h, w):  # rows and columns no window covers get 0
+        grad = xp.zeros((n, h, w, c), dtype=upstream.dtype)
+        grad[:, :ho * kh, :wo * kw, :] = routed
+        routed = grad
+    return xp.permute_dims(routed, (0, 3, 1, 2))
 
 
 def _unpad(padded: Any, shape: tuple, pads: Padding) -> Any:
