@@ -18,6 +18,8 @@ NumPy allocates during one chainrule step of the CIFAR net (tracemalloc).
     python benchmarks/conv_step.py            # both nets, ~5 minutes on 2 idle cores
     python benchmarks/conv_step.py --quick    # fewer rounds: ~1 minute
     python benchmarks/conv_step.py --json     # machine-readable
+    OPENBLAS_NUM_THREADS=1 python benchmarks/conv_step.py   # one thread each (CPU times
+                                                            # then estimate idle times)
 """
 
 from __future__ import annotations
@@ -346,15 +348,24 @@ def peak_memory(net: str) -> dict[str, float]:
 
 
 def time_interleaved(impls: dict[str, Callable[[], float]], rounds: int) -> dict[str, dict]:
+    """Wall time per step (median, min) and the process's CPU time per step (median).
+
+    On a busy machine the wall time grows with the other programs' load; the CPU time
+    much less. With one thread (``OPENBLAS_NUM_THREADS=1``) the CPU time is close to the
+    wall time the step would take on an idle core.
+    """
     for f in impls.values():
         f()  # warm up: traces, BLAS threads, caches
     samples: dict[str, list[float]] = {name: [] for name in impls}
+    cpu: dict[str, list[float]] = {name: [] for name in impls}
     for _ in range(rounds):
         for name, f in impls.items():
-            t = time.perf_counter()
+            c, t = time.process_time(), time.perf_counter()
             f()
             samples[name].append(time.perf_counter() - t)
-    return {name: {"median_ms": 1e3 * statistics.median(s), "min_ms": 1e3 * min(s)}
+            cpu[name].append(time.process_time() - c)
+    return {name: {"median_ms": 1e3 * statistics.median(s), "min_ms": 1e3 * min(s),
+                   "cpu_ms": 1e3 * statistics.median(cpu[name])}
             for name, s in samples.items()}
 
 
@@ -379,8 +390,9 @@ def main() -> None:
         flops = step_flops(net)
         entry = {"batch": NETS[net][2], "gflop_per_step": flops / 1e9, "times": times}
         if "pytorch eager" in times:
-            base = times["pytorch eager"]["median_ms"]
+            base, base_cpu = times["pytorch eager"]["median_ms"], times["pytorch eager"]["cpu_ms"]
             entry["ratio_to_pytorch"] = {k: v["median_ms"] / base for k, v in times.items()}
+            entry["cpu_ratio_to_pytorch"] = {k: v["cpu_ms"] / base_cpu for k, v in times.items()}
         entry["share_of_sgemm_rate"] = {k: flops / (v["median_ms"] / 1e3) / rate
                                         for k, v in times.items()}
         if net == "cifar-convnet":
@@ -394,7 +406,8 @@ def main() -> None:
         print(f"\n{net}: batch {entry['batch']}, {entry['gflop_per_step']:.2f} GFLOP per step")
         for name, t in entry["times"].items():
             ratio = entry.get("ratio_to_pytorch", {}).get(name)
-            print(f"  {name:20s} {t['median_ms']:9.1f} ms (min {t['min_ms']:8.1f})  "
+            print(f"  {name:20s} {t['median_ms']:9.1f} ms (min {t['min_ms']:8.1f}, cpu "
+                  f"{t['cpu_ms']:8.1f})  "
                   + (f"x{ratio:5.2f} PyTorch  " if ratio is not None else "")
                   + f"{100 * entry['share_of_sgemm_rate'][name]:5.1f}% of sgemm rate")
         for name, mib in entry.get("peak_numpy_mib", {}).items():
