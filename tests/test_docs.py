@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = ["architecture.md"]
+PAGES = ["architecture.md", "interop.md"]
 
 
 def python_blocks(page: Path) -> list[str]:

@@ -36,6 +36,7 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
+from chainrule.dtypes import get_default_dtype, set_default_dtype
 from chainrule.errors import ChainruleError, ConfigError, DataError, ShapeError
 from chainrule.gradient_check import (
     GradcheckError,
@@ -46,13 +47,18 @@ from chainrule.gradient_check import (
 )
 from chainrule.ops import (
     abs,
+    argmax,
+    argmin,
     broadcast_to,
     cat,
+    clamp,
     clip,
     concatenate,
+    cos,
     exp,
     expand,
     flatten,
+    gather,
     linear,
     log,
     logsumexp,
@@ -62,13 +68,18 @@ from chainrule.ops import (
     mean,
     min,
     minimum,
+    mm,
     permute,
+    pow,
     reshape,
+    sin,
+    sort,
     sqrt,
     squeeze,
     stack,
     std,
     sum,
+    topk,
     transpose,
     unsqueeze,
     var,
@@ -80,7 +91,8 @@ from chainrule.random import get_rng, manual_seed
 __version__ = "0.1.0"
 
 # Sub-packages load on first use (``cr.nn``, ``cr.optim``, ...), keeping ``import chainrule`` fast.
-_SUBPACKAGES = ("nn", "optim", "data", "features", "train", "explain", "playground")
+_SUBPACKAGES = ("nn", "optim", "data", "features", "train", "explain", "playground",
+                "distributed", "onnx", "sklearn")
 
 
 def __getattr__(name: str) -> object:
@@ -91,8 +103,18 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
+# Dtype names as PyTorch code writes them (``cr.float``, ``cr.long``): NumPy's names, so any
+# ``dtype=`` takes them (:mod:`chainrule.dtypes`). Not in ``__all__``: a star import must not
+# replace the builtins float and bool.
 float32 = "float32"
 float64 = "float64"
+float = "float32"
+double = "float64"
+half = float16 = "float16"
+long = int64 = "int64"
+int32 = "int32"
+uint8 = "uint8"
+bool = "bool"
 
 __all__ = [
     "ChainruleError",
@@ -108,11 +130,15 @@ __all__ = [
     "__version__",
     "abs",
     "arange",
+    "argmax",
+    "argmin",
     "broadcast_to",
     "cat",
+    "clamp",
     "clip",
     "compile",
     "concatenate",
+    "cos",
     "enable_grad",
     "exp",
     "expand",
@@ -123,6 +149,8 @@ __all__ = [
     "full",
     "full_like",
     "functional",
+    "gather",
+    "get_default_dtype",
     "get_rng",
     "grad",
     "gradcheck",
@@ -139,12 +167,14 @@ __all__ = [
     "mean",
     "min",
     "minimum",
+    "mm",
     "no_grad",
     "numerical_gradient",
     "ones",
     "ones_like",
     "ops",
     "permute",
+    "pow",
     "rand",
     "rand_like",
     "randn",
@@ -152,9 +182,12 @@ __all__ = [
     "rel_error",
     "relu",
     "reshape",
+    "set_default_dtype",
     "set_grad_enabled",
     "sigmoid",
+    "sin",
     "softmax",
+    "sort",
     "sqrt",
     "squeeze",
     "stack",
@@ -162,6 +195,7 @@ __all__ = [
     "sum",
     "tanh",
     "tensor",
+    "topk",
     "transpose",
     "unsqueeze",
     "var",

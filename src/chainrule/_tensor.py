@@ -1,8 +1,10 @@
 """Tensor: a NumPy array, its gradient, and the graph node that made it.
 
-Floating data is float32 unless float64 is asked for (``dtype=``); integer and boolean
-arrays (labels, masks) keep their type and cannot require gradients. Operators delegate
-to the ops in :mod:`chainrule.ops`, each a :class:`chainrule.Function`.
+Dtypes follow PyTorch's rule (:mod:`chainrule.dtypes`): a NumPy array keeps its dtype,
+Python numbers and lists take the default floating type (float32 unless
+``cr.set_default_dtype`` says otherwise); integer and boolean arrays (labels, masks) keep
+their type and cannot require gradients. Operators delegate to the ops in
+:mod:`chainrule.ops`, each a :class:`chainrule.Function`.
 """
 
 from __future__ import annotations
@@ -12,22 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.dtypes import as_dtype as _as_dtype
+from chainrule.dtypes import get_default_dtype
+from chainrule.errors import ShapeError as _ShapeError
+
 __all__ = ["Tensor"]
-
-DEFAULT_FLOAT = np.dtype(np.float32)
-_FLOAT_KINDS = "f"
-
-
-def _as_dtype(dtype: Any) -> np.dtype | None:
-    if dtype is None:
-        return None
-    if isinstance(dtype, str) and dtype in ("float", "float32"):
-        return np.dtype(np.float32)
-    return np.dtype(dtype)
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Convert ``data`` to an array: floats default to float32, integers stay integers."""
+    """Convert ``data`` to an array: a NumPy array keeps its dtype, Python floats take the
+    default floating type, integers stay integers."""
     if isinstance(data, Tensor):
         data = data.data
     want = _as_dtype(dtype)
@@ -36,8 +32,10 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     arr = np.asarray(data)
     kind = arr.dtype.kind
     if kind == "f":
-        if arr.dtype != DEFAULT_FLOAT:
-            arr = arr.astype(DEFAULT_FLOAT)
+        if not isinstance(data, (np.ndarray, np.generic)) and arr.dtype != get_default_dtype():
+            arr = arr.astype(get_default_dtype())
+        elif arr.dtype.itemsize > 8:
+            raise TypeError(f"tensor: {arr.dtype} is not supported (use float32 or float64)")
     elif kind in "iub":
         pass
     elif kind == "O":
@@ -167,6 +165,32 @@ class Tensor:
 
         return cast(self, dtype)
 
+    def to(self, *args: Any, dtype: Any = None) -> Tensor:
+        """PyTorch's conversion: ``x.to(cr.float64)``, ``x.to(other)`` (its dtype) or
+        ``x.to("cpu")``. The data is NumPy's, on the CPU: ``"cpu"`` is the only device.
+
+        >>> cr.tensor([1, 2]).to(cr.float32)
+        tensor([1., 2.])
+        """
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif str(arg).split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
+                _check_device(arg)
+            else:
+                dtype = arg
+        return self if dtype is None else self.astype(dtype)
+
+    def cpu(self) -> Tensor:
+        """The tensor itself: chainrule's data already lives in CPU memory (NumPy)."""
+        return self
+
+    def dim(self) -> int:  # PyTorch's name for ndim
+        return self.data.ndim
+
+    def numel(self) -> int:  # PyTorch's name for size
+        return self.data.size
+
     def float(self) -> Tensor:
         return self.astype(np.float32)
 
@@ -203,7 +227,7 @@ class Tensor:
             self.data, separator=", ", precision=4, threshold=50, prefix="tensor("
         )
         extras = []
-        if self.data.dtype != DEFAULT_FLOAT and self.data.dtype.kind == "f":
+        if self.data.dtype != get_default_dtype() and self.data.dtype.kind == "f":
             extras.append(f"dtype={self.data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.fn.__name__}Backward>")
@@ -261,6 +285,33 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return _ops.getitem(self, index)
 
+    # In-place updates, PyTorch's ``with no_grad(): w -= lr * w.grad``.
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.add, _ops.add)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.subtract, _ops.sub)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.multiply, _ops.mul)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(other, np.divide, _ops.div)
+
+    def _inplace(self, other: Any, ufunc: Any, op: Any) -> Tensor:
+        """``x op= y`` in place when no graph records it (under ``no_grad``, or nothing
+        requires a gradient); else ``x op y``, a new tensor (the graph stays right). A leaf
+        that requires a gradient may change in place only under ``no_grad``, as in PyTorch."""
+        other_grad = isinstance(other, Tensor) and other.requires_grad
+        if (self.requires_grad or other_grad) and _autograd.is_grad_enabled():
+            if self.requires_grad and self.grad_fn is None:
+                raise RuntimeError(
+                    "a leaf tensor that requires grad is used in an in-place operation; "
+                    "update it inside `with cr.no_grad():`")
+            return op(self, other)
+        ufunc(self.data, _raw(other), out=self.data, casting="same_kind")
+        return self
+
     # Comparisons give boolean tensors that carry no gradient.
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return Tensor._from_op(self.data == _raw(other), None)
@@ -281,17 +332,41 @@ class Tensor:
         return Tensor._from_op(self.data >= _raw(other), None)
 
     # ----------------------------------------------------------------- methods
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.sum(self, axis, keepdims)
+    # Reductions take NumPy's ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim``.
+    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Tensor:
+        return _ops.sum(self, axis if dim is None else dim,
+                        keepdims if keepdim is None else keepdim)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.mean(self, axis, keepdims)
+    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> Tensor:
+        return _ops.mean(self, axis if dim is None else dim,
+                         keepdims if keepdim is None else keepdim)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.max(self, axis, keepdims)
+    def max(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> Any:
+        """PyTorch's ``x.max(dim)``: ``(values, indices)`` along the int ``dim``; without
+        one (or with NumPy's ``axis=``, or a tuple of dims) the maxima as one tensor.
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.min(self, axis, keepdims)
+        >>> cr.tensor([[1.0, 5.0], [7.0, 2.0]]).max(1)    # x.max(axis=1): tensor([5., 7.])
+        ValuesIndices(values=tensor([5., 7.]), indices=tensor([1, 0]))
+        """
+        return self._extreme(dim, keepdim, axis, keepdims, largest=True)
+
+    def min(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+            keepdims: bool | None = None) -> Any:
+        """Like :meth:`max`: ``(values, indices)`` along an int ``dim``, else a tensor."""
+        return self._extreme(dim, keepdim, axis, keepdims, largest=False)
+
+    def _extreme(self, dim: Any, keepdim: bool, axis: Any, keepdims: bool | None,
+                 largest: bool) -> Any:
+        keep = keepdim if keepdims is None else keepdims
+        if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool):
+            if axis is not None:
+                raise TypeError("max/min: give dim (PyTorch) or axis (NumPy), not both")
+            return _ops.selection.extreme(self, int(dim), keep, largest)
+        reduce = _ops.max if largest else _ops.min
+        return reduce(self, axis if dim is None else dim, keep)
 
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         return _ops.var(self, axis, keepdims, ddof)
@@ -302,11 +377,27 @@ class Tensor:
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return _ops.logsumexp(self, axis, keepdims)
 
-    def argmax(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return Tensor._from_op(np.argmax(self.data, axis=axis, keepdims=keepdims), None)
+    def argmax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None) -> Tensor:
+        return _ops.argmax(self, axis if dim is None else dim,
+                           keepdims if keepdim is None else keepdim)
 
-    def argmin(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return Tensor._from_op(np.argmin(self.data, axis=axis, keepdims=keepdims), None)
+    def argmin(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None) -> Tensor:
+        return _ops.argmin(self, axis if dim is None else dim,
+                           keepdims if keepdim is None else keepdim)
+
+    def sort(self, dim: int = -1, descending: bool = False) -> Any:
+        """``(values, indices)`` sorted along ``dim`` (stable), as ``torch.sort``."""
+        return _ops.sort(self, dim, descending)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """``(values, indices)`` of the ``k`` largest along ``dim``, as ``torch.topk``
+        (always sorted, best first)."""
+        return _ops.topk(self, k, dim, largest)
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        return _ops.gather(self, dim, index)
 
     def exp(self) -> Tensor:
         return _ops.exp(self)
@@ -322,6 +413,23 @@ class Tensor:
 
     def clip(self, min: Any = None, max: Any = None) -> Tensor:
         return _ops.clip(self, min, max)
+
+    def sin(self) -> Tensor:
+        return _ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return _ops.cos(self)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return _ops.pow(self, exponent)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """PyTorch's name for :meth:`clip`: ``x.clamp(min=0)`` is ReLU."""
+        return _ops.clamp(self, min, max)
+
+    def mm(self, other: Any) -> Tensor:
+        """Matrix product of two 2-D tensors (PyTorch's ``mm``; ``@`` for any rank)."""
+        return _ops.mm(self, other)
 
     def relu(self) -> Tensor:
         return _ops.relu(self)
@@ -351,6 +459,13 @@ class Tensor:
     def permute(self, *axes: Any) -> Tensor:
         return self.transpose(*axes)
 
+    def t(self) -> Tensor:
+        """The transpose of a matrix (a 0-D or 1-D tensor as it is), as PyTorch's ``t()``."""
+        if self.ndim > 2:
+            raise _ShapeError(f"t: expects a tensor of at most 2 dimensions, got shape "
+                              f"{tuple(self.shape)} (use transpose or permute)")
+        return self if self.ndim < 2 else _ops.transpose(self, None)
+
     @property
     def T(self) -> Tensor:
         return _ops.transpose(self, None)
@@ -368,6 +483,12 @@ class Tensor:
 
     def unsqueeze(self, axis: int) -> Tensor:
         return _ops.unsqueeze(self, axis)
+
+
+def _check_device(device: Any) -> None:
+    if str(device) not in ("cpu", "cpu:0"):
+        raise RuntimeError(f"to: chainrule computes with NumPy on the CPU; device "
+                           f"{str(device)!r} is not available")
 
 
 def _raw(x: Any) -> Any:

@@ -1,8 +1,9 @@
 """Making tensors: from data (``tensor``), filled (``zeros``, ``ones``, ``full``, ``eye``),
 ranges (``arange``, ``linspace``) and random (``rand``, ``randn``), each with a ``*_like``.
 
-Floats are float32 unless ``dtype`` says otherwise; random tensors come from chainrule's
-seeded generator (:func:`chainrule.manual_seed`).
+Floats take the default floating type (float32 unless :func:`chainrule.set_default_dtype`
+changed it) unless ``dtype`` says otherwise; a NumPy array given to ``tensor`` keeps its
+dtype. Random tensors come from chainrule's seeded generator (:func:`chainrule.manual_seed`).
 
 >>> cr.zeros(2, 3, dtype="float64", requires_grad=True)
 """
@@ -14,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from chainrule import random as _random
-from chainrule._tensor import DEFAULT_FLOAT, Tensor, _raw, _to_array
+from chainrule._tensor import Tensor, _raw, _to_array
+from chainrule.dtypes import as_dtype, get_default_dtype
 
 __all__ = [
     "arange",
@@ -41,13 +43,18 @@ def _shape(shape: tuple) -> tuple:
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
-    return DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
+    return get_default_dtype() if dtype is None else as_dtype(dtype)
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Make a tensor (copying ``data``). Floats become float32 unless ``dtype`` says otherwise.
+    """Make a tensor (copying ``data``), PyTorch's rule for its dtype.
+
+    A NumPy array keeps its dtype (float64 stays float64); Python floats and lists of them
+    take the default floating type (float32); integers stay integers; ``dtype`` overrides.
 
     >>> cr.tensor([[1, 2], [3, 4]])            # integers stay integers
+    >>> cr.tensor(np.linspace(0, 1, 3)).dtype  # a NumPy array keeps its dtype
+    dtype('float64')
     >>> cr.tensor([0.5, 1.5], dtype="float64", requires_grad=True)
     """
     if isinstance(data, Tensor):
@@ -79,8 +86,9 @@ def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 def full(shape: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if dtype is None:
-        dtype = DEFAULT_FLOAT if isinstance(fill_value, float) else np.asarray(fill_value).dtype
-    return _make(np.full(shape, fill_value, dtype=dtype), requires_grad)
+        dtype = (get_default_dtype() if isinstance(fill_value, float)
+                 else np.asarray(fill_value).dtype)
+    return _make(np.full(shape, fill_value, dtype=as_dtype(dtype)), requires_grad)
 
 
 def arange(
@@ -88,6 +96,8 @@ def arange(
     requires_grad: bool = False,
 ) -> Tensor:
     arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is None and arr.dtype.kind == "f":  # Python numbers: the default float type
+        dtype = get_default_dtype()
     return _make(_to_array(arr, dtype), requires_grad)
 
 
@@ -129,7 +139,7 @@ def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 
 def full_like(t: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return full(np.shape(_raw(t)), fill_value, dtype=_like_dtype(t, dtype) or DEFAULT_FLOAT,
+    return full(np.shape(_raw(t)), fill_value, dtype=_like_dtype(t, dtype) or get_default_dtype(),
                 requires_grad=requires_grad)
 
 

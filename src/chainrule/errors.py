@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["ChainruleError", "ConfigError", "DataError", "GraphFreedError", "ShapeError"]
+__all__ = [
+    "ChainruleError", "ConfigError", "DataError", "ExportError", "GraphFreedError", "ShapeError",
+]
 
 
 class ChainruleError(Exception):
@@ -32,3 +34,7 @@ class GraphFreedError(ChainruleError, RuntimeError):
 
     Pass ``retain_graph=True`` to the earlier ``backward()`` to keep them.
     """
+
+
+class ExportError(ChainruleError, ValueError):
+    """A model or run that cannot be exported (to ONNX): the message names the layer."""

@@ -7,9 +7,13 @@ initialization, dropout masks and data shuffling.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import numpy as np
 
-__all__ = ["get_rng", "get_rng_state", "manual_seed", "set_rng_state"]
+__all__ = ["fork_rng", "get_rng", "get_rng_state", "manual_seed", "set_rng_state"]
 
 _rng = np.random.default_rng()
 
@@ -34,3 +38,25 @@ def get_rng_state() -> dict:
 def set_rng_state(state: dict) -> None:
     """Put the generator back in a state from :func:`get_rng_state`."""
     _rng.bit_generator.state = state
+
+
+@contextmanager
+def fork_rng(seed: int | None = None, state: dict | None = None) -> Iterator[np.random.Generator]:
+    """Run a block with a generator of its own, seeded with ``seed`` or restored from
+    ``state``, and put the outer one back afterwards, untouched (PyTorch's
+    ``torch.random.fork_rng``): a scikit-learn ``fit`` is reproducible without changing
+    the user's random numbers.
+
+    >>> with fork_rng(seed=0) as rng:
+    ...     w = cr.randn(3)        # the same three numbers on every run
+    """
+    global _rng
+    outer = _rng
+    inner: Any = np.random.default_rng(seed)
+    if state is not None:
+        inner.bit_generator.state = state
+    _rng = inner
+    try:
+        yield inner
+    finally:
+        _rng = outer

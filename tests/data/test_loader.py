@@ -111,3 +111,38 @@ def test_transform_makes_each_batch_with_a_resumable_generator() -> None:
         np.testing.assert_array_equal(a, b)  # same seed, epoch and batch: same draws
     second_epoch = [xb.data for xb, _ in loader]
     assert not all(np.array_equal(a, b) for a, b in zip(first, second_epoch))
+
+
+def test_sharded_loaders_split_each_epoch_between_ranks() -> None:
+    X, y = data(10)
+    loaders = [DataLoader(X, y, batch_size=2, seed=3, num_replicas=3, rank=r) for r in range(3)]
+    whole = DataLoader(X, y, batch_size=6, seed=3)
+    assert [len(ld) for ld in loaders] == [2, 2, 2] and loaders[0].shard_samples == 4
+    for _ in range(2):  # epochs: the same permutation on every rank, dealt out in turn
+        ranks = [epoch_ids(ld) for ld in loaders]
+        order = [i for batch in epoch_ids(whole) for i in batch]
+        padded = order + order[:2]
+        for r in range(3):
+            assert [i for batch in ranks[r] for i in batch] == padded[r::3]
+    assert "rank 1 of 3" in repr(loaders[1])
+
+
+def test_sharded_loader_resumes_and_refuses_another_world_size() -> None:
+    X, y = data(12)
+    a = DataLoader(X, y, batch_size=2, seed=1, num_replicas=2, rank=1)
+    it = iter(a)
+    next(it)
+    state = a.state_dict()
+    rest = [b for batch in it for b in (batch[1].data.tolist(),)]
+    b = DataLoader(X, y, batch_size=2, seed=1, num_replicas=2, rank=1)
+    b.load_state_dict(state)
+    assert [yb.data.tolist() for _, yb in b] == rest
+    with pytest.raises(cr.DataError, match="num_replicas=2, this loader num_replicas=3"):
+        DataLoader(X, y, batch_size=2, seed=1, num_replicas=3, rank=0).load_state_dict(state)
+
+
+def test_sharded_shuffling_loader_needs_a_seed() -> None:
+    X, y = data(4)
+    with pytest.raises(ValueError, match="needs a seed, the same on every rank"):
+        DataLoader(X, y, num_replicas=2, rank=0)
+    assert len(DataLoader(X, y, batch_size=1, shuffle=False, num_replicas=2, rank=1)) == 2

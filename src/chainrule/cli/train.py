@@ -41,6 +41,11 @@ examples:
   chainrule train --resume runs/20260101-120000-digits   # continue an interrupted run
   chainrule train --model cnn --data cifar10-jpeg.zip    # a ConvNet, see README's ConvNet
   chainrule train --model cnn --conv 32 32 pool 64 64 pool --data mnist --data-dir ~/data
+  mpirun -n 4 chainrule train --batch-size 16        # 4 processes, global batch 4 x 16 = 64
+
+Under an MPI launcher (mpirun, mpiexec, srun; needs chainrule[mpi]) the processes train one
+model together (data-parallel): --batch-size is per process, nothing is rescaled, and only
+rank 0 prints and writes the run folder. See docs/distributed.md.
 """
 
 
@@ -127,7 +132,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help=f"number of epochs (default {default('epochs')}; with --resume: the "
                           "stored run's)")
     opt.add_argument("--batch-size", type=int, default=None,
-                     help=f"minibatch size (default {default('batch_size')})")
+                     help=f"minibatch size (default {default('batch_size')}); per process under "
+                          "mpirun -n K, whose global batch is K x this")
     opt.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
                      help="stop after PATIENCE epochs without a better validation accuracy")
     run = p.add_argument_group("run")
@@ -147,8 +153,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from chainrule.distributed import comm
     from chainrule.train import CHECKPOINT_NAME, TrainConfig, default_run_dir, train_run
 
+    if comm.launcher_world_size() > 1:
+        comm.init()
+    ranks, main_rank = comm.world_size(), comm.is_main()
+    quiet = args.quiet or not main_rank  # only rank 0 prints
     console = Console(highlight=False)
     if args.resume is not None:
         cfg = TrainConfig(epochs=args.epochs) if args.epochs is not None else None
@@ -164,8 +175,8 @@ def main(args: argparse.Namespace) -> int:
             val_fraction=args.val_fraction, seed=args.seed, features=args.features,
             early_stopping=args.early_stopping, augment=args.augment,
         )
-        run_dir = args.out or default_run_dir(cfg)
-        if not args.quiet:
+        run_dir = comm.broadcast_object(str(args.out or default_run_dir(cfg)))
+        if not quiet:
             if cfg.model == "cnn":
                 layers = f"ConvNet {cfg.conv or 'sized for the images'}"
             else:
@@ -174,14 +185,19 @@ def main(args: argparse.Namespace) -> int:
             console.print(f"training on {cfg.data}: {layers}, "
                           f"{cfg.loss} loss, {cfg.optimizer} lr {cfg.learning_rate:g}, "
                           f"{cfg.lr_schedule} schedule, {cfg.epochs} epochs", soft_wrap=True)
+            if ranks > 1:
+                console.print(f"data-parallel on {ranks} ranks: batch {cfg.batch_size} per "
+                              f"rank, global batch {ranks * cfg.batch_size}", soft_wrap=True)
         where = {"out": run_dir}
     try:
-        result = train_run(cfg, progress=not args.quiet, console=console, **where)
+        result = train_run(cfg, progress=not quiet, console=console, **where)
     except KeyboardInterrupt:
-        if (Path(run_dir) / CHECKPOINT_NAME).exists():
+        if main_rank and (Path(run_dir) / CHECKPOINT_NAME).exists():
             print(f"chainrule train: the last finished epoch is saved; continue with "
                   f"'chainrule train --resume {run_dir}'", file=sys.stderr)
         raise
+    if not main_rank:
+        return 0
     ev = result.evaluation
     print(f"test accuracy: {ev.accuracy:.2%} ({int(ev.confusion.trace())}/"
           f"{ev.num_examples}) in {result.seconds:.1f}s")

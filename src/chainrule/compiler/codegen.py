@@ -68,7 +68,7 @@ class Source:
         self.lines.append("    " + line)
 
 
-def generate(plan: Plan, optimizer: Any = None) -> None:
+def generate(plan: Plan, optimizer: Any = None, gradient_hook: Any = None) -> None:
     """Write the replay: no loops, no lookups, one name per buffer.
 
     The generated ``replay`` checks that the parameters still hold the arrays it was
@@ -76,7 +76,8 @@ def generate(plan: Plan, optimizer: Any = None) -> None:
     gradients exactly as the eager engine would), sets the ``.grad`` of every parameter
     and runs the optimizer. ``fast`` is the entry for plain arrays of the traced shapes
     and dtypes; it returns ``MISS`` for anything else. Sets the plan's ``run``, ``fast``
-    and ``source``.
+    and ``source``. A ``gradient_hook`` is called between the backward pass and the
+    update (:func:`_emit_gradient_hook`).
     """
     src = Source()
     loss = plan.nodes[-1].out
@@ -109,6 +110,8 @@ def generate(plan: Plan, optimizer: Any = None) -> None:
         src.emit("# the parameters' gradients (each step overwrites the same arrays)")
     for slot, grad in plan.grad_buffers.items():
         src.emit(f"{leaves[slot]}.grad = {src.const(grad, 'G')}")
+    if gradient_hook is not None:
+        _emit_gradient_hook(src, plan, gradient_hook)
     if optimizer is not None:
         src.emit("# the optimizer step")
         _emit_update(src, optimizer, plan.arena)
@@ -161,6 +164,20 @@ def _emit_backward(src: Source, plan: Plan, loss_shape: tuple, loss_dtype: np.dt
                     src.emit(f"_copyto({grad}, {expr})")
                 else:
                     src.emit(f"_add({grad}, {expr}, out={grad})")
+
+
+def _emit_gradient_hook(src: Source, plan: Plan, hook: Any) -> None:
+    """The hook on the finished gradients (data parallelism averages them over the ranks
+    here): once per packed parameter group with its flat gradients, so each group travels
+    as one array in place; unpacked, once with every parameter's gradient."""
+    name = src.const(hook, "gradient_hook")
+    src.emit("# the gradient hook (e.g. the all-reduce of data-parallel training)")
+    if plan.arena is not None:
+        for flat in plan.arena.groups:
+            src.emit(f"{name}(({src.const(flat.grad, 'G')},))")
+    elif plan.grad_buffers:
+        grads = "".join(f"{src.const(g, 'G')}, " for g in plan.grad_buffers.values())
+        src.emit(f"{name}(({grads}))")
 
 
 def _emit_update(src: Source, optimizer: Any, arena: Arena | None) -> None:

@@ -40,11 +40,13 @@ class CompiledStep:
         *,
         model: Any = None,
         check: bool = True,
+        gradient_hook: Callable[[tuple], None] | None = None,
     ) -> None:
         self.loss_fn = loss_fn
         self.optimizer = optimizer
         self.model = model
         self.check = check
+        self.gradient_hook = gradient_hook
         self.plan: Plan | None = None
         self.plans: dict[tuple, Plan] = {}  # by input shapes and dtypes (a last short batch)
         self.traces = 0
@@ -147,7 +149,7 @@ class CompiledStep:
         self.traces += 1
         plan = build_plan(Plan(nodes, arrays, traced, extras), self.optimizer, self._arena)
         self._arena = plan.arena
-        generate(plan, self.optimizer)
+        generate(plan, self.optimizer, self.gradient_hook)
         plan.release_trace()
         return plan
 
@@ -183,6 +185,7 @@ def compile(
     *,
     model: Any = None,
     check: bool = True,
+    gradient_hook: Callable[[tuple], None] | None = None,
 ) -> CompiledStep:
     """Trace ``loss_fn(*inputs) -> loss`` once and replay it as a fast training step.
 
@@ -195,8 +198,15 @@ def compile(
     which cannot be replayed, refused up front. State that ops update in place (batch
     norm's running statistics) is replayed with the op.
 
+    ``gradient_hook(grads)``, when given, runs after the backward pass and before the
+    update, and may change the gradients in place: it gets each packed parameter group's
+    flat gradient array (one call per group) or, unpacked, every parameter's gradient in
+    one call. Data-parallel training averages them over the ranks there
+    (:class:`chainrule.distributed.GradientAllreduce`).
+
     >>> step = cr.compile(lambda x, y: F.cross_entropy(model(x), y), opt, model=model)
     >>> loss = step(x_batch, y_batch)
     >>> print(step.source)               # the NumPy calls of one step
     """
-    return CompiledStep(loss_fn, optimizer, model=model, check=check)
+    return CompiledStep(loss_fn, optimizer, model=model, check=check,
+                        gradient_hook=gradient_hook)

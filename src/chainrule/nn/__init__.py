@@ -17,6 +17,7 @@ from chainrule.nn.activations import (
     PReLU,
     ReLU,
     Sigmoid,
+    Softmax,
     Tanh,
     activation,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Sigmoid",
+    "Softmax",
     "StateDictError",
     "Tanh",
     "activation",

@@ -26,6 +26,7 @@ import numpy as np
 
 import chainrule.functional as F
 from chainrule._tensor import Tensor
+from chainrule.dtypes import as_dtype, get_default_dtype
 from chainrule.nn.module import Module, Parameter
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "PReLU",
     "ReLU",
     "Sigmoid",
+    "Softmax",
     "Tanh",
     "activation",
 ]
@@ -98,7 +100,8 @@ class PReLU(Module):
         if num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be >= 1, got {num_parameters}")
         self.num_parameters = int(num_parameters)
-        self.weight = Parameter(np.full(num_parameters, init, dtype=np.dtype(dtype or np.float32)))
+        dt = get_default_dtype() if dtype is None else as_dtype(dtype)
+        self.weight = Parameter(np.full(num_parameters, init, dtype=dt))
 
     def forward(self, x: Tensor) -> Tensor:
         return F.prelu(x, self.weight)
@@ -139,6 +142,27 @@ class MaxoutPool(Module):
 
     def extra_repr(self) -> str:
         return f"pieces={self.pieces}"
+
+
+class Softmax(Module):
+    """``e^x_i / sum_j e^x_j`` along ``dim``: scores -> probabilities (PyTorch's layer).
+
+    Not a hidden-layer activation (it is not in :data:`ACTIVATIONS`): put it last to make
+    a classifier output probabilities, e.g. before an ONNX export.
+
+    >>> nn.Softmax(dim=1)(cr.tensor([[0.0, 0.0]]))
+    tensor([[0.5, 0.5]])
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = int(dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
 def _identity() -> Module:

@@ -17,6 +17,7 @@ import numpy as np
 
 import chainrule.functional as F
 from chainrule._tensor import Tensor
+from chainrule.dtypes import as_dtype, get_default_dtype
 from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -25,7 +26,7 @@ __all__ = ["Dropout", "Dropout2d", "Flatten", "Identity", "Linear", "Maxout", "S
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
-    dt = np.dtype(np.float32 if dtype is None else dtype)
+    dt = get_default_dtype() if dtype is None else as_dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"layer dtype must be a floating type, got {dt}")
     return dt

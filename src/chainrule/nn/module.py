@@ -28,6 +28,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from chainrule._tensor import Tensor
+from chainrule.dtypes import as_dtype
 from chainrule.errors import ChainruleError
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "StateDictError"]
@@ -299,7 +300,7 @@ class Module:
 
     def to(self, dtype: Any) -> Module:
         """Convert floating parameters and buffers to ``dtype`` (e.g. ``'float64'``)."""
-        dt = np.dtype(dtype)
+        dt = as_dtype(dtype)
         if dt.kind != "f":
             raise TypeError(f"Module.to: dtype must be a floating type, got {dt}")
         for m in self.modules():

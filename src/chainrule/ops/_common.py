@@ -45,6 +45,14 @@ def log(a: Any) -> Any:
     return a.log() if isinstance(a, Tensor) else np.log(a)
 
 
+def sin(a: Any) -> Any:
+    return a.sin() if isinstance(a, Tensor) else np.sin(a)
+
+
+def cos(a: Any) -> Any:
+    return a.cos() if isinstance(a, Tensor) else np.cos(a)
+
+
 def expand(a: Any, shape: tuple) -> Any:
     """Copy ``a`` along its broadcast axes to ``shape``.
 
@@ -94,10 +102,16 @@ def operand(other: Any, like: Tensor) -> Any:
 
     Python numbers stay Python numbers (NumPy then keeps the tensor's float32); NumPy
     scalars become Python numbers; arrays and lists of another float type are cast to the
-    tensor's float type, so ``float32_tensor * float64_array`` stays float32.
+    tensor's float type, so ``float32_tensor * float64_array`` stays float32. An integer or
+    boolean tensor with a floating one takes its type, as in PyTorch
+    (``x.unsqueeze(-1).pow(cr.tensor([1, 2, 3]))`` stays float32).
     """
     t = type(other)
-    if t is float or t is int or t is Tensor or isinstance(other, Tensor):
+    if t is float or t is int:
+        return other
+    if t is Tensor or isinstance(other, Tensor):
+        if other.data.dtype.kind in "iub" and like.data.dtype.kind == "f":
+            return other.data.astype(like.data.dtype)
         return other
     if isinstance(other, np.generic):
         return other.item()

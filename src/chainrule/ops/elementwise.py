@@ -1,4 +1,4 @@
-"""Elementwise gates: exp, log, sqrt, abs, maximum, minimum, clip, where, cast."""
+"""Elementwise gates: exp, log, sqrt, abs, sin, cos, maximum, minimum, clip, where, cast."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._tensor import Tensor, _as_dtype
+from chainrule._tensor import Tensor
+from chainrule.dtypes import as_dtype
 from chainrule.function import Context
+from chainrule.ops import _common
 from chainrule.ops._common import ElementwiseGate, Gate, number_text, one_constant, operand, raw
 
 
@@ -77,6 +79,38 @@ class Abs(ElementwiseGate):
     def backward(ctx: Context, upstream: Any) -> Any:
         (x,) = ctx.saved_tensors
         return upstream * np.sign(raw(x))
+
+
+class Sin(ElementwiseGate):
+    """``sin(x)``. Local gradient ``cos(x)``."""
+
+    symbol = "sin"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return upstream * _common.cos(x)
+
+
+class Cos(ElementwiseGate):
+    """``cos(x)``. Local gradient ``-sin(x)``."""
+
+    symbol = "cos"
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return -(upstream * _common.sin(x))
 
 
 class _Router(Gate):
@@ -220,6 +254,16 @@ def abs(x: Tensor) -> Tensor:
     return Abs.apply(x)
 
 
+def sin(x: Tensor) -> Tensor:
+    """``sin(x)`` elementwise."""
+    return Sin.apply(x)
+
+
+def cos(x: Tensor) -> Tensor:
+    """``cos(x)`` elementwise."""
+    return Cos.apply(x)
+
+
 def maximum(x: Any, y: Any) -> Tensor:
     """Elementwise maximum; ties split the gradient evenly."""
     if isinstance(x, Tensor):
@@ -241,6 +285,11 @@ def clip(x: Tensor, low: float | None = None, high: float | None = None) -> Tens
     return Clip.apply(x, low, high)
 
 
+def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """PyTorch's name for :func:`clip`: ``cr.clamp(x, min=0)`` is ReLU."""
+    return clip(x, min, max)
+
+
 def where(cond: Any, x: Any, y: Any) -> Tensor:
     """``x`` where ``cond`` is true, else ``y`` (broadcasting)."""
     cond = np.asarray(raw(cond), dtype=bool)
@@ -252,7 +301,7 @@ def where(cond: Any, x: Any, y: Any) -> Tensor:
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
     """The same values in another dtype (float32 <-> float64 keeps the graph)."""
-    dtype = _as_dtype(dtype)
+    dtype = as_dtype(dtype)
     if dtype == x.dtype:
         return x
     if dtype.kind != "f" and x.requires_grad:

@@ -15,7 +15,7 @@ import numpy as np
 from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
-from chainrule.ops._common import Gate, operand, swap_last
+from chainrule.ops._common import Gate, operand, raw, swap_last
 
 
 class MatMul(Gate):
@@ -135,6 +135,14 @@ def matmul(x: Any, y: Any) -> Tensor:
     if isinstance(x, Tensor):
         return MatMul.apply(x, operand(y, x))
     return MatMul.apply(operand(x, y), y)
+
+
+def mm(x: Any, y: Any) -> Tensor:
+    """Product of two matrices (PyTorch's ``mm``): both 2-D, unlike :func:`matmul`."""
+    if np.ndim(raw(x)) != 2 or np.ndim(raw(y)) != 2:
+        raise ShapeError(f"mm: expected two 2-D tensors, got shapes {np.shape(raw(x))} and "
+                         f"{np.shape(raw(y))}")
+    return matmul(x, y)
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:

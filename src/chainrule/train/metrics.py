@@ -9,7 +9,13 @@ predicted as ``p``. Then
 - recall of class ``c`` = ``M[c, c] / sum_p M[c, p]`` (of the examples of class ``c``, the
   share found).
 
-A class never predicted has precision 0 (scikit-learn's ``zero_division=0``).
+A class never predicted has precision 0 (scikit-learn's ``zero_division=0``). For
+regression, :func:`r2_score` is the coefficient of determination
+``R² = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2`` (1 is perfect, 0 predicts the mean).
+
+On K ranks (:mod:`chainrule.distributed`) :func:`evaluate` is sharded: rank ``r`` scores
+examples ``r, r + K, ...``, the ranks' confusion matrices and loss sums are summed and the
+predictions gathered, so every rank gets the evaluation one process would compute.
 
 >>> ev = evaluate(model, X_test, y_test, class_names=["cat", "dog"])   # doctest: +SKIP
 >>> print(f"{ev.accuracy:.1%}")                                        # doctest: +SKIP
@@ -22,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "predict_scores"]
+__all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "model_dtype",
+           "predict_scores", "r2_score"]
 
 
 @dataclass
@@ -77,10 +84,43 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
     return flat.reshape(num_classes, num_classes)
 
 
+def model_dtype(model: Any) -> np.dtype:
+    """The floating type a model computes in: its first floating parameter's (else float32).
+
+    Training and prediction feed arrays to the model in this type, so a float64 array
+    does not turn a float32 model's arithmetic into float64.
+    """
+    params = getattr(model, "parameters", None)
+    for p in params() if params is not None else ():
+        if p.dtype.kind == "f":
+            return p.dtype
+    return np.dtype(np.float32)
+
+
+def r2_score(y_true: Any, y_pred: Any) -> float:
+    """The coefficient of determination ``1 - SS_res / SS_tot`` (in float64), averaged over
+    the output columns like scikit-learn's ``r2_score``; 1.0 for a perfect fit.
+
+    >>> r2_score(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+    0.5
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
+    if y_true.ndim == 1:
+        y_true, y_pred = y_true[:, None], y_pred[:, None]
+    residual = ((y_true - y_pred) ** 2).sum(axis=0)
+    total = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+    scores = np.where(total > 0, 1.0 - residual / np.where(total > 0, total, 1.0),
+                      np.where(residual == 0, 1.0, 0.0))
+    return float(scores.mean())
+
+
 def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """The model's class scores for ``X`` in eval mode without a graph, batch by batch."""
+    """The model's outputs (class scores) for ``X`` in eval mode without a graph, batch by
+    batch, with ``X`` in the model's floating type (:func:`model_dtype`)."""
     import chainrule as cr
 
+    dtype = model_dtype(model)
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
@@ -88,13 +128,13 @@ def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndar
         chunks = []
         with cr.no_grad():
             for start in range(0, len(X), batch_size):
-                batch = cr.tensor(np.asarray(X[start:start + batch_size], dtype=np.float32))
+                batch = cr.tensor(np.asarray(X[start:start + batch_size], dtype=dtype))
                 chunks.append(np.asarray(model(batch).data))
     finally:
         if was_training and hasattr(model, "train"):
             model.train()
     if not chunks:
-        return np.zeros((0, 0), dtype=np.float32)
+        return np.zeros((0, 0), dtype=dtype)
     return np.concatenate(chunks)
 
 
@@ -105,12 +145,16 @@ def evaluate(
     batch_size: int = 1024,
     class_names: list[str] | None = None,
     loss: Any = None,
+    *,
+    distributed: bool | None = None,
 ) -> Evaluation:
     """Accuracy, per-class precision and recall and the confusion matrix of ``model`` on (X, y).
 
     ``X`` is a float array (N, D) of inputs the model takes (or a ``(X, y)`` pair, or a
     DataLoader); ``y`` holds integer labels. ``loss`` (e.g. ``nn.CrossEntropyLoss()``), when
-    given, is also averaged over the data.
+    given, is also averaged over the data. ``distributed`` (default: when
+    :mod:`chainrule.distributed` runs more than one rank) shards the work over the ranks
+    and reduces the results; every rank must then call it, with the same data.
 
     >>> ev = evaluate(model, X_test, y_test)        # doctest: +SKIP
     >>> ev.confusion.shape                          # doctest: +SKIP
@@ -121,8 +165,14 @@ def evaluate(
         raise ValueError(f"evaluate: {len(X)} inputs but {len(y)} labels")
     if len(X) == 0:
         raise ValueError("evaluate: no examples to evaluate on")
-    scores = predict_scores(model, X, batch_size)
+    from chainrule.distributed import comm
+
+    ranks = comm.world_size() if distributed is not False else 1
+    shard = slice(comm.rank(), None, ranks) if ranks > 1 else slice(None)
+    scores = predict_scores(model, X[shard], batch_size)
     num_classes = scores.shape[1]
+    if ranks > 1:  # a rank without examples has no score columns
+        num_classes = int(comm.allreduce_(np.array([num_classes]), "max")[0])
     if class_names is not None and len(class_names) != num_classes:
         raise ValueError(f"evaluate: {len(class_names)} class names for a model with "
                          f"{num_classes} outputs")
@@ -131,8 +181,14 @@ def evaluate(
     if y.min() < 0 or y.max() >= num_classes:
         raise ValueError(f"evaluate: labels range over {y.min()}..{y.max()} but the model has "
                          f"{num_classes} outputs")
-    pred = scores.argmax(axis=1)
-    cm = confusion_matrix(y, pred, num_classes)
+    pred = scores.argmax(axis=1) if len(scores) else np.zeros(0, dtype=np.int64)
+    cm = confusion_matrix(y[shard], pred, num_classes)
+    if ranks > 1:  # sum the shards' confusion matrices; gather the predictions in order
+        comm.allreduce_(cm, "sum")
+        parts = comm.allgather(pred)
+        pred = np.empty(len(y), dtype=np.int64)
+        for r, part in enumerate(parts):
+            pred[r::ranks] = part
     diag = np.diag(cm).astype(np.float64)
     predicted = cm.sum(axis=0)
     actual = cm.sum(axis=1)
@@ -140,10 +196,10 @@ def evaluate(
     recall = np.divide(diag, actual, out=np.zeros(num_classes), where=actual > 0)
     mean_loss = None
     if loss is not None:
-        import chainrule as cr
-
-        with cr.no_grad():
-            mean_loss = float(loss(cr.tensor(scores), cr.tensor(y)).item())
+        mean_loss = _mean_loss(loss, scores, y[shard])
+        if ranks > 1:  # the mean over all examples: the sum of the shards' sums / N
+            total = comm.allreduce_(np.array([mean_loss * len(scores)]), "sum")[0]
+            mean_loss = float(total / len(y))
     return Evaluation(
         accuracy=float(diag.sum() / cm.sum()),
         loss=mean_loss,
@@ -154,6 +210,15 @@ def evaluate(
         labels=y,
         class_names=names,
     )
+
+
+def _mean_loss(loss: Any, scores: np.ndarray, y: np.ndarray) -> float:
+    import chainrule as cr
+
+    if len(scores) == 0:
+        return 0.0
+    with cr.no_grad():
+        return float(loss(cr.tensor(scores), cr.tensor(y)).item())
 
 
 def as_arrays(X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray]:

@@ -12,9 +12,12 @@ from typing import Any
 __all__ = ["progress_bar"]
 
 
-def progress_bar(show: bool, console: Any = None) -> Any:
-    """A :class:`_RichBar` on ``console`` when ``show``, else a context that yields ``None``."""
-    return _RichBar(console) if show else _NoBar()
+def progress_bar(show: bool, console: Any = None, regression: bool = False) -> Any:
+    """A :class:`_RichBar` on ``console`` when ``show``, else a context that yields ``None``.
+
+    ``regression``: the validation score is R², and there is no training accuracy.
+    """
+    return _RichBar(console, regression) if show else _NoBar()
 
 
 class _NoBar:
@@ -28,7 +31,7 @@ class _NoBar:
 class _RichBar:
     """One rich progress bar per epoch with the running loss and accuracy, then a summary line."""
 
-    def __init__(self, console: Any = None) -> None:
+    def __init__(self, console: Any = None, regression: bool = False) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -39,10 +42,12 @@ class _RichBar:
         )
 
         self.console = console or Console()
+        self.regression = regression
+        running = "loss {task.fields[loss]:.4f}" + ("" if regression else
+                                                    "  acc {task.fields[acc]:.2%}")
         self.progress = Progress(
             TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}"),
-            TimeElapsedColumn(), console=self.console, transient=True,
+            TextColumn(running), TimeElapsedColumn(), console=self.console, transient=True,
         )
 
     def __enter__(self) -> _RichBar:
@@ -61,11 +66,17 @@ class _RichBar:
 
     def finish(self, task: Any, logs: dict, epochs: int, improved: bool) -> None:
         self.progress.remove_task(task)
-        val = "" if math.isnan(logs["val_acc"]) else f"  val acc {logs['val_acc']:.2%}"
+        if math.isnan(logs["val_acc"]):
+            val = ""
+        elif self.regression:
+            val = f"  val R² {logs['val_acc']:.4f}"
+        else:
+            val = f"  val acc {logs['val_acc']:.2%}"
+        train = "" if self.regression else f"  train acc {logs['train_acc']:.2%}"
         mark = " *" if improved else ""
         width = len(str(epochs))
         self.console.print(
-            f"epoch {logs['epoch']:>{width}}/{epochs}  loss {logs['train_loss']:.4f}  "
-            f"train acc {logs['train_acc']:.2%}{val}  lr {logs['lr']:.3g}  "
-            f"{logs['seconds']:.1f}s{mark}", highlight=False, soft_wrap=True,
+            f"epoch {logs['epoch']:>{width}}/{epochs}  loss {logs['train_loss']:.4f}"
+            f"{train}{val}  lr {logs['lr']:.3g}  {logs['seconds']:.1f}s{mark}",
+            highlight=False, soft_wrap=True,
         )

@@ -15,6 +15,10 @@
 5. evaluate on the test split and write the run folder: ``checkpoint.safetensors``,
    ``metrics.json`` and ``report.html``.
 
+Under ``mpirun -n K`` (after :func:`chainrule.distributed.init`) every rank runs these
+steps on the whole data set; the trainer shards the training and the evaluations, and
+only rank 0 writes the run folder (``cfg.batch_size`` is per rank).
+
 >>> result = train_run(TrainConfig(epochs=5), out="runs/demo", progress=False)  # doctest: +SKIP
 >>> print(f"{result.evaluation.accuracy:.1%}")                                  # doctest: +SKIP
 """
@@ -31,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.data.loader import DataLoader
+from chainrule.data.sharding import shard_size
 from chainrule.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from chainrule.train.config import TrainConfig
 from chainrule.train.factories import build_loss, build_model, build_optimizer, build_scheduler
@@ -89,6 +94,7 @@ def train_run(
     run's folder, else :func:`default_run_dir`.
     """
     import chainrule as cr
+    from chainrule.distributed import comm
 
     ckpt = None
     if resume is not None:
@@ -101,6 +107,7 @@ def train_run(
             out = ckpt.path.parent
     cfg = cfg or TrainConfig()
     run_dir = Path(out) if out is not None else default_run_dir(cfg)
+    run_dir = Path(comm.broadcast_object(str(run_dir)))  # rank 0's name on every rank
     started = time.perf_counter()
 
     ds, train_x, train_y, test_x, test_y = load_splits(cfg.data, cfg.data_dir)
@@ -117,9 +124,10 @@ def train_run(
     if cfg.model == "cnn":
         pre: Any = ckpt.preprocessor() if ckpt is not None else ImagePreprocessor().fit(train_x)
         # The images stay uint8; each batch is augmented and standardized as it is drawn.
-        train_data: Any = DataLoader(train_x, train_y, batch_size=cfg.batch_size, shuffle=True,
-                                     seed=cfg.seed, transform=pre.batch_transform(
-                                         "none" if augment == "shift" else augment))
+        train_data: Any = DataLoader(
+            train_x, train_y, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed,
+            transform=pre.batch_transform("none" if augment == "shift" else augment),
+            num_replicas=comm.world_size(), rank=comm.rank())
         in_features = 0
     else:
         if ckpt is not None:
@@ -131,12 +139,14 @@ def train_run(
         train_data, in_features = (X_train, train_y), X_train.shape[1]
     val = (pre.transform(val_x), val_y) if val_x is not None else None
     classes = list(ds.classes)
-    run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded and transformed
+    main = comm.is_main()  # only rank 0 writes the run folder
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded and transformed
 
     cr.manual_seed(cfg.seed)
     model = build_model(cfg, in_features, len(classes), pre.image_shape)
     optimizer = build_optimizer(cfg, model)
-    steps_per_epoch = math.ceil(len(train_y) / cfg.batch_size)
+    steps_per_epoch = math.ceil(shard_size(len(train_y), comm.world_size()) / cfg.batch_size)
     scheduler, interval = build_scheduler(cfg, optimizer, steps_per_epoch)
     checkpoint_path = run_dir / CHECKPOINT_NAME
     extra = {"config": cfg.to_dict(), "class_names": classes, **pre.state_dict()}
@@ -158,6 +168,10 @@ def train_run(
     evaluation = evaluate(model, pre.transform(test_x), test_y, class_names=classes,
                           loss=build_loss(cfg))
     seconds = time.perf_counter() - started
+    metrics_path, report_path = run_dir / "metrics.json", run_dir / "report.html"
+    if not main:
+        return RunResult(run_dir, cfg, history, evaluation, seconds, checkpoint_path,
+                         report_path, metrics_path)
     metrics_path = write_metrics(run_dir, {
         "data": cfg.data,
         "config": cfg.to_dict(),
@@ -168,6 +182,9 @@ def train_run(
         if history.best_epoch else None,
         "seconds": seconds,
         "chainrule_version": cr.__version__,
+        **({"distributed": {"world_size": comm.world_size(), "batch_size_per_rank":
+                            cfg.batch_size, "global_batch_size": cfg.batch_size
+                            * comm.world_size()}} if comm.world_size() > 1 else {}),
     })
     report_path = write_report(
         run_dir, history=history, evaluation=evaluation, model=model,

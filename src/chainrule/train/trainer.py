@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from chainrule.backend import reuse_freed_memory
 from chainrule.compiler.fallback import TrainStep
 from chainrule.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from chainrule.train.history import History
-from chainrule.train.metrics import as_arrays, evaluate
+from chainrule.train.metrics import as_arrays, evaluate, model_dtype, predict_scores, r2_score
 from chainrule.train.progress import progress_bar
 
 __all__ = ["Callback", "Trainer"]
@@ -101,6 +102,21 @@ class Trainer:
         with preallocated buffers: the same arithmetic, less Python per step). Steps that
         cannot be replayed (a module that updates state in Python) fall back to the eager
         step by themselves; ``False`` always uses the eager step.
+    task:
+        ``'classification'`` (integer labels; the validation score is accuracy) or
+        ``'regression'`` (real-valued targets ``(N,)`` or ``(N, k)``; the validation score,
+        kept in ``history.val_acc``, is R² and ``train_acc`` is ``nan``). Keep-best and
+        early stopping maximize the validation score.
+
+    Inputs given as arrays are fed in the model's floating type (its parameters' dtype:
+    float32 unless the model was made in float64), whatever the arrays' own dtype.
+    distributed:
+        Data-parallel training over the ranks of :mod:`chainrule.distributed` (``None``,
+        the default: when :func:`~chainrule.distributed.init` found more than one rank).
+        ``batch_size`` is then per rank (the global batch is K x ``batch_size``; nothing is
+        scaled), the data given as arrays is sharded, gradients are averaged, the epoch's
+        metrics are summed over the ranks, only rank 0 shows progress and writes
+        checkpoints; see :mod:`chainrule.distributed.training` and docs/distributed.md.
     """
 
     def __init__(
@@ -120,6 +136,8 @@ class Trainer:
         scheduler_interval: str = "epoch",
         console: Any = None,
         compile: bool = True,
+        task: str = "classification",
+        distributed: bool | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"Trainer: batch_size must be >= 1, got {batch_size}")
@@ -128,6 +146,9 @@ class Trainer:
         if early_stopping is not None and early_stopping < 1:
             raise ValueError(f"Trainer: early_stopping is a patience in epochs (>= 1), "
                              f"got {early_stopping}")
+        if task not in ("classification", "regression"):
+            raise ValueError(f"Trainer: task must be 'classification' or 'regression', "
+                             f"got {task!r}")
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'step', "
                              f"got {scheduler_interval!r}")
@@ -146,6 +167,7 @@ class Trainer:
         self.progress = progress
         self.scheduler_interval = scheduler_interval
         self.console = console
+        self.task = task
         self.history = History()
         self.epoch = 0  # epochs completed
         self.step_count = 0
@@ -158,6 +180,9 @@ class Trainer:
         self._train_arg: Any = None
         self._last_state: dict[str, np.ndarray] | None = None
         self._pending_loader_state: dict | None = None
+        self._parallel = _data_parallel(distributed)
+        if self._parallel is not None:
+            self.progress = progress and self._parallel.rank == 0
         # The training step (compiled unless compile=False): made on first use.
         self._compile = bool(compile)
         self._compiled: TrainStep | None = None
@@ -194,17 +219,23 @@ class Trainer:
 
         The stored model weights are :meth:`inference_weights`; when those are not the current
         weights, the current ones go along as resume weights, so :meth:`resume` continues
-        exactly where training stopped. ``extra`` is passed to
+        exactly where training stopped. On K ranks every rank must call it (each one's
+        RNG state goes into the file) and rank 0 writes. ``extra`` is passed to
         :func:`~chainrule.train.save_checkpoint` (config, normalization, class names, ...).
         """
         weights = self.inference_weights()
         current = self._last_state if self._last_state is not None else _weights(self.model)
         same = all(np.array_equal(weights[k], current[k]) for k in current)
         loader_state = self.loader.state_dict() if self.loader is not None else None
+        trainer_state = self.state_dict()
+        if self._parallel is not None:  # every rank's RNG; only rank 0 writes
+            trainer_state["distributed"] = self._parallel.state()
+            if self._parallel.rank != 0:
+                return _checkpoint_path(path)
         return save_checkpoint(
             path, self.model, weights=weights, resume_weights=None if same else current,
             optimizer=self.optimizer, scheduler=self.scheduler, history=self.history,
-            epoch=self.epoch, loader_state=loader_state, trainer_state=self.state_dict(),
+            epoch=self.epoch, loader_state=loader_state, trainer_state=trainer_state,
             **extra,
         )
 
@@ -227,6 +258,11 @@ class Trainer:
             self.scheduler.load_state_dict(ckpt.scheduler_state)
         if ckpt.rng_state is not None:
             set_rng_state(ckpt.rng_state)
+        saved_world = (ckpt.trainer_state or {}).get("distributed")
+        if self._parallel is not None or saved_world:
+            from chainrule.distributed.training import DataParallel
+
+            (self._parallel or DataParallel()).restore(saved_world)
         if ckpt.trainer_state is not None:
             self.load_state_dict(ckpt.trainer_state)
         else:
@@ -249,8 +285,16 @@ class Trainer:
                 raise ValueError(f"Trainer.fit: {len(X)} inputs but {len(y)} labels")
             if len(X) == 0:
                 raise ValueError("Trainer.fit: no training examples")
-            return DataLoader(np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64),
-                              batch_size=self.batch_size, shuffle=shuffle, seed=self.seed)
+            dtype = model_dtype(self.model)
+            labels = np.asarray(y, dtype=dtype if self.task == "regression" else np.int64)
+            options = {"dtype": dtype}
+            if self.task == "regression":
+                options["targets"] = "values"
+            if self._parallel is not None:
+                return self._parallel.loader(np.asarray(X, dtype=dtype), labels, self.batch_size,
+                                             self.seed, **options)
+            return DataLoader(np.asarray(X, dtype=dtype), labels, batch_size=self.batch_size,
+                              shuffle=shuffle, seed=self.seed, **options)
         return data
 
     def _objective(self, scores: Any, labels: Any) -> Any:
@@ -266,7 +310,9 @@ class Trainer:
 
         ``train`` and ``val`` are ``(X, y)`` NumPy pairs (X float (N, D), y int (N,)) or
         DataLoaders yielding ``(Tensor, Tensor)`` batches; ``val`` may be ``None``.
-        Returns :attr:`history` (all epochs, resumed ones included).
+        Returns :attr:`history` (all epochs, resumed ones included). On K ranks (see
+        ``distributed``) arrays are sharded; a DataLoader is used as given (shard it with
+        ``num_replicas`` and ``rank``), and ``val`` is evaluated sharded.
         """
         if epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be >= 0, got {epochs}")
@@ -284,9 +330,11 @@ class Trainer:
         if self._last_state is not None:  # fit again after keep-best: go on from the last epoch
             self.model.load_state_dict(self._last_state)
             self._last_state = None
+        if self._parallel is not None:
+            self._parallel.start(self.model, self.loader)
         for cb in self.callbacks:
             cb.on_train_begin(self)
-        with progress_bar(self.progress, self.console) as bar:
+        with progress_bar(self.progress, self.console, self.task == "regression") as bar:
             while self.epoch < epochs and not self.stop_training:
                 self._run_epoch(val_data, epochs, bar)
         if self.keep_best and self.best_state is not None:
@@ -305,9 +353,10 @@ class Trainer:
         self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
         task = bar.start(epoch, epochs, len(self.loader)) if bar else None
+        classify = self.task == "classification"
         for xb, yb in self.loader:
             if not isinstance(xb, cr.Tensor):
-                xb, yb = cr.tensor(np.asarray(xb, dtype=np.float32)), cr.tensor(np.asarray(yb))
+                xb, yb = cr.tensor(np.asarray(xb, dtype=model_dtype(self.model))), cr.tensor(yb)
             objective, scores = self._step(xb, yb)
             self.step_count += 1
             if self.scheduler is not None and self.scheduler_interval == "step":
@@ -320,7 +369,8 @@ class Trainer:
                     f"{self.step_count}); lower the learning rate (now {lr:g})"
                 )
             total_loss += batch_loss * n
-            correct += int((scores.data.argmax(axis=1) == yb.data).sum())
+            if classify:
+                correct += int((scores.data.argmax(axis=1) == yb.data).sum())
             seen += n
             for cb in self.callbacks:
                 cb.on_batch_end(self, self.step_count, {"loss": batch_loss, "batch_size": n})
@@ -328,12 +378,16 @@ class Trainer:
                 bar.advance(task, total_loss / seen, correct / seen)
         if self.scheduler is not None and self.scheduler_interval == "epoch":
             self.scheduler.step()
+        if self._parallel is not None:  # the whole epoch's numbers, the same model everywhere
+            total_loss, correct, seen = self._parallel.sums(total_loss, correct, seen)
+            self._parallel.sync_buffers(self.model)
         val_acc = math.nan
         if val_data is not None:
-            val_acc = evaluate(self.model, *val_data).accuracy
+            val_acc = self._validation_score(*val_data)
         seconds = time.perf_counter() - start
         self.epoch = epoch
-        self.history.append(train_loss=total_loss / max(seen, 1), train_acc=correct / max(seen, 1),
+        train_acc = correct / max(seen, 1) if classify else math.nan
+        self.history.append(train_loss=total_loss / max(seen, 1), train_acc=train_acc,
                             val_acc=val_acc, lr=lr, seconds=seconds)
         self._track_best(val_acc)
         logs = {"epoch": epoch, "train_loss": self.history.train_loss[-1],
@@ -343,12 +397,21 @@ class Trainer:
             bar.finish(task, logs, epochs, improved=self.best_epoch == epoch)
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
+        if self._parallel is not None:  # the ranks stop together
+            self.stop_training = self._parallel.any(self.stop_training)
+
+    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy (classification) or R² (regression) of the model on validation data."""
+        if self.task == "regression":
+            return r2_score(y, predict_scores(self.model, X).reshape(np.shape(y)))
+        return evaluate(self.model, X, y, distributed=self._parallel is not None).accuracy
 
     def _step(self, xb: Any, yb: Any) -> tuple:
         """One optimization step on a batch; returns the objective and the scores."""
         if self._compiled is None:
+            hook = self._parallel.gradients if self._parallel is not None else None
             self._compiled = TrainStep(self._loss_and_scores, self.optimizer, model=self.model,
-                                       compiled=self._compile)
+                                       compiled=self._compile, gradient_hook=hook)
         return self._compiled(xb, yb)
 
     def _loss_and_scores(self, xb: Any, yb: Any) -> tuple:
@@ -369,6 +432,29 @@ class Trainer:
             if self.early_stopping is not None and \
                     self.epochs_without_improvement >= self.early_stopping:
                 self.stop_training = True
+
+
+def _data_parallel(distributed: bool | None) -> Any:
+    """The trainer's :class:`~chainrule.distributed.training.DataParallel`, or None."""
+    if distributed is False:
+        return None
+    from chainrule.distributed import comm
+
+    if distributed is None and comm.world_size() == 1:
+        return None
+    if not comm.is_initialized():
+        raise comm.DistributedError("Trainer(distributed=True): call "
+                                    "cr.distributed.init() first")
+    from chainrule.distributed.training import DataParallel
+
+    return DataParallel()
+
+
+def _checkpoint_path(path: Any) -> Any:
+    from chainrule.train.checkpoint import CHECKPOINT_NAME
+
+    p = Path(path)
+    return p / CHECKPOINT_NAME if p.is_dir() or p.suffix != ".safetensors" else p
 
 
 def _same_data(a: Any, b: Any) -> bool:
