@@ -42,7 +42,8 @@ from chainrule.function import Context
 from chainrule.ops._common import Gate, operand, shape_text
 from chainrule.ops._windows import Padding, Pair, image_shape, output_size, pair, symmetric
 
-__all__ = ["Conv2d", "ConvGeometry", "conv2d", "conv_geometry", "convolve", "weight_matrix"]
+__all__ = ["Conv2d", "ConvGeometry", "conv2d", "conv_geometry", "conv_padding", "convolve",
+           "weight_matrix"]
 
 
 class ConvGeometry(NamedTuple):
@@ -239,7 +240,7 @@ def _input_gradient(upstream: Any, up: Any, w_col: Any, g: ConvGeometry) -> Any:
     return xp.permute_dims(padded[:, top:top + g.h, left:left + g.w, :], (0, 3, 1, 2))
 
 
-def _padding(padding: Any, kernel: Pair, dilation: Pair, stride: Pair) -> Padding:
+def conv_padding(padding: Any, kernel: Pair, dilation: Pair, stride: Pair) -> Padding:
     """PyTorch's ``padding``: an int, a pair, ``'valid'`` (none) or ``'same'`` (stride 1:
     the output keeps the input's size; an odd total puts the extra row below/right)."""
     if isinstance(padding, str):
@@ -276,5 +277,5 @@ def conv2d(x: Any, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
     stride_ = pair(stride, "stride", "conv2d")
     dilation_ = pair(dilation, "dilation", "conv2d")
     kernel = tuple(int(k) for k in weight.shape[2:4]) if weight.ndim == 4 else (1, 1)
-    padding_ = _padding(padding, kernel, dilation_, stride_)
+    padding_ = conv_padding(padding, kernel, dilation_, stride_)
     return Conv2d.apply(x, weight, bias, stride_, padding_, dilation_, int(groups))
