@@ -103,6 +103,25 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
+def _graph(self: Tensor, upstream: object = None, names: object = None,
+           title: str | None = None) -> object:
+    """The graph that computed this tensor, with every value and gradient: a trace.
+
+    In a notebook it shows inline, the backward pass step by step (``_repr_html_``;
+    ``_repr_svg_`` is the drawing alone). Nothing is done, and the explainer is not even
+    imported, until it is asked for; call it before ``backward()`` frees the graph. See
+    :func:`chainrule.explain.trace`.
+
+    >>> f = (x + y) * z                 # doctest: +SKIP
+    >>> f.graph()                       # doctest: +SKIP
+    """
+    return __getattr__("explain").trace(self, upstream=upstream, names=names, title=title)
+
+
+# The engine never imports the explainer (a face above it): the package wires it in, and
+# loads it on first use like the other sub-packages.
+Tensor.graph = _graph
+
 # Dtype names as PyTorch code writes them (``cr.float``, ``cr.long``): NumPy's names, so any
 # ``dtype=`` takes them (:mod:`chainrule.dtypes`). Not in ``__all__``: a star import must not
 # replace the builtins float and bool.

@@ -56,6 +56,8 @@ class Tensor:
 
     ``.grad`` is a NumPy array of ``.data``'s shape, filled by ``backward()``; gradients
     *accumulate* across calls until ``zero_grad()`` (PyTorch's convention).
+    ``t.graph()`` is the graph that computed ``t``, drawn by the explainer (the package
+    adds it: the engine does not import the explainer).
     """
 
     __slots__ = ("__weakref__", "data", "grad", "grad_fn", "name", "requires_grad")

@@ -33,16 +33,26 @@ def rel_error(a: Any, b: Any) -> float:
 
 
 def numerical_gradient(
-    f: Callable[[Any], Any], x: Any, h: float = 1e-5, upstream: Any = None
+    f: Callable[[Any], Any], x: Any, h: float = 1e-5, upstream: Any = None,
+    method: str = "central",
 ) -> np.ndarray:
-    """Centered differences ``(f(x + h) - f(x - h)) / 2h`` for every element of ``x``.
+    """The numerical gradient of ``f`` at ``x``, one element at a time.
 
-    ``x`` (an array or Tensor) is changed in place and restored; ``f(x)`` returns a
+    ``method="central"`` (the default) takes centered differences
+    ``(f(x + h) - f(x - h)) / 2h``, whose error shrinks like ``h^2``;
+    ``method="forward"`` takes the lecture's ``(f(x + h) - f(x)) / h``, whose error
+    shrinks only like ``h`` (and which needs one call of ``f`` per element instead of
+    two). ``x`` (an array or Tensor) is changed in place and restored; ``f(x)`` returns a
     scalar, or an array that is dotted with ``upstream``.
 
     >>> numerical_gradient(lambda a: (a ** 2).sum(), np.array([1.0, -2.0]))
     array([ 2., -4.])
+    >>> numerical_gradient(lambda a: (a ** 2).sum(), np.array([1.0]), h=1e-3, method="forward")
+    array([2.001])
     """
+    if method not in ("central", "forward"):
+        raise ValueError(f"numerical_gradient: method must be 'central' or 'forward', "
+                         f"not {method!r}")
     arr = x.data if isinstance(x, Tensor) else x
     if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
         raise TypeError("numerical_gradient: x must be a floating-point array or Tensor")
@@ -58,10 +68,15 @@ def numerical_gradient(
     if not np.shares_memory(flat, arr):
         raise ValueError("numerical_gradient: x must be contiguous so it can be nudged in place")
     gflat = grad.reshape(-1)
+    at_x = value() if method == "forward" else 0.0
     for i in range(flat.size):
         old = flat[i]
         flat[i] = old + h
         plus = value()
+        if method == "forward":
+            flat[i] = old
+            gflat[i] = (plus - at_x) / h
+            continue
         flat[i] = old - h
         minus = value()
         flat[i] = old

@@ -38,6 +38,30 @@ def test_simple_expression_prints_forward_and_backward(capsys, tmp_path: Path) -
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+def test_check_prints_the_gradient_check_and_draws_it_with_local_gradients(
+        capsys, tmp_path: Path) -> None:
+    svg = tmp_path / "g.svg"
+    code, out, err = run(capsys, "--example", "simple", "--check", "--local", "--svg", str(svg))
+    assert code == 0, err
+    assert "gradient check (analytic vs numerical" in out
+    rows = [line.split() for line in out.splitlines() if line.endswith("\u2713 ok")]
+    assert [r[0] for r in rows] == ["x", "y", "q", "z", "f"]
+    drawing = svg.read_text()
+    assert "= 1.00 \u00d7 -4.00" in drawing and "num \u2713" in drawing
+    code, out, _ = run(capsys, "--example", "simple", "--svg", str(svg))
+    assert "gradient check" not in out and "num \u2713" not in svg.read_text()
+
+
+def test_dead_units_and_vanishing_gradients_are_named(capsys) -> None:
+    code, out, _ = run(capsys, "sum(relu(x))", "--values", "x=[-1,-2]")
+    assert code == 0
+    assert "where the gradient dies:" in out and "dead: dead relu" in out
+    code, out, _ = run(capsys, "sigmoid(w * x)", "--values", "w=10", "x=2")
+    assert "vanishing: sigmoid (f) is saturated" in out
+    code, out, _ = run(capsys, "(x + y) * z", "--values", "x=-2", "y=5", "z=-4")
+    assert "where the gradient dies" not in out
+
+
 def test_vectorized_expression(capsys) -> None:
     code, out, err = run(capsys, "sum((W @ x) ** 2)", "--values", "W=[[0.1,0.5],[-0.3,0.8]]",
                          "x=[0.2,0.4]", "--precision", "3")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -61,6 +62,21 @@ def test_a_bug_prints_a_traceback_from_the_shell(tmp_path) -> None:
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert missing.stderr.startswith("chainrule evaluate: error: ") and \
         "no checkpoint here" in missing.stderr
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    """``chainrule explain ... | head``: no Broken pipe message, no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has already gone
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", "import sys; from chainrule.cli import main; "
+             "sys.exit(main(sys.argv[1:]))", "explain", "--example", "sigmoid-neuron"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    assert result.stderr == ""
 
 
 def test_parse_options_and_feature_names() -> None:

@@ -41,6 +41,12 @@ def test_train_writes_the_run_folder_and_learns(run_dir, capsys):
     assert ckpt.epoch == 3 and ckpt.normalization["mean"].shape == (64,)
 
 
+def test_the_report_shows_the_learning_rate_used(run_dir):
+    html = (run_dir / "report.html").read_text()
+    assert "<tr><td>lr</td><td>0.001</td></tr>" in html     # adam's default, not None
+    assert "<td>lr</td><td>None</td>" not in html
+
+
 def test_train_prints_progress_and_accuracy(tmp_path, capsys):
     rc = main(["train", "--epochs", "1", "--hidden", "16", "--augment", "none",
                "--val-fraction", "0.1", "--out", str(tmp_path / "r")])
@@ -88,6 +94,67 @@ def test_predict_on_generated_pngs(run_dir, tmp_path, capsys):
     assert main(["predict", str(run_dir), str(big), "--invert", "--top", "2"]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"{big}: ") and line.count("%") == 2
+
+
+def _digit(label: int) -> np.ndarray:
+    ds = cr.data.load("digits")
+    return ds.test_images[int(np.flatnonzero(ds.test_labels == label)[0])][..., 0]
+
+
+def test_predict_warns_about_polarity_and_size_and_names_the_fix(run_dir, tmp_path, capsys):
+    from PIL import Image
+
+    seven = _digit(7)
+    white = tmp_path / "white.png"                 # dark ink on white paper, bigger
+    Image.fromarray(255 - seven).resize((64, 64), Image.NEAREST).save(white)
+    canvas = np.zeros((200, 200), np.uint8)        # a small drawing in a big frame
+    canvas[80:112, 90:122] = np.asarray(Image.fromarray(seven).resize((32, 32), Image.NEAREST))
+    small = tmp_path / "small.png"
+    Image.fromarray(canvas).save(small)
+    plain = tmp_path / "plain.png"
+    Image.fromarray(seven).save(plain)
+    assert main(["predict", str(run_dir), str(plain), str(white), str(small)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"chainrule predict: warning: {white}: light background (level 1.00), but the training "
+        "images have a dark one (0.03): the prediction is unreliable; add --invert",
+        f"chainrule predict: warning: {small}: the drawing fills 16% of the image, the training "
+        "images' 100%: the prediction is unreliable; add --fit to crop the image to the drawing",
+    ]
+    assert main(["predict", str(run_dir), str(white), "--invert", "--json"]) == 0
+    out = capsys.readouterr()
+    assert out.err == "" and json.loads(out.out)[0]["image"] == str(white)
+    assert main(["predict", str(run_dir), str(plain), "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)[0]["top"]
+    assert main(["predict", str(run_dir), str(small), "--fit", "--json"]) == 0
+    out = capsys.readouterr()
+    assert out.err == ""
+    assert json.loads(out.out)[0]["prediction"] == expected[0]["class"]   # as the plain digit
+
+
+def test_evaluate_on_another_data_set_matches_classes_by_name(run_dir, tmp_path, capsys):
+    from PIL import Image
+
+    ds = cr.data.load("digits")
+    folder = tmp_path / "my-digits"                # only two classes, larger images
+    for label in (7, 3):
+        (folder / str(label)).mkdir(parents=True)
+        for k, i in enumerate(np.flatnonzero(ds.test_labels == label)[:10]):
+            Image.fromarray(ds.test_images[i][..., 0]).resize((16, 16), Image.NEAREST).save(
+                folder / str(label) / f"{k}.png")
+    assert main(["evaluate", str(run_dir), "--data", str(folder), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["class_names"] == [str(d) for d in range(10)]          # the run's classes
+    support = {name: c["support"] for name, c in data["per_class"].items() if c["support"]}
+    assert set(support) == {"3", "7"} and sum(support.values()) == data["num_examples"]
+    assert data["accuracy"] > 0.5
+    (folder / "cat").mkdir()
+    for k in range(5):
+        Image.fromarray(ds.test_images[k][..., 0]).save(folder / "cat" / f"{k}.png")
+    assert main(["evaluate", str(run_dir), "--data", str(folder)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("chainrule evaluate: error: ") and "\n" not in err
+    assert "has classes the run does not know: cat" in err
 
 
 def test_resume_continues_exactly(tmp_path):

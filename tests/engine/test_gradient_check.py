@@ -23,6 +23,41 @@ def test_numerical_gradient_with_upstream_and_tensor_input() -> None:
     np.testing.assert_allclose(g, 2 * x.data * up, rtol=1e-8)
 
 
+def test_numerical_gradient_forward_differences_are_the_lectures_formula() -> None:
+    calls = []
+
+    def f(a: np.ndarray) -> float:
+        calls.append(1)
+        return float((a ** 3).sum())
+
+    x = np.array([1.5, -1.0])
+    h = 1e-3
+    fwd = cr.numerical_gradient(f, x, h=h, method="forward")
+    expected = [((1.5 + h) ** 3 - 1.5 ** 3) / h, ((-1.0 + h) ** 3 + 1.0) / h]
+    np.testing.assert_allclose(fwd, expected, rtol=1e-12)
+    assert len(calls) == 3  # f(x) once, then one call per element
+    np.testing.assert_array_equal(x, [1.5, -1.0])  # restored
+
+
+def test_central_differences_are_more_accurate_than_forward_ones() -> None:
+    f = lambda a: (a ** 3).sum()
+    x = np.array([1.5])
+    exact = 3 * x ** 2
+    for h in (1e-1, 1e-2, 1e-3):
+        fwd = cr.rel_error(cr.numerical_gradient(f, x, h=h, method="forward"), exact)
+        cen = cr.rel_error(cr.numerical_gradient(f, x, h=h, method="central"), exact)
+        assert cen < fwd / 10
+    # the forward error shrinks like h, the central one like h^2
+    errors = [cr.rel_error(cr.numerical_gradient(f, x, h=h, method="forward"), exact)
+              for h in (1e-2, 1e-3)]
+    assert errors[0] / errors[1] == pytest.approx(10, rel=0.05)
+
+
+def test_numerical_gradient_refuses_an_unknown_method() -> None:
+    with pytest.raises(ValueError, match="method must be 'central' or 'forward', not 'backward'"):
+        cr.numerical_gradient(lambda a: a.sum(), np.ones(2), method="backward")
+
+
 def test_numerical_gradient_refuses_integer_input() -> None:
     with pytest.raises(TypeError, match="floating-point"):
         cr.numerical_gradient(lambda a: a.sum(), np.array([1, 2]))

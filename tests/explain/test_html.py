@@ -135,3 +135,60 @@ def test_arrow_keys_step_forward_and_back(browser, tmp_path: Path) -> None:
     assert page.get_attribute("body", "data-step") == str(total - 1)
     assert errors == []
     page.close()
+
+
+def test_small_matrices_are_written_whole_in_the_side_panel() -> None:
+    tr = example("matmul")
+    text = "\n".join(line for s in html_steps(tr) for line in s["lines"])
+    grad_w = tr["w"].grad                       # 3x4: the panel used to abbreviate it
+    assert grad_w.shape == (3, 4)
+    for row in grad_w:
+        assert ", ".join(f"{v:6.2f}" for v in row).strip() in text.replace("[", "").replace(
+            "]", ""), row
+    assert "min" not in text                    # nothing summarised as "(3, 4) [...] min max"
+
+
+def test_each_backward_step_gives_the_gradient_checks_it_completes() -> None:
+    steps = html_steps(example("simple"))
+    checks = [line for s in steps for line in s["lines"] if line.startswith("gradient check")]
+    assert len(checks) == 5
+    assert all(line.endswith("\u2713 ok") for line in checks)
+    assert not any(line.startswith("gradient check") for s in html_steps(
+        example("simple"), checks=False) for line in s["lines"])
+
+
+@pytest.mark.browser
+def test_the_sigmoid_neuron_fits_1300_pixels(browser, tmp_path: Path) -> None:
+    _, page, errors, _ = _open(browser, tmp_path, "sigmoid-neuron")
+    page.set_viewport_size({"width": 1300, "height": 800})
+    for box in ([], [".cr-toggle-local"], [".cr-toggle-local", ".cr-toggle-check"]):
+        for selector in box:
+            page.check(selector)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1300
+        graph = page.evaluate("(() => { const g = document.querySelector('.cr-graph'); "
+                              "return [g.scrollWidth, g.clientWidth]; })()")
+        assert graph[0] <= graph[1] + 1, (box, graph)    # no scrolling, no cut labels
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.browser
+def test_the_boxes_show_local_gradients_and_checks_on_the_drawing(browser, tmp_path: Path
+                                                                   ) -> None:
+    _, page, errors, _ = _open(browser, tmp_path, "simple")
+    page.keyboard.press("End")
+    full = page.locator("svg.cr-full")
+    assert not full.is_visible()
+    page.check(".cr-toggle-local")
+    assert full.is_visible() and not page.locator("svg:not(.cr-full)").is_visible()
+    assert full.locator(".local").first.is_visible()
+    assert not full.locator(".check").first.is_visible()
+    page.check(".cr-toggle-check")
+    assert full.locator(".check").first.is_visible()
+    page.uncheck(".cr-toggle-local")
+    assert not full.locator(".local").first.is_visible()
+    page.uncheck(".cr-toggle-check")
+    assert not full.is_visible()
+    assert "gradient check of dL/dx: analytic -4.00, numerical -4.00" in page.inner_text("#lines")
+    assert errors == []
+    page.close()

@@ -11,6 +11,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.explain import ExplainError, evaluate, to_svg, trace
+from chainrule.explain import layout as layout_mod
 from chainrule.explain import svg as svg_mod
 from chainrule.explain.examples import example
 
@@ -88,7 +89,7 @@ def test_structure_style_and_bad_arguments() -> None:
 
 
 def test_falls_back_to_the_layered_layout_without_dot(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(svg_mod.shutil, "which", lambda name: None)
+    monkeypatch.setattr(layout_mod.shutil, "which", lambda name: None)
     tr = example("sigmoid-neuron")
     assert svg_mod.layout(tr).engine == "layered"
     assert "0.73" in texts(to_svg(tr))
@@ -133,3 +134,62 @@ def test_a_few_hundred_nodes_stay_readable(engine: str) -> None:
     assert lay.engine == engine
     assert _overlaps(lay) == 0
     ET.fromstring(to_svg(tr, engine=engine).encode())
+
+
+def _width(svg: str) -> float:
+    return float(ET.fromstring(svg.encode()).get("width"))
+
+
+def _placed_texts(svg: str) -> tuple[float, list[tuple[float, float, str]]]:
+    """The drawing's width and every text's left and right edge (an estimate of its width)."""
+    root = ET.fromstring(svg.encode())
+    placed = []
+    for child in root:
+        transform = child.get("transform") or "translate(0,0)"
+        shift = float(transform.split("(")[1].split(",")[0])
+        for t in child.iter(f"{NS}text"):
+            width = len(t.text or "") * float(t.get("font-size")) * 0.62
+            x = float(t.get("x")) + shift
+            left = x if t.get("text-anchor") == "start" else x - width / 2
+            placed.append((left, left + width, t.text or ""))
+    return float(root.get("width")), placed
+
+
+@pytest.mark.parametrize("name", ["simple", "gates", "sigmoid-neuron", "matmul"])
+def test_title_and_legend_fit_inside_the_drawing(name: str) -> None:
+    """The legend of simple and the title of gates were cut off at the right edge."""
+    tr = example(name)
+    for svg in (to_svg(tr, engine="layered"), to_svg(tr, local=True, checks=True)):
+        width, placed = _placed_texts(svg)
+        for left, right, text in placed:
+            assert left >= -1 and right <= width + 1, (name, text, left, right, width)
+
+
+def test_local_gradients_and_checks_are_drawn_under_the_gradients() -> None:
+    tr = example("simple")
+    svg = to_svg(tr, local=True, checks=True, engine="layered")
+    words = texts(svg)
+    assert "= 1.00 \u00d7 -4.00" in words      # dL/dx = local 1 x upstream -4
+    assert "= 3.00 \u00d7 1.00" in words       # dL/dz = local q x upstream 1
+    assert "= -4.00 \u00d7 1.00" in words      # dL/dq = local z x upstream 1
+    checks = [w for w in words if w.startswith("num \u2713")]
+    assert len(checks) == 5                    # x, y, q, z, f
+    root = ET.fromstring(svg.encode())
+    classes = {g.get("class") for g in root.iter(f"{NS}g")}
+    assert {"local", "check check-ok"} <= classes
+    plain = texts(to_svg(tr, engine="layered"))
+    assert not any(w.startswith(("= ", "num ")) for w in plain)
+    assert _width(svg) >= _width(to_svg(tr, engine="layered"))
+
+
+def test_local_gradients_of_tensors_are_their_numbers_or_rules() -> None:
+    words = texts(to_svg(example("relu-vector"), local=True))
+    assert "= [1.00, 0.00, 1.00, 0.00] \u2299 upstream" in words
+    words = texts(to_svg(example("matmul"), local=True))
+    assert "= upstream @ w^T" in words and "= x^T @ upstream" in words
+
+
+def test_element_ids_take_a_prefix_for_pages_with_several_drawings() -> None:
+    svg = to_svg(example("simple"), id_prefix="a-")
+    assert 'id="a-node-0"' in svg and 'marker id="a-arrow"' in svg and 'url(#a-arrow)' in svg
+    assert 'id="node-0"' not in svg

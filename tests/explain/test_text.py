@@ -6,7 +6,14 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.explain import format_array, format_number, trace
-from chainrule.explain.text import describe, gradient_lines, table, trace_text
+from chainrule.explain.text import (
+    check_table,
+    describe,
+    format_matrix,
+    gradient_lines,
+    table,
+    trace_text,
+)
 
 
 def test_numbers_are_rounded_without_negative_zero() -> None:
@@ -53,3 +60,23 @@ def test_gradient_lines_align_the_names_and_mark_inputs_without_a_gradient() -> 
     tr = trace(w * x)
     assert gradient_lines(tr, 3).splitlines() == [
         "  dL/dweight = 2.000", "  dL/dx      = (no gradient)"]
+
+
+def test_small_matrices_are_written_whole_with_aligned_columns() -> None:
+    text = format_matrix(np.arange(12.0).reshape(3, 4) - 5)
+    assert text.splitlines() == ["[[-5.00, -4.00, -3.00, -2.00],",
+                                 " [-1.00,  0.00,  1.00,  2.00],",
+                                 " [ 3.00,  4.00,  5.00,  6.00]]"]
+    assert format_matrix(np.arange(10.0), 0) == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"
+    assert format_matrix(np.zeros((9, 9))).startswith("(9, 9) [")   # over 64 numbers
+    assert format_matrix(None) == "-"
+
+
+def test_check_table_lists_every_value_with_its_verdict() -> None:
+    from chainrule.explain import example
+
+    lines = check_table(example("sigmoid-neuron")).splitlines()
+    assert lines[0].split()[:3] == ["value", "analytic", "dL/dv"]
+    body = lines[2:]
+    assert len(body) == 13 and all(line.endswith("\u2713 ok") for line in body)
+    assert any(line.split()[:3] == ["w0", "-0.20", "-0.20"] for line in body)

@@ -150,3 +150,20 @@ def test_mlp_learns_the_spiral_but_a_linear_classifier_cannot() -> None:
     """The lecture's point about nonlinearity: 3 arms x 100 points."""
     assert _train_spiral([100], steps=400) > 0.95
     assert _train_spiral([], steps=400) <= 0.60
+
+
+def test_one_activation_per_hidden_layer() -> None:
+    model = nn.MLP(2, [8, 8, 4], 3, activation=["relu", "prelu", "maxout"])
+    kinds = [type(m).__name__ for m in model.children()]
+    assert kinds == ["Linear", "ReLU", "Linear", "PReLU", "Linear", "MaxoutPool", "Linear"]
+    assert model[4].weight.shape == (8, 8)       # maxout: 2 pieces for each of 4 units
+    assert model(cr.randn(5, 2)).shape == (5, 3)
+    assert model.config()["activation"] == ["relu", "prelu", "maxout"]
+    rebuilt = nn.build_model(model.config())
+    assert [type(m).__name__ for m in rebuilt.children()] == kinds
+    with pytest.raises(ValueError, match=r"2 activations .* for 3 hidden layers"):
+        nn.MLP(2, [8, 8, 4], 3, activation=["relu", "tanh"])
+    with pytest.raises(ValueError, match="activation_kwargs"):
+        nn.MLP(2, [4, 4], 3, activation=["relu", "maxout"], activation_kwargs={"pieces": 3})
+    with pytest.raises(ValueError, match="unknown activation"):
+        nn.MLP(2, [4], 3, activation=["swish"])

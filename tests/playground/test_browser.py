@@ -1,24 +1,18 @@
 """The playground in a real browser: headless system Chromium driven by Playwright.
 
 One uvicorn server (127.0.0.1, a free port, in a thread) and one browser serve the whole
-module; every test opens its own page (its own session) and fails on any console error.
-With ``CHAINRULE_SCREENSHOTS=DIR`` set, the tests also save the main views as PNG files
-in ``DIR`` (that is how ``docs/img/playground-*.png`` are made).
+module (``conftest.py``); every test opens its own page (its own session) and fails on any
+console error. With ``CHAINRULE_SCREENSHOTS=DIR`` set, the tests also save the main views
+as PNG files in ``DIR`` (that is how ``docs/img/playground-*.png`` are made).
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.playground.pages import CHROMIUM, SHOTS, epoch, shot, until, wait_for
 
 pytestmark = pytest.mark.browser
 if not CHROMIUM.exists():
@@ -26,88 +20,6 @@ if not CHROMIUM.exists():
                 allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 pytest.importorskip("uvicorn", reason="browser tests need uvicorn")
-
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from chainrule.playground.server import create_app  # noqa: E402
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = os.environ.get("CHAINRULE_SCREENSHOTS")
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the playground server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Any, base_url: str) -> Iterator[Any]:
-    """A fresh tab on the playground; it must log no console error."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(base_url + "/")
-    wait_for(pg, "window.playground && window.playground.frame !== null")
-    yield pg
-    context.close()
-    assert errors == [], f"console errors: {errors}"
-
-
-def wait_for(pg: Any, expression: str, timeout: float = 15.0) -> Any:
-    """Poll a JavaScript expression until it is truthy (the page's CSP forbids
-    ``wait_for_function``, which evaluates strings)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pg.evaluate(expression)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {expression}")
-
-
-def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
-
-
-def epoch(pg: Any) -> int:
-    return int(pg.text_content("#epoch"))
-
-
-def shot(pg: Any, name: str, **kwargs: Any) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        pg.screenshot(path=str(Path(SHOTS) / f"playground-{name}.png"), **kwargs)
 
 
 def test_play_trains_on_circle_data(page):

@@ -30,13 +30,15 @@ def test_config_validation():
 
 
 def test_choices_are_the_pages_and_names_of_the_registries():
-    assert ACTIVATIONS == ("relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu")
+    # issue 15: the page offers PReLU and Maxout too
+    assert ACTIVATIONS == ("relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu", "prelu",
+                           "maxout")
     assert OPTIMIZERS == ("sgd", "momentum", "rmsprop", "adam")
     assert LOSSES == ("softmax", "svm")
     assert set(ACTIVATIONS) <= set(nn.ACTIVATIONS) and set(OPTIMIZERS) <= set(optim.OPTIMIZERS)
     assert set(LOSSES) == set(nn.LOSSES)
     with pytest.raises(LimitError, match="activation"):
-        Config().updated({"activation": "prelu"})  # in the registry, not offered by the page
+        Config().updated({"activation": "identity"})  # in the registry, not offered by the page
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

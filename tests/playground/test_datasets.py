@@ -62,3 +62,39 @@ def test_parse_csv_and_its_errors():
     many = "".join("0,0,0\n" for _ in range(limits.MAX_POINTS + 1))
     with pytest.raises(LimitError, match="more than"):
         parse_csv(many, "classification")
+
+
+def test_spiral_is_the_tensorflow_playgrounds_and_cs231n_keeps_its_own() -> None:
+    from chainrule.playground.datasets import tf_spiral
+
+    X, y = make_dataset("spiral", 400, 0, 2, seed=1)
+    np.testing.assert_array_equal(np.bincount(y), [200, 200])
+    i = np.arange(200)
+    t = 1.75 * i / 200 * 2 * np.pi
+    r = i / 200 * 5
+    np.testing.assert_allclose(X[y == 0], np.stack([r * np.sin(t), r * np.cos(t)], 1),
+                               atol=1e-5)                     # arm 0; arm 1 is turned by pi
+    np.testing.assert_allclose(X[y == 1], -X[y == 0], atol=1e-5)
+    noisy, _ = tf_spiral(400, 0.5, 2, np.random.default_rng(0))
+    assert np.abs(noisy - X).max() <= 0.5 + 1e-6               # uniform noise of +-0.5
+    X3, y3 = make_dataset("cs231n_spiral", 300, 10, 3, seed=0)
+    np.testing.assert_array_equal(np.bincount(y3), [100, 100, 100])
+    assert np.hypot(*X3.T).max() < 5.5                         # the old one, scaled by 5
+
+
+def test_the_spiral_needs_features_or_capacity() -> None:
+    """A 4-2 tanh net on X1, X2 learns the CS231n spiral but not the Playground's."""
+    from chainrule.playground.config import Config
+    from chainrule.playground.session import Session
+
+    def test_accuracy(**changes) -> float:
+        s = Session(Config().updated(changes))
+        s.step(80)
+        return s.frame()["test_acc"]
+
+    assert test_accuracy(dataset="cs231n_spiral") > 0.9
+    assert test_accuracy(dataset="spiral") < 0.75
+    assert test_accuracy(dataset="spiral", features=["x1", "x2", "sinx1", "sinx2"],
+                         hidden=[8, 8], optimizer="adam", learning_rate=0.01) > 0.9
+    assert test_accuracy(dataset="spiral", hidden=[8, 8, 8, 8], activation="relu",
+                         optimizer="adam", learning_rate=0.01) > 0.9

@@ -89,3 +89,34 @@ def test_convnet_report_draws_the_first_filters_as_colour_images(tmp_path):
     assert "First layer's filters" in html and "templates" not in html
     assert len(_pngs(html)) == 4  # curves, confusion, filters, mistakes
     assert all(p.startswith(PNG_MAGIC) for p in _pngs(html))
+
+
+def test_misclassified_images_show_the_probabilities_of_both_classes() -> None:
+    from chainrule.train.report import _mistake_title
+
+    *_, ev = _setup()
+    assert ev.probabilities.shape == (30, 3)
+    np.testing.assert_allclose(ev.probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(ev.probabilities.argmax(axis=1), ev.predictions)
+    probs = np.array([[0.12, 0.15, 0.73]])
+    title = _mistake_title(0, np.array([0]), np.array([2]), ["cat", "dog", "ship"], probs)
+    assert title == "true cat (12%)\npred ship (73%)"
+    assert _mistake_title(0, np.array([0]), np.array([2]), ["cat", "dog", "ship"], None) \
+        == "true cat\npred ship"
+
+
+def test_short_runs_get_whole_epoch_ticks(monkeypatch) -> None:
+    from chainrule.train import report
+
+    figures = []
+    monkeypatch.setattr(report, "png_base64", lambda fig: figures.append(fig) or "")
+    history = History()
+    for e in range(2):
+        history.append(train_loss=1.0 / (e + 1), train_acc=0.5, val_acc=float("nan"), lr=0.1,
+                       seconds=0.01)
+    report._curves(history.to_dict())
+    (fig,) = figures
+    for ax in fig.axes:
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks

@@ -9,13 +9,16 @@ subclasses: bad settings, data, checkpoints, expressions) and ``OSError`` (files
 cannot be read or written) are the user's to fix; they print as one line,
 ``chainrule COMMAND: error: MESSAGE``, and exit with status 1. Ctrl+C exits with 130. Any
 other exception is a bug in chainrule and keeps its traceback. In a job of several MPI
-ranks (:mod:`chainrule.distributed`) a rank that fails so ends the whole job.
+ranks (:mod:`chainrule.distributed`) a rank that fails so ends the whole job. A reader that
+stops early (``chainrule explain ... | head``) ends the command quietly, as it ends any Unix
+tool (exit status 141, 128 + SIGPIPE).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -53,7 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         end_job(130, "interrupted")
@@ -62,6 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
         end_job(1, type(e).__name__)
         return 1
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout has gone: send what is still buffered nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,15 @@ DESCRIPTION = """\
 Evaluate a trained run on a test split: accuracy, precision and recall per class, and the
 confusion matrix (rows: true class, columns: predicted class). The images go through the same
 preprocessing as in training (features, normalization), as stored in the checkpoint.
-By default the test split of the data set the run was trained on is used.
+By default the test split of the data set the run was trained on is used. With --data,
+another data set's test split is used; its classes are matched to the run's by name (all
+of them or some, in any order), and an image folder is read at the run's image size.
 """
 
 EPILOG = """\
 examples:
   chainrule evaluate runs/20260101-120000-digits
-  chainrule evaluate runs/mnist-mlp --data fashion-mnist --data-dir ~/data
+  chainrule evaluate runs/mnist-mlp --data ~/my-digits/     (one folder per class: 0/ ... 9/)
   chainrule evaluate runs/demo --json > eval.json
 """
 
@@ -28,8 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_run_argument(p)
     p.add_argument("--data", default=None, metavar="NAME|PATH",
                    help="data set to take the test split from (default: the run's own); same "
-                        "names and paths as 'chainrule train --data'; its images must have the "
-                        "run's image shape and class names")
+                        "names and paths as 'chainrule train --data'; its classes must be the "
+                        "run's or some of them (matched by name); image folders are resized "
+                        "to the run's image size")
     p.add_argument("--data-dir", default=None, metavar="DIR",
                    help="where named data sets are looked for (default: the run's, else "
                         "$CHAINRULE_DATA or ~/.chainrule/data)")

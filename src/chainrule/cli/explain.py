@@ -3,6 +3,7 @@
     chainrule explain "(x + y) * z" --values x=-2 y=5 z=-4
     chainrule explain "sum((W @ x) ** 2)" --values "W=[[0.1,0.5],[-0.3,0.8]]" "x=[0.2,0.4]"
     chainrule explain --example sigmoid-neuron --svg neuron.svg --html neuron.html
+    chainrule explain --example simple --check --local --svg simple.svg
     chainrule explain --model runs/mnist --image digit.png
     chainrule explain --jacobian relu --values "x=[1,-2,3,-1]" --upstream "[4,-1,5,9]"
 """
@@ -13,7 +14,7 @@ import argparse
 
 from chainrule.atomic import write_text
 from chainrule.explain import EXAMPLES, ExplainError, Trace, explain_jacobian
-from chainrule.explain.text import trace_text
+from chainrule.explain.text import check_table, trace_text
 
 EXAMPLE_NAMES = tuple(EXAMPLES)
 
@@ -58,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--svg", metavar="FILE", help="write the graph as SVG")
     p.add_argument("--html", metavar="FILE", help="write a self-contained page that steps "
                                                   "through forward and backward")
+    p.add_argument("--check", action="store_true",
+                   help="check every gradient numerically (analytic vs central differences, "
+                        "relative error): print the table and draw it with --svg")
+    p.add_argument("--local", action="store_true",
+                   help="with --svg: write each gate's local gradient and the product "
+                        "downstream = local x upstream under its input wires")
     p.add_argument("--precision", type=int, default=None, metavar="N",
                    help="decimals to print (default 2, 3 for vectorized-norm)")
     p.add_argument("--layout", choices=("auto", "dot", "layered"), default="auto",
@@ -98,15 +105,31 @@ def run(args: argparse.Namespace) -> int:
         print(tr.title)
     print()
     print(trace_text(tr, precision))
+    _print_checks(tr, args, precision)
     _write_pictures(tr, args, precision)
     return 0
+
+
+def _print_checks(tr: Trace, args: argparse.Namespace, precision: int) -> None:
+    """Where gradients die (always), and the numeric gradient check (with --check)."""
+    marks = tr.marks()
+    if marks:
+        print()
+        print("where the gradient dies:")
+        for m in marks:
+            print(f"  {m.kind}: {m.detail}")
+    if args.check:
+        print()
+        print("gradient check (analytic vs numerical, central differences in float64):")
+        print(check_table(tr, precision))
 
 
 def _write_pictures(tr: Trace, args: argparse.Namespace, precision: int) -> None:
     if args.svg:
         from chainrule.explain.svg import to_svg
 
-        path = write_text(args.svg, to_svg(tr, precision=precision, engine=args.layout))
+        path = write_text(args.svg, to_svg(tr, precision=precision, engine=args.layout,
+                                           local=args.local, checks=args.check))
         print(f"wrote {path}")
     if args.html:
         from chainrule.explain.html import to_html
@@ -120,8 +143,10 @@ def _run_model(args: argparse.Namespace) -> int:
 
     report = explain_model(args.model, image=args.image, input_path=args.input,
                            label=args.label, seed=args.seed)
+    precision = args.precision if args.precision is not None else 2
     print(report.text())
-    _write_pictures(report.trace, args, args.precision if args.precision is not None else 2)
+    _print_checks(report.trace, args, precision)
+    _write_pictures(report.trace, args, precision)
     return 0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import warnings
 
 from chainrule.cli.arguments import add_command, add_run_argument
 from chainrule.errors import ConfigError
@@ -14,15 +16,17 @@ Classify image files with a trained run and print the top classes with their pro
 to grayscale or RGB, resized to the training image size, scaled to [0, 1], turned into the
 same features and standardized with the training statistics stored in the checkpoint.
 
-The digit data sets (digits, MNIST) are light ink on a dark background: for a dark drawing
-on white paper, add --invert.
+Each image is compared with the training images first: a warning says when its background
+is the other way round (the digit data sets are light ink on a dark background: for a dark
+drawing on white paper, add --invert) or when its drawing is much smaller or larger than
+theirs (add --fit to crop the image to the drawing).
 """
 
 EPILOG = """\
 examples:
   chainrule predict runs/20260101-120000-digits seven.png
   chainrule predict runs/cifar cat.jpg ship.jpg --top 5
-  chainrule predict runs/digits drawing.png --invert --json
+  chainrule predict runs/digits drawing.png --invert --fit --json
 """
 
 
@@ -35,7 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="how many classes to show per image (default 3)")
     p.add_argument("--invert", action="store_true",
                    help="invert the gray levels first (dark drawing on white -> light on dark)")
-    p.add_argument("--json", action="store_true", help="print the predictions as JSON")
+    p.add_argument("--fit", action="store_true",
+                   help="crop each image to its drawing first, with the margin the training "
+                        "images have around theirs")
+    p.add_argument("--json", action="store_true",
+                   help="print the predictions as JSON (warnings go to stderr)")
     p.set_defaults(func=main)
 
 
@@ -44,7 +52,17 @@ def main(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise ConfigError(f"--top must be >= 1, got {args.top}")
-    results = predict_images(args.run, args.images, top=args.top, invert=args.invert)
+    from chainrule.train.inference import ImageWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ImageWarning)
+        results = predict_images(args.run, args.images, top=args.top, invert=args.invert,
+                                 fit=args.fit)
+    for w in caught:
+        if issubclass(w.category, ImageWarning):
+            print(f"chainrule predict: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     if args.json:
         print(json.dumps([
             {"image": str(path), "prediction": top[0][0],

@@ -17,36 +17,45 @@ computes without it.
 """
 
 from chainrule.explain.capture import steps, trace
+from chainrule.explain.check import NodeCheck, gradient_check
 from chainrule.explain.examples import EXAMPLES, example
 from chainrule.explain.expr import evaluate, parse, parse_values
+from chainrule.explain.flow import Mark, diagnose
 from chainrule.explain.graph import ExplainError, Step, Trace, TraceNode, Wire
-from chainrule.explain.html import to_html
+from chainrule.explain.html import to_html, to_inline_html
 from chainrule.explain.jacobian import JacobianReport, explain_jacobian
 from chainrule.explain.model import explain_model
 from chainrule.explain.svg import to_svg
 from chainrule.explain.text import format_array, format_number
 
-# The renderers take a trace; ``Trace.to_svg``/``to_html`` find them here.
-Trace.renderers.update(svg=to_svg, html=to_html)
+# The renderers and analyses take a trace; ``Trace.to_svg``, ``to_html``, ``_repr_html_``,
+# ``gradient_check`` and ``marks`` find them here.
+Trace.renderers.update(svg=to_svg, html=to_html, inline=to_inline_html)
+Trace.analyses.update(gradient_check=gradient_check, marks=diagnose)
 
 __all__ = [
     "EXAMPLES",
     "ExplainError",
     "JacobianReport",
+    "Mark",
+    "NodeCheck",
     "Step",
     "Trace",
     "TraceNode",
     "Wire",
+    "diagnose",
     "evaluate",
     "example",
     "explain_jacobian",
     "explain_model",
     "format_array",
     "format_number",
+    "gradient_check",
     "parse",
     "parse_values",
     "steps",
     "to_html",
+    "to_inline_html",
     "to_svg",
     "trace",
 ]

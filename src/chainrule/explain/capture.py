@@ -184,9 +184,11 @@ class _Capture:
         name = self.ctx_names.get(id(ctx)) or f"n{self.counters['op']}"
         params.update({f"c{k}": v for k, v in consts.items()})
         params["_slots"] = slots
+        wired = set(slots)
+        args = tuple(None if slot in wired else a for slot, a in enumerate(ctx.inputs))
         node = self._new(kind="op", name=name, label=fn.gate_label(consts),
                          value=np.array(ctx.out, copy=True), op=fn.__name__, fn=fn,
-                         inputs=in_ids, params=params, requires_grad=True)
+                         inputs=in_ids, params=params, requires_grad=True, args=args)
         self.ctx_ids[id(ctx)] = node.id
         for k, src in enumerate(in_ids):
             self.wires.append(Wire(src=src, dst=node.id, slot=k))

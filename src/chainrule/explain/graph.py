@@ -32,7 +32,9 @@ class TraceNode:
     ``label`` is what the picture writes in the gate (its symbol, ``+1`` for a gate
     with a constant operand, ``1/x`` for a reciprocal); ``name`` names the value it
     produces (``x``, ``q``, ``f``). ``grad`` is the total ``dL/d(value)``, the sum over
-    all the wires leaving this node (the copy gate). ``fn`` is the gate's Function.
+    all the wires leaving this node (the copy gate). ``fn`` is the gate's Function and
+    ``args`` the arguments its ``forward`` was called with, ``None`` where an input wire
+    brings the value (so the gate can be run again, e.g. by the gradient check).
     """
 
     id: int
@@ -48,6 +50,7 @@ class TraceNode:
     grad: np.ndarray | None = None
     is_output: bool = False
     consumers: list[int] = field(default_factory=list)
+    args: tuple = ()
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -105,9 +108,11 @@ class Trace:
     name.
     """
 
-    #: How :meth:`to_svg` and :meth:`to_html` draw a trace, by format. The renderers
-    #: import this module, so :mod:`chainrule.explain` registers them here.
+    #: How :meth:`to_svg`, :meth:`to_html` and a notebook (``inline``) draw a trace, by
+    #: format. The renderers import this module, so :mod:`chainrule.explain` registers
+    #: them here, and the analyses behind :meth:`gradient_check` and :meth:`marks` too.
     renderers: ClassVar[dict[str, Callable[..., str]]] = {}
+    analyses: ClassVar[dict[str, Callable[..., Any]]] = {}
 
     def __init__(self, nodes: list[TraceNode], wires: list[Wire], outputs: list[int],
                  steps: list[Step], title: str | None = None) -> None:
@@ -117,6 +122,7 @@ class Trace:
         self.steps = steps
         self.title = title
         self._by_id = {n.id: n for n in nodes}
+        self._checks: tuple[tuple, dict] | None = None
 
     def node(self, key: int | str) -> TraceNode:
         """The node with this id or name."""
@@ -153,6 +159,22 @@ class Trace:
         """The backward pass as text: one line per input of every step."""
         return text.backward_table(self, precision)
 
+    def gradient_check(self, h: float = 1e-5, method: str = "central", max_elements: int = 16,
+                       seed: int = 0) -> dict[int, Any]:
+        """Analytic against numerical ``dL/d(value)`` for every value, by node id (cached).
+
+        See :func:`chainrule.explain.check.gradient_check`.
+        """
+        key = (h, method, max_elements, seed)
+        if self._checks is None or self._checks[0] != key:
+            self._checks = (key, self.analyses["gradient_check"](self, h, method, max_elements,
+                                                                   seed))
+        return self._checks[1]
+
+    def marks(self) -> list[Any]:
+        """Dead units and vanishing gradients (see :func:`chainrule.explain.flow.diagnose`)."""
+        return self.analyses["marks"](self)
+
     def to_svg(self, **kwargs: Any) -> str:
         """The trace drawn as the lecture draws it (see :func:`chainrule.explain.to_svg`)."""
         return self.renderers["svg"](self, **kwargs)
@@ -160,6 +182,14 @@ class Trace:
     def to_html(self, **kwargs: Any) -> str:
         """A page that steps through the trace (see :func:`chainrule.explain.to_html`)."""
         return self.renderers["html"](self, **kwargs)
+
+    def _repr_svg_(self) -> str:
+        """Jupyter shows the drawing inline (no Graphviz needed)."""
+        return self.to_svg()
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the stepper inline: self-contained, nothing loaded from outside."""
+        return self.renderers["inline"](self)
 
     def __repr__(self) -> str:
         return (f"<Trace: {len(self.gates)} gates, {len(self.inputs)} inputs, "

@@ -17,8 +17,15 @@ if TYPE_CHECKING:
     from chainrule.explain.graph import Trace, TraceNode
 
 __all__ = [
-    "backward_table", "describe", "format_array", "format_number", "forward_table",
-    "gradient_lines", "trace_text",
+    "backward_table",
+    "check_table",
+    "describe",
+    "format_array",
+    "format_matrix",
+    "format_number",
+    "forward_table",
+    "gradient_lines",
+    "trace_text",
 ]
 
 
@@ -48,6 +55,25 @@ def format_array(a: Any, precision: int = 2, max_items: int = 6) -> str:
     head = ", ".join(format_number(v, precision) for v in flat[:3])
     return (f"{shape_text(arr.shape)} [{head}, ...] min {format_number(flat.min(), precision)}"
             f" max {format_number(flat.max(), precision)}")
+
+
+def format_matrix(a: Any, precision: int = 2, max_items: int = 64) -> str:
+    """Like :func:`format_array`, but a matrix of up to ``max_items`` numbers is written whole,
+    one row per line, the columns aligned (a 3x4 dL/dW is shown, not abbreviated).
+
+    >>> print(format_matrix(np.array([[1.0, -2.5], [30.0, 0.0]]), 1))
+    [[ 1.0, -2.5],
+     [30.0,  0.0]]
+    """
+    if a is None:
+        return "-"
+    arr = np.asarray(a)
+    if arr.ndim != 2 or arr.size > max_items or arr.shape[0] == 1:
+        return format_array(arr, precision, max_items)
+    cells = [[format_number(v, precision) for v in row] for row in arr]
+    width = max(len(c) for row in cells for c in row)
+    rows = ["[" + ", ".join(c.rjust(width) for c in row) + "]" for row in cells]
+    return "[" + ",\n ".join(rows) + "]"
 
 
 def _nested(arr: np.ndarray, precision: int) -> str:
@@ -130,6 +156,30 @@ def trace_text(tr: Trace, precision: int = 2) -> str:
         "backward pass (downstream = local x upstream):", backward_table(tr, precision), "",
         "gradients:", gradient_lines(tr, precision),
     ])
+
+
+def check_table(tr: Trace, precision: int = 2) -> str:
+    """The numeric gradient check of every value (``tr.gradient_check()``) as a table.
+
+    >>> from chainrule.explain import example
+    >>> check_table(example("simple")).splitlines()[2].split()[:5]
+    ['x', '-4.00', '-4.00', 'all', '1']
+    """
+    rows = [("value", "analytic dL/dv", "numerical", "elements", "relative error", "verdict")]
+    for c in tr.gradient_check().values():
+        if c.verdict == "skipped":
+            rows.append((c.node.name, "-", "-", "-", "-", f"skipped: {c.reason}"))
+            continue
+        whole = len(c.elements) == c.size
+        shape = c.node.value.shape
+        rows.append((
+            c.node.name,
+            format_array(c.analytic.reshape(shape) if whole else c.analytic, precision),
+            format_array(c.numerical.reshape(shape) if whole else c.numerical, precision),
+            f"all {c.size}" if whole else f"{len(c.elements)} of {c.size}",
+            f"{c.rel_error:.1e}", f"{c.symbol} {c.verdict}",
+        ))
+    return table(rows)
 
 
 def table(rows: list[tuple[str, ...]]) -> str:

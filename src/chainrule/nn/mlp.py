@@ -15,6 +15,9 @@ state dict loads into ``torch.nn.Sequential(Linear(2, 100), ReLU(), Linear(100, 
 activation still takes its slot (as ``Identity``) so the numbering never changes.
 ``activation='maxout'`` makes each hidden ``Linear`` produce ``pieces`` (default 2)
 times the hidden width and follows it with ``MaxoutPool``: together, maxout units.
+``activation`` may also name one activation per hidden layer
+(``MLP(2, [8, 8, 4], 2, activation=["relu", "prelu", "maxout"])``, as ConvNetJS's layer
+definitions do).
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ class MLP(Sequential):
     """Fully-connected network: ``in_features -> hidden[0] -> ... -> out_features``.
 
     ``hidden=[]`` is a linear classifier (one ``Linear``). ``activation`` is a name
-    accepted by :func:`chainrule.nn.activation`, configured by ``activation_kwargs``
-    (e.g. ``{"negative_slope": 0.1}``, or ``{"pieces": 3}`` for maxout).
+    accepted by :func:`chainrule.nn.activation`, or a list of one name per hidden layer,
+    configured by ``activation_kwargs`` (e.g. ``{"negative_slope": 0.1}``, or
+    ``{"pieces": 3}`` for maxout; with a list, only when every layer has the same one).
 
     >>> model = nn.MLP(2, [100], 3)            # the spiral's 2-layer net
     >>> model(cr.randn(5, 2)).shape
@@ -45,7 +49,8 @@ class MLP(Sequential):
     """
 
     def __init__(self, in_features: int, hidden: int | Sequence[int], out_features: int,
-                 activation: str = "relu", dropout: float = 0.0, batchnorm: bool = False,
+                 activation: str | Sequence[str] = "relu", dropout: float = 0.0,
+                 batchnorm: bool = False,
                  *, activation_kwargs: dict[str, Any] | None = None, dtype: Any = None) -> None:
         hidden_sizes = [int(hidden)] if isinstance(hidden, int) else [int(h) for h in hidden]
         if any(h < 1 for h in hidden_sizes):
@@ -53,15 +58,17 @@ class MLP(Sequential):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"MLP: dropout must be in [0, 1), got {dropout}")
         kwargs = dict(activation_kwargs or {})
-        make_activation(activation, **kwargs)  # validate the name before building anything
-        pieces = int(kwargs.get("pieces", 2)) if activation == "maxout" else 1
+        names = _layer_activations(activation, len(hidden_sizes), kwargs)
+        for name in set(names):
+            make_activation(name, **kwargs)  # validate the names before building anything
         layers: list[Module] = []
         width = int(in_features)
-        for h in hidden_sizes:
+        for h, name in zip(hidden_sizes, names):
+            pieces = int(kwargs.get("pieces", 2)) if name == "maxout" else 1
             layers.append(Linear(width, h * pieces, dtype=dtype))
             if batchnorm:
                 layers.append(BatchNorm1d(h * pieces, dtype=dtype))
-            act = make_activation(activation, **kwargs)
+            act = make_activation(name, **kwargs)
             if dtype is not None:
                 act.to(dtype)
             layers.append(act)
@@ -73,7 +80,7 @@ class MLP(Sequential):
         self.in_features = int(in_features)
         self.hidden = hidden_sizes
         self.out_features = int(out_features)
-        self.activation = activation
+        self.activation = activation if isinstance(activation, str) else list(names)
         self.activation_kwargs = kwargs
         self.dropout = float(dropout)
         self.batchnorm = bool(batchnorm)
@@ -92,6 +99,20 @@ class MLP(Sequential):
         if self.activation_kwargs:
             cfg["activation_kwargs"] = dict(self.activation_kwargs)
         return cfg
+
+
+def _layer_activations(activation: str | Sequence[str], layers: int,
+                       kwargs: dict[str, Any]) -> list[str]:
+    """One activation name per hidden layer."""
+    if isinstance(activation, str):
+        return [activation] * layers
+    names = [str(a) for a in activation]
+    if len(names) != layers:
+        raise ValueError(f"MLP: {len(names)} activations {names} for {layers} hidden layers")
+    if kwargs and len(set(names)) > 1:
+        raise ValueError(f"MLP: activation_kwargs {kwargs} need one activation for every "
+                         f"layer, got {names}")
+    return names
 
 
 #: Model types ``build_model`` rebuilds: class, accepted keys, required keys.

@@ -4,9 +4,14 @@ A page sends changes as JSON; :meth:`Config.updated` checks every field against
 :mod:`chainrule.playground.limits` and the choices below, so a session only ever sees a
 valid setup. The activations, optimizers and losses offered are names of the library's
 registries (``nn.ACTIVATIONS``, ``optim.OPTIMIZERS``, ``nn.LOSSES``), which build them.
+Besides the fields, a change may carry ``network``: a typed definition of the layers
+(:mod:`chainrule.playground.network`), which sets ``hidden``, ``activation`` and maybe
+``loss``.
 
 >>> Config().updated({"hidden": [8, 8], "activation": "relu"}).hidden
 [8, 8]
+>>> Config().updated({"network": "fc 8 relu\\nfc 4 maxout"}).activation
+['relu', 'maxout']
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from chainrule import nn, optim
 from chainrule.playground import limits
 from chainrule.playground.datasets import CLASSIFICATION_DATASETS, FEATURES, REGRESSION_DATASETS
 from chainrule.playground.limits import LimitError
+from chainrule.playground.network import parse_network
 
 __all__ = [
     "ACTIVATIONS",
@@ -41,8 +47,8 @@ def _offered(names: tuple[str, ...], registry: Mapping[str, Any], where: str) ->
 
 
 #: The activations the page offers: names of ``nn.ACTIVATIONS``, in the page's order.
-ACTIVATIONS = _offered(("relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu"),
-                       nn.ACTIVATIONS, "nn.ACTIVATIONS")
+ACTIVATIONS = _offered(("relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu", "prelu",
+                        "maxout"), nn.ACTIVATIONS, "nn.ACTIVATIONS")
 #: The optimizers the page offers: names of ``optim.OPTIMIZERS``, in the page's order.
 OPTIMIZERS = _offered(("sgd", "momentum", "rmsprop", "adam"), optim.OPTIMIZERS,
                       "optim.OPTIMIZERS")
@@ -64,7 +70,9 @@ class Config:
     """Everything that defines a playground setup (and what the page's URL carries).
 
     ``noise`` and ``train_ratio`` are percentages like the TensorFlow Playground's sliders;
-    ``hidden`` lists the neurons of each hidden layer (``[]`` is a linear model).
+    ``hidden`` lists the neurons of each hidden layer (``[]`` is a linear model);
+    ``activation`` names one activation for every hidden layer, or a list of one per layer
+    (a list whose names are all the same becomes that name).
     """
 
     dataset: str = "circle"
@@ -77,7 +85,7 @@ class Config:
     batch_size: int = 10
     features: list[str] = field(default_factory=lambda: ["x1", "x2"])
     hidden: list[int] = field(default_factory=lambda: [4, 2])
-    activation: str = "tanh"
+    activation: str | list[str] = "tanh"
     learning_rate: float = 0.1
     optimizer: str = "sgd"
     regularization: str = "none"
@@ -93,14 +101,46 @@ class Config:
         """A validated copy with ``changes`` applied; a ``LimitError`` names any bad field."""
         if not isinstance(changes, dict):
             raise LimitError(f"config: expected an object, got {type(changes).__name__}")
-        known = {f.name for f in fields(self)}
+        known = {f.name for f in fields(self)} | {"network"}
         unknown = sorted(set(changes) - known)
         if unknown:
             raise LimitError(f"config: unknown field(s) {', '.join(map(str, unknown))}")
         if changes.get("dataset") == "custom" and self.dataset != "custom":
             raise LimitError("dataset: 'custom' is what an uploaded CSV becomes; upload one")
+        changes = dict(changes)
+        text = changes.pop("network", None)
         merged = {**self.to_dict(), **changes}
+        if "activation" not in changes and "hidden" in changes:
+            merged["activation"] = _resized(self.activation, changes["hidden"])
+        if text is not None:
+            if {"hidden", "activation"} & set(changes):
+                raise LimitError("network: give the definition or hidden/activation, not both")
+            merged = _validate(merged)  # the features, problem and classes it must match
+            spec = parse_network(text, features=len(merged["features"]),
+                                 problem=merged["problem"], num_classes=merged["num_classes"],
+                                 activations=ACTIVATIONS)
+            merged.update(hidden=spec.hidden, activation=spec.activation)
+            if spec.loss is not None:
+                merged["loss"] = spec.loss
         return Config(**_validate(merged))
+
+
+def _resized(activation: str | list[str], hidden: Any) -> str | list[str]:
+    """Per-layer activations after layers were added or removed: new layers take the last."""
+    if isinstance(activation, str) or not isinstance(hidden, list) or not activation:
+        return activation
+    return (activation + [activation[-1]] * len(hidden))[:len(hidden)]
+
+
+def _check_activation(value: Any, layers: int) -> str | list[str]:
+    """One name, or one per hidden layer; a list of equal names becomes the name."""
+    if isinstance(value, str):
+        return limits.check_choice("activation", value, ACTIVATIONS)
+    if not isinstance(value, list) or len(value) != layers:
+        raise LimitError(f"activation: expected a name or a list of {layers} names (one per "
+                         "hidden layer)")
+    names = [limits.check_choice("activation", name, ACTIVATIONS) for name in value]
+    return names[0] if len(set(names)) == 1 else names
 
 
 def _validate(c: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +166,7 @@ def _validate(c: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(hidden, list) or len(hidden) > limits.MAX_LAYERS:
         raise LimitError(f"hidden: expected a list of at most {limits.MAX_LAYERS} layer sizes")
     out["hidden"] = [limits.check_int("hidden", h, 1, limits.MAX_NEURONS) for h in hidden]
-    out["activation"] = limits.check_choice("activation", c["activation"], ACTIVATIONS)
+    out["activation"] = _check_activation(c["activation"], len(out["hidden"]))
     out["learning_rate"] = limits.check_float("learning_rate", c["learning_rate"], 1e-6, 10.0)
     out["optimizer"] = limits.check_choice("optimizer", c["optimizer"], OPTIMIZERS)
     out["regularization"] = limits.check_choice(

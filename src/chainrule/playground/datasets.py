@@ -1,8 +1,11 @@
 """The playground's 2D data: generated sets, uploaded CSV files, and the input features.
 
 Every point lies in the plane ``[-6, 6]^2`` (``limits.DOMAIN``). The classification sets
-are the lecture's toy sets of :mod:`chainrule.data.toy`, scaled to that plane; the
-regression sets are a tilted plane and a sum of signed Gaussian bumps. The network does not
+are the lecture's toy sets of :mod:`chainrule.data.toy`, scaled to that plane, and the
+TensorFlow Playground's spiral (``spiral``: two arms of 1.75 turns, the hard one, which a
+small net on X1, X2 cannot learn; it needs features or capacity); the CS231n spiral of
+the lecture's case study, easier, is ``cs231n_spiral``. The regression sets are a tilted
+plane and a sum of signed Gaussian bumps. The network does not
 see the point ``(x1, x2)`` itself but a fixed transform of it, the input features::
 
     point (x1, x2) --features--> phi(x) in R^F
@@ -33,6 +36,7 @@ __all__ = [
     "feature_matrix",
     "make_dataset",
     "parse_csv",
+    "tf_spiral",
 ]
 
 #: Input features: name -> (label shown on the page, function of (x1, x2)).
@@ -47,7 +51,7 @@ FEATURES: dict[str, tuple[str, Any]] = {
     "r": ("r", lambda a, b: np.sqrt(a * a + b * b)),
     "theta": ("θ", lambda a, b: np.arctan2(b, a)),
 }
-CLASSIFICATION_DATASETS = ("circle", "xor", "gauss", "spiral")
+CLASSIFICATION_DATASETS = ("circle", "xor", "gauss", "spiral", "cs231n_spiral")
 REGRESSION_DATASETS = ("plane", "multigauss")
 #: Every data set name; ``custom`` is what an uploaded CSV becomes.
 DATASETS = (*CLASSIFICATION_DATASETS, *REGRESSION_DATASETS, "custom")
@@ -72,7 +76,8 @@ def make_dataset(
 
     The classification sets come from :mod:`chainrule.data.toy` (``circle``: the two
     circles, ``xor``, ``gauss``: two Gaussian blobs, or ``num_classes`` blobs on a circle,
-    ``spiral``: ``num_classes`` arms), scaled to the playground's plane. The regression
+    ``cs231n_spiral``: ``num_classes`` arms), scaled to the playground's plane;
+    ``spiral`` is the TensorFlow Playground's (:func:`tf_spiral`). The regression
     sets are a tilted plane and a sum of signed Gaussian bumps, targets in ``[-1, 1]``.
     ``noise`` is a percentage (0-50) of each set's natural spread.
 
@@ -97,6 +102,8 @@ def make_dataset(
         centres = np.stack([np.cos(angle), np.sin(angle)], axis=1) * 3.5
         X = centres + rng.normal(0.0, 0.6 + 2.0 * level, size=(n, 2))
     elif name == "spiral":
+        X, y = tf_spiral(n, level, num_classes, rng)
+    elif name == "cs231n_spiral":
         per_class = max(1, n // num_classes)
         X, y = toy.spiral(per_class, classes=num_classes, noise=1.0 * level, seed=seed)
         X = X * 5.0
@@ -109,6 +116,31 @@ def make_dataset(
         raise LimitError(f"dataset: unknown data set {name!r}")
     X = np.clip(X, -limits.DOMAIN, limits.DOMAIN)
     return X.astype(np.float32), np.asarray(y, dtype=np.int64)
+
+
+def tf_spiral(n: int, noise: float, num_classes: int, rng: np.random.Generator
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The TensorFlow Playground's spiral, ``n`` points in ``num_classes`` arms.
+
+    Point ``i`` of the ``m`` points of arm ``k`` lies at radius ``r = 5 i / m`` and angle
+    ``t = 1.75 * 2 pi i / m + 2 pi k / num_classes``, at ``(r sin t, r cos t)``, moved by
+    uniform noise in ``[-noise, noise]`` on each axis (``noise`` as a fraction; the
+    Playground's two classes are its arms at ``0`` and ``pi``).
+
+    >>> X, y = tf_spiral(200, 0.0, 2, np.random.default_rng(0))
+    >>> X.shape, np.bincount(y).tolist(), float(np.hypot(*X.T).max()) < 5
+    ((200, 2), [100, 100], True)
+    """
+    points, labels = [], []
+    for k in range(num_classes):
+        m = n // num_classes + (k < n % num_classes)
+        i = np.arange(m)
+        r = i / m * 5.0
+        t = 1.75 * i / m * 2 * np.pi + 2 * np.pi * k / num_classes
+        xy = np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
+        points.append(xy + rng.uniform(-1.0, 1.0, size=(m, 2)) * noise)
+        labels.append(np.full(m, k))
+    return np.concatenate(points), np.concatenate(labels)
 
 
 def _regression_target(name: str, X: np.ndarray) -> np.ndarray:

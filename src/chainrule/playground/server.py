@@ -149,8 +149,9 @@ def create_app(
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",
     }
-    types = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
-             "style.css": "text/css; charset=utf-8"}
+    script = "text/javascript; charset=utf-8"
+    types = {"index.html": "text/html; charset=utf-8", "app.js": script, "draw.js": script,
+             "network.js": script, "style.css": "text/css; charset=utf-8"}
 
     async def index(request: Any) -> Response:
         return Response(_static("index.html"), media_type=types["index.html"],

@@ -15,6 +15,7 @@ module                 what it holds
 ``report``             ``metrics.json`` and ``report.html`` of a run
 ``figures``            matplotlib figures as base64 PNGs for the reports
 ``inputs``             data set splits, random subsets, image files
+``image_look``         an image's background and drawing size next to the training images'
 ``run``                :func:`train_run`: a whole run, as ``chainrule train`` does it
 ``inference``          :func:`evaluate_run`, :func:`predict_images` on a saved run
 ``compare``            :func:`compare_features`: image features vs learned features
@@ -43,7 +44,7 @@ from chainrule.train.compare_report import write_comparison_report
 from chainrule.train.config import TrainConfig
 from chainrule.train.feature_file import write_feature_file
 from chainrule.train.history import History
-from chainrule.train.inference import evaluate_run, load_run, predict_images
+from chainrule.train.inference import ImageWarning, evaluate_run, load_run, predict_images
 from chainrule.train.inputs import load_image_files, load_image_splits, load_splits
 from chainrule.train.metrics import Evaluation, confusion_matrix, evaluate, predict_scores
 from chainrule.train.preprocess import ImagePreprocessor, Preprocessor, shift_augment
@@ -60,6 +61,7 @@ __all__ = [
     "Evaluation",
     "History",
     "ImagePreprocessor",
+    "ImageWarning",
     "Preprocessor",
     "RunResult",
     "TrainConfig",

@@ -1,7 +1,10 @@
 """Using a saved run: evaluate it on a test split, classify image files with it.
 
 Both rebuild the model and the preprocessing from the run's checkpoint, so new images go
-through exactly the steps the training images went through.
+through exactly the steps the training images went through. Predicting warns
+(:class:`ImageWarning`) when an image does not look like the training images (another
+polarity, a drawing much smaller or larger), naming the option that fixes it; evaluating
+on another data set matches its classes to the run's by name.
 
 >>> evaluate_run("runs/demo").accuracy                     # doctest: +SKIP
 0.9833
@@ -11,6 +14,7 @@ through exactly the steps the training images went through.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +22,16 @@ import numpy as np
 
 from chainrule.errors import DataError
 from chainrule.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from chainrule.train.inputs import load_image_files, load_splits
+from chainrule.train.image_look import look_warnings, training_look
+from chainrule.train.inputs import load_splits, read_image_files
 from chainrule.train.metrics import Evaluation, evaluate, predict_scores
 from chainrule.train.preprocess import Preprocessor
 
-__all__ = ["evaluate_run", "load_run", "predict_images"]
+__all__ = ["ImageWarning", "evaluate_run", "load_run", "predict_images"]
+
+
+class ImageWarning(UserWarning):
+    """An image that does not look like the run's training images: its prediction is unreliable."""
 
 
 def load_run(run: str | Path) -> tuple[Checkpoint, Preprocessor]:
@@ -35,15 +44,36 @@ def load_run(run: str | Path) -> tuple[Checkpoint, Preprocessor]:
 
 def evaluate_run(run: str | Path, data: str | None = None,
                  data_dir: str | None = None) -> Evaluation:
-    """Evaluate a saved run on the test split of its data set (or of ``data``)."""
+    """Evaluate a saved run on the test split of its data set (or of ``data``).
+
+    Another data set is matched to the run by class name: it may hold all of the run's
+    classes or some of them, in any order (a folder with only ``3/`` and ``7/`` is
+    evaluated on those); a class the run does not know is refused. An image folder is
+    read at the run's image size (and in gray for a gray run).
+    """
     ckpt, pre = load_run(run)
     name = data or ckpt.config.get("data", "digits")
+    image = {} if ckpt.image_shape is None or not data else {
+        "size": tuple(ckpt.image_shape[:2]), "grayscale": ckpt.image_shape[2] == 1}
     ds, _, _, test_x, test_y = load_splits(
-        name, data_dir or (None if data else ckpt.config.get("data_dir")))
-    if ckpt.class_names is not None and list(ds.classes) != list(ckpt.class_names):
-        raise DataError(f"{name} has classes {_short(ds.classes)} but the run was trained on "
-                        f"{_short(ckpt.class_names)}")
+        name, data_dir or (None if data else ckpt.config.get("data_dir")), **image)
+    test_y = _to_run_classes(name, list(ds.classes), ckpt.class_names, test_y)
     return evaluate(ckpt.model, pre.transform(test_x), test_y, class_names=ckpt.class_names)
+
+
+def _to_run_classes(name: str, classes: list[str], run_classes: list[str] | None,
+                    labels: np.ndarray) -> np.ndarray:
+    """The data set's labels as indices of the run's classes, matched by name."""
+    if run_classes is None or classes == list(run_classes):
+        return labels
+    index = {str(c): i for i, c in enumerate(run_classes)}
+    unknown = [c for c in classes if str(c) not in index]
+    if unknown:
+        raise DataError(f"{name} has classes the run does not know: {_short(unknown)} (the run "
+                        f"was trained on {_short(run_classes)}); evaluate needs the run's "
+                        "classes or some of them, named the same")
+    mapping = np.array([index[str(c)] for c in classes])
+    return mapping[np.asarray(labels, dtype=np.int64)]
 
 
 def _short(names: list[str]) -> str:
@@ -52,15 +82,28 @@ def _short(names: list[str]) -> str:
 
 
 def predict_images(run: str | Path, paths: list[str | Path], top: int = 3,
-                   invert: bool = False) -> list[list[tuple[str, float]]]:
-    """Class probabilities (softmax of the scores), best ``top`` first, for each image file."""
+                   invert: bool = False, fit: bool = False) -> list[list[tuple[str, float]]]:
+    """Class probabilities (softmax of the scores), best ``top`` first, for each image file.
+
+    Each image is compared with the training images first: another background polarity
+    (dark drawing on white for a net trained on light ink on black) or a drawing much
+    smaller or larger than theirs gives an :class:`ImageWarning` that names the option
+    that fixes it (``invert``, ``fit``). ``fit`` crops each image to its drawing, with the
+    training images' margin. The check needs a run on pixels (their mean image).
+    """
     import chainrule as cr
 
     ckpt, pre = load_run(run)
     if ckpt.image_shape is None:
         raise DataError(f"{ckpt.path}: this run was trained on a table of features, "
                         "not on images; predict needs an image model")
-    images = load_image_files(paths, ckpt.image_shape, invert=invert)
+    train = training_look(pre)
+    images, looks = read_image_files(paths, ckpt.image_shape, invert=invert,
+                                     fit=train if fit else None)
+    if train is not None:
+        for path, look in zip(paths, looks):
+            for message in look_warnings(str(path), look, train, inverted=invert, fitted=fit):
+                warnings.warn(message, ImageWarning, stacklevel=2)
     scores = predict_scores(ckpt.model, pre.transform(images))
     probs = cr.softmax(cr.tensor(scores), axis=1).data
     names: list[Any] = ckpt.class_names or [str(i) for i in range(probs.shape[1])]

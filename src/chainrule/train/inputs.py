@@ -12,24 +12,28 @@ from typing import Any
 import numpy as np
 
 from chainrule.errors import ConfigError, DataError
+from chainrule.train.image_look import ImageLook, fit_to_drawing
 
-__all__ = ["ImageSplits", "load_image_files", "load_image_splits", "load_splits"]
+__all__ = ["ImageSplits", "load_image_files", "load_image_splits", "load_splits",
+           "read_image_files"]
 
 #: ``{'train': (images, labels), 'test': (images, labels)}`` with uint8 ``(N, H, W, C)`` images.
 ImageSplits = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def load_splits(data: str, data_dir: str | None = None
+def load_splits(data: str, data_dir: str | None = None, size: tuple[int, int] | None = None,
+                grayscale: bool = False
                 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The data set and its ``train_x, train_y, test_x, test_y`` (images or feature rows).
 
+    ``size`` and ``grayscale`` apply to image folders (see :func:`chainrule.data.load`).
     Data sets without an official test split (digits, image folders without ``test/``) get
     the loader's seeded split with its default seed, whatever a run's ``--seed``: the test
     set belongs to the data, so runs with different seeds are measured on the same images.
     """
     from chainrule import data as crdata
 
-    ds = crdata.load(data, data_dir=data_dir)
+    ds = crdata.load(data, data_dir=data_dir, size=size, grayscale=grayscale)
     if hasattr(ds, "train_images"):
         return ds, ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
     return ds, ds.train_features, ds.train_labels, ds.test_features, ds.test_labels
@@ -75,22 +79,40 @@ def load_image_files(paths: list[str | Path], image_shape: tuple[int, int, int],
     ``invert`` maps ``v -> 255 - v``: the digit sets are light ink on a dark background, while
     most drawings are dark on light.
     """
+    return read_image_files(paths, image_shape, invert)[0]
+
+
+def read_image_files(paths: list[str | Path], image_shape: tuple[int, int, int],
+                     invert: bool = False, fit: ImageLook | None = None
+                     ) -> tuple[np.ndarray, list[ImageLook]]:
+    """:func:`load_image_files`, plus how each file looks (after ``invert``) at full size.
+
+    With ``fit`` (the training images' look), each image is first cropped to a square
+    around its drawing that the drawing fills as the training drawings fill theirs
+    (:func:`~chainrule.train.image_look.fit_to_drawing`).
+    """
     from PIL import Image, UnidentifiedImageError
 
     h, w, c = image_shape
     if c not in (1, 3):
         raise DataError(f"predict: cannot convert files to {c}-channel images")
     out = np.empty((len(paths), h, w, c), dtype=np.uint8)
+    looks = []
     for i, p in enumerate(paths):
         try:
             with Image.open(p) as img:
                 img = img.convert("L" if c == 1 else "RGB")
-                if img.size != (w, h):
-                    img = img.resize((w, h), Image.Resampling.LANCZOS)
-                arr = np.asarray(img, dtype=np.uint8)
+                full = np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], c)
         except FileNotFoundError:
             raise FileNotFoundError(f"{p}: no such image file") from None
         except (UnidentifiedImageError, OSError) as e:
             raise DataError(f"{p}: not a readable PNG/JPEG image ({e})") from None
-        out[i] = arr.reshape(h, w, c)
-    return 255 - out if invert else out
+        gray = full.mean(axis=2) / 255.0
+        looks.append(ImageLook.of(1.0 - gray if invert else gray))
+        if fit is not None:
+            full = fit_to_drawing(gray, full, fit)
+        img = Image.fromarray(full[..., 0] if c == 1 else full)
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.Resampling.LANCZOS)
+        out[i] = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
+    return (255 - out if invert else out), looks

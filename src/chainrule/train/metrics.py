@@ -34,7 +34,8 @@ __all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "model_dty
 
 @dataclass
 class Evaluation:
-    """The result of :func:`evaluate`; ``predictions`` and ``labels`` are class indices."""
+    """The result of :func:`evaluate`; ``predictions`` and ``labels`` are class indices,
+    ``probabilities`` the softmax of the model's scores, ``(N, C)``."""
 
     accuracy: float
     loss: float | None
@@ -44,6 +45,7 @@ class Evaluation:
     predictions: np.ndarray
     labels: np.ndarray
     class_names: list[str]
+    probabilities: np.ndarray | None = None
 
     @property
     def num_examples(self) -> int:
@@ -200,6 +202,12 @@ def evaluate(
         if ranks > 1:  # the mean over all examples: the sum of the shards' sums / N
             total = comm.allreduce_(np.array([mean_loss * len(scores)]), "sum")[0]
             mean_loss = float(total / len(y))
+    probabilities = _softmax(scores, num_classes)
+    if ranks > 1:  # gather the shards' rows in order, as the predictions
+        parts = comm.allgather(probabilities)
+        probabilities = np.empty((len(y), num_classes), dtype=probabilities.dtype)
+        for r, part in enumerate(parts):
+            probabilities[r::ranks] = part
     return Evaluation(
         accuracy=float(diag.sum() / cm.sum()),
         loss=mean_loss,
@@ -209,7 +217,18 @@ def evaluate(
         predictions=pred,
         labels=y,
         class_names=names,
+        probabilities=probabilities,
     )
+
+
+def _softmax(scores: np.ndarray, num_classes: int) -> np.ndarray:
+    """The class probabilities of each row of scores (none for a rank without examples)."""
+    import chainrule as cr
+
+    if len(scores) == 0:
+        return np.zeros((0, num_classes), dtype=np.float32)
+    with cr.no_grad():
+        return cr.softmax(cr.tensor(scores), axis=1).data
 
 
 def _mean_loss(loss: Any, scores: np.ndarray, y: np.ndarray) -> float:

@@ -9,7 +9,8 @@ that opens anywhere:
   ``W1`` has one number per pixel, so it can be drawn as a picture, the lecture's "templates"
   (a linear classifier learns one per class, a 2-layer net "learns 100 templates instead of 10");
   for a ConvNet the first convolution's filters, as small colour images;
-- a grid of misclassified test images with their true and predicted labels.
+- a grid of misclassified test images with their true and predicted labels and the
+  probabilities the model gave both.
 
 >>> write_metrics("runs/demo", {"test": ev.to_dict()})                 # doctest: +SKIP
 >>> write_report("runs/demo", history=h, evaluation=ev, model=model,   # doctest: +SKIP
@@ -99,6 +100,10 @@ def _curves(history: dict) -> str:
     ax_acc.set_title("Accuracy")
     ax_acc.grid(alpha=0.3)
     ax_acc.legend(loc="lower right")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (ax_loss, ax_acc):  # epochs are whole numbers, even on a 2-epoch run
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return png_base64(fig)
 
 
@@ -188,7 +193,8 @@ def _filters(filters: np.ndarray, limit: int = 64) -> str:
 
 
 def _misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray,
-                   class_names: Sequence[str], limit: int = 40) -> tuple[str | None, int]:
+                   class_names: Sequence[str], limit: int = 40,
+                   probabilities: np.ndarray | None = None) -> tuple[str | None, int]:
     wrong = np.flatnonzero(predictions != labels)
     if len(wrong) == 0:
         return None, 0
@@ -202,7 +208,7 @@ def _misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.ndarr
                 chosen.append(queue.pop(0))
     gray = images.shape[-1] == 1
     pics = [(images[i][..., 0] if gray else images[i]) / 255.0 for i in chosen]
-    titles = [f"true {class_names[labels[i]]}\npred {class_names[predictions[i]]}"
+    titles = [_mistake_title(i, labels, predictions, class_names, probabilities)
               for i in chosen]
     png = _grid(pics, titles, "gray" if gray else None,
                 f"Misclassified test images ({len(chosen)} of {len(wrong)})")
@@ -228,6 +234,16 @@ def _templates_section(model: Any, image_shape: tuple | None, on_pixels: bool,
         out.append('<p class="note">Not shown: the first layer reads image features, not '
                    "pixels, so its weights have no image layout.</p>")
     return "\n".join(out)
+
+
+def _mistake_title(i: int, labels: np.ndarray, predictions: np.ndarray,
+                   class_names: Sequence[str], probabilities: np.ndarray | None) -> str:
+    """``true 3 (12%)`` over ``pred 8 (73%)``: what the model believed of both classes."""
+    true, pred = class_names[labels[i]], class_names[predictions[i]]
+    if probabilities is None:
+        return f"true {true}\npred {pred}"
+    p = probabilities[i]
+    return f"true {true} ({p[labels[i]]:.0%})\npred {pred} ({p[predictions[i]]:.0%})"
 
 
 # --------------------------------------------------------------------------- page
@@ -309,7 +325,8 @@ def write_report(
     parts.append("<h2>Misclassified test images</h2>")
     if test_images is not None:
         labels = _labels_from(evaluation)
-        png, _ = _misclassified(test_images, labels, evaluation.predictions, names)
+        png, _ = _misclassified(test_images, labels, evaluation.predictions, names,
+                                probabilities=getattr(evaluation, "probabilities", None))
         if png is None:
             parts.append('<p class="note">None: every test image was classified right.</p>')
         else:

@@ -189,7 +189,8 @@ def train_run(
     report_path = write_report(
         run_dir, history=history, evaluation=evaluation, model=model,
         test_images=test_x if np.ndim(test_x) == 4 else None, image_shape=pre.image_shape,
-        first_layer_on_pixels=pre.on_pixels, config=cfg.to_dict(),
+        first_layer_on_pixels=pre.on_pixels,
+        config={**cfg.to_dict(), "lr": cfg.learning_rate},  # the rate used, not None
         title=f"chainrule run on {cfg.data}: {evaluation.accuracy:.2%} test accuracy",
     )
     return RunResult(run_dir, cfg, history, evaluation, seconds, checkpoint_path, report_path,
