@@ -10,6 +10,10 @@ and JAX jit when installed.
     python benchmarks/train_step.py --json          # machine-readable
     python benchmarks/train_step.py --mnist DIR     # + one MNIST epoch (default MLP) vs PyTorch
     python benchmarks/train_step.py --quick         # fewer rounds (a smoke run)
+    python benchmarks/train_step.py --device cuda   # on a GPU: chainrule (CuPy) vs PyTorch
+
+The CPU table takes about 3 minutes (--quick: under 1); --device cuda is described in
+benchmarks/train_step_gpu.py.
 """
 
 from __future__ import annotations
@@ -388,9 +392,16 @@ def main() -> None:
     parser.add_argument("--mnist", metavar="DIR", help="also time one MNIST epoch (IDX folder)")
     parser.add_argument("--mnist-hidden", type=int, nargs="+", default=[512],
                         help="hidden sizes of the MNIST MLP (default: 512, chainrule train's)")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default), or cuda / cuda:N: the GPU table (needs CuPy)")
     parser.add_argument("--rss-child", nargs=3, metavar=("IMPL", "NET", "STEPS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.device != "cpu":
+        import train_step_gpu
+
+        train_step_gpu.main(args.device, args.quick, args.json, args.rounds, args.seconds)
+        return
     if args.rss_child:
         impl, net, steps = args.rss_child
         peak_rss_child(impl, int(net), int(steps))

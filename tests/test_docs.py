@@ -171,6 +171,17 @@ def test_architecture_examples_do_what_they_say(capsys: pytest.CaptureFixture) -
     assert out.rstrip().endswith("True")                         # the layer trains
 
 
+def test_devices_examples_do_what_they_say(capsys: pytest.CaptureFixture) -> None:
+    namespace: dict = {"__name__": "docs.devices"}
+    for code in python_blocks(DOCS / "devices.md"):
+        exec(code, namespace)
+    lines = capsys.readouterr().out.splitlines()
+    device = namespace["device"]
+    assert lines[0].endswith(f"{device} True")                   # a step on the device
+    assert lines[1].startswith("True")                           # the Trainer learns there
+    assert lines[2].startswith(device)                           # the gradient stays there
+
+
 def test_the_lectures_forward_and_central_differences(capsys: pytest.CaptureFixture) -> None:
     """docs/explain.md's comparison: the forward error shrinks like h, the central like h^2."""
     namespace: dict = {"__name__": "docs.explain"}

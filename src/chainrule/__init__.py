@@ -8,7 +8,7 @@
 (array(-4., dtype=float32), array(-4., dtype=float32), array(3., dtype=float32))
 """
 
-from chainrule import functional, ops
+from chainrule import backend, cuda, functional, ops
 from chainrule._tensor import Tensor
 from chainrule.autograd import (
     Context,
@@ -36,8 +36,9 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
+from chainrule.devices import Device
 from chainrule.dtypes import get_default_dtype, set_default_dtype
-from chainrule.errors import ChainruleError, ConfigError, DataError, ShapeError
+from chainrule.errors import ChainruleError, ConfigError, DataError, DeviceError, ShapeError
 from chainrule.gradient_check import (
     GradcheckError,
     gradcheck,
@@ -142,6 +143,8 @@ __all__ = [
     "ConfigError",
     "Context",
     "DataError",
+    "Device",
+    "DeviceError",
     "Function",
     "GradcheckError",
     "ShapeError",
@@ -151,6 +154,7 @@ __all__ = [
     "arange",
     "argmax",
     "argmin",
+    "backend",
     "broadcast_to",
     "cat",
     "clamp",
@@ -158,6 +162,7 @@ __all__ = [
     "compile",
     "concatenate",
     "cos",
+    "cuda",
     "enable_grad",
     "exp",
     "expand",

@@ -1,24 +1,36 @@
-"""Tensor: a NumPy array, its gradient, and the graph node that made it.
+"""Tensor: an array, its gradient, and the graph node that made it.
 
 Dtypes follow PyTorch's rule (:mod:`chainrule.dtypes`): a NumPy array keeps its dtype,
 Python numbers and lists take the default floating type (float32 unless
 ``cr.set_default_dtype`` says otherwise); integer and boolean arrays (labels, masks) keep
 their type and cannot require gradients. Operators delegate to the ops in
-:mod:`chainrule.ops`, each a :class:`chainrule.Function`.
+:mod:`chainrule.ops`, each a :class:`chainrule.Function`. The array is a NumPy array on
+the CPU and a CuPy array on a GPU (``device=``, ``.to()``; see :mod:`chainrule.backend`);
+a tensor made from a CuPy (or ``array_api_strict``) array stays where that array is.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from chainrule.dtypes import as_dtype as _as_dtype
-from chainrule.dtypes import get_default_dtype
+from chainrule import backend
+from chainrule.devices import CPU, Device, is_device_name
+from chainrule.dtypes import as_dtype, get_default_dtype
 from chainrule.errors import ShapeError as _ShapeError
 
 __all__ = ["Tensor"]
+
+
+def _as_dtype(dtype: Any) -> np.dtype | None:
+    """:func:`chainrule.dtypes.as_dtype`, also for another library's dtype objects."""
+    try:
+        return as_dtype(dtype)
+    except TypeError:  # array_api_strict's dtypes: NumPy does not know them
+        return backend.numpy_dtype(dtype)
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -26,6 +38,8 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     default floating type, integers stay integers."""
     if isinstance(data, Tensor):
         data = data.data
+    if backend.is_device_array(data):
+        return _device_array(data, dtype)
     want = _as_dtype(dtype)
     if want is not None:
         return np.asarray(data, dtype=want)
@@ -45,6 +59,20 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
+def _device_array(data: Any, dtype: Any) -> Any:
+    """A CuPy (or ``array_api_strict``) array by :func:`_to_array`'s rule (an array keeps
+    its dtype), where it is."""
+    have = backend.numpy_dtype(data.dtype)
+    want = _as_dtype(dtype)
+    if want is None and have.kind == "c":
+        raise TypeError("tensor: complex numbers are not supported")
+    if want is None and have.kind == "f" and have.itemsize > 8:
+        raise TypeError(f"tensor: {have} is not supported (use float32 or float64)")
+    if want is None or want == have:
+        return data
+    return backend.astype(data, want)
+
+
 class Tensor:
     """An n-dimensional array that remembers how it was computed.
 
@@ -54,8 +82,9 @@ class Tensor:
     >>> x.grad            # dy/dx = 2x
     array([ 2., -4.,  6.], dtype=float32)
 
-    ``.grad`` is a NumPy array of ``.data``'s shape, filled by ``backward()``; gradients
-    *accumulate* across calls until ``zero_grad()`` (PyTorch's convention).
+    ``.grad`` is an array of ``.data``'s shape (and device), filled by ``backward()``;
+    gradients *accumulate* across calls until ``zero_grad()`` (PyTorch's convention).
+    ``.device`` says where the data lives; ``.to('cuda')`` and ``.cpu()`` move it.
     ``t.graph()`` is the graph that computed ``t``, drawn by the explainer (the package
     adds it: the engine does not import the explainer).
     """
@@ -80,7 +109,8 @@ class Tensor:
     def _from_op(cls, data: Any, node: Any) -> Tensor:
         """Wrap an op's output without any conversion (the hot path)."""
         t = object.__new__(cls)
-        if type(data) is not np.ndarray:
+        if type(data) is not np.ndarray and (
+                isinstance(data, np.generic) or not backend.is_device_array(data)):
             data = np.asarray(data)
         t.data = data
         t.grad = None
@@ -92,10 +122,10 @@ class Tensor:
     # ----------------------------------------------------------------- gradients
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Mark this leaf as one whose gradient is wanted (in place)."""
-        if flag and self.data.dtype.kind != "f":
+        if flag and self.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients; this one is "
-                f"{self.data.dtype} (integer and boolean tensors hold labels and masks). "
+                f"{self.dtype} (integer and boolean tensors hold labels and masks). "
                 "Convert it first, e.g. cr.tensor(x, dtype='float32')"
             )
         if not flag and self.grad_fn is not None:
@@ -142,14 +172,54 @@ class Tensor:
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        """The data type, as NumPy names it on every device (``dtype('float32')``)."""
+        data = self.data
+        return data.dtype if type(data) is np.ndarray else backend.numpy_dtype(data.dtype)
 
     @property
     def size(self) -> int:
         return self.data.size
 
+    @property
+    def device(self) -> Device:
+        """Where the data lives: ``cpu`` (NumPy), ``cuda:N`` (CuPy), ``array_api_strict``."""
+        return CPU if type(self.data) is np.ndarray else backend.device_of(self.data)
+
+    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Tensor:
+        """This tensor on ``device`` and/or in ``dtype``: ``t.to('cuda')``, ``t.to(cr.float64)``,
+        ``t.to('cpu', 'float64')``, ``t.to(other)`` (other's device and dtype). Part of the
+        graph: the gradient flows back to where the tensor came from. Returns the tensor
+        itself when nothing changes.
+
+        >>> cr.tensor([1, 2]).to(cr.float32)
+        tensor([1., 2.])
+        """
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif is_device_name(a):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if device is not None and not Device(device).includes(backend.device_of(self.data)):
+            from chainrule.ops.device import to_device
+
+            out = to_device(out, device)
+        return out if dtype is None else out.astype(dtype)
+
+    def cpu(self) -> Tensor:
+        """This tensor on the CPU (a NumPy array); itself if it is there."""
+        return self.to("cpu")
+
+    def cuda(self, index: int | None = None) -> Tensor:
+        """This tensor on GPU ``index`` (the current one by default)."""
+        return self.to("cuda" if index is None else f"cuda:{index}")
+
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (no copy)."""
+        """The data as a NumPy array (no copy); a tensor on a GPU must be moved first."""
+        if backend.is_device_array(self.data):
+            raise TypeError(_host_only("numpy", self))
         return self.data
 
     def item(self) -> float | int | bool:
@@ -157,35 +227,15 @@ class Tensor:
             raise ValueError(
                 f"item: only one-element tensors convert to a number, not {self.shape}"
             )
-        return self.data.item()
+        return backend.to_numpy(self.data).item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return backend.to_numpy(self.data).tolist()
 
     def astype(self, dtype: Any) -> Tensor:
         from chainrule.ops.elementwise import cast
 
         return cast(self, dtype)
-
-    def to(self, *args: Any, dtype: Any = None) -> Tensor:
-        """PyTorch's conversion: ``x.to(cr.float64)``, ``x.to(other)`` (its dtype) or
-        ``x.to("cpu")``. The data is NumPy's, on the CPU: ``"cpu"`` is the only device.
-
-        >>> cr.tensor([1, 2]).to(cr.float32)
-        tensor([1., 2.])
-        """
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif str(arg).split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta"):
-                _check_device(arg)
-            else:
-                dtype = arg
-        return self if dtype is None else self.astype(dtype)
-
-    def cpu(self) -> Tensor:
-        """The tensor itself: chainrule's data already lives in CPU memory (NumPy)."""
-        return self
 
     def dim(self) -> int:  # PyTorch's name for ndim
         return self.data.ndim
@@ -200,6 +250,8 @@ class Tensor:
         return self.astype(np.float64)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if backend.is_device_array(self.data):
+            raise TypeError(_host_only("__array__", self))
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data
@@ -207,7 +259,7 @@ class Tensor:
     def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return self.data.shape[0]
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
@@ -226,11 +278,14 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(
-            self.data, separator=", ", precision=4, threshold=50, prefix="tensor("
+            backend.to_numpy(self.data), separator=", ", precision=4, threshold=50,
+            prefix="tensor("
         )
         extras = []
-        if self.data.dtype != get_default_dtype() and self.data.dtype.kind == "f":
-            extras.append(f"dtype={self.data.dtype}")
+        if backend.is_device_array(self.data):
+            extras.append(f"device='{self.device}'")
+        if self.dtype != get_default_dtype() and self.dtype.kind == "f":
+            extras.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.fn.__name__}Backward>")
         elif self.requires_grad:
@@ -289,18 +344,18 @@ class Tensor:
 
     # In-place updates, PyTorch's ``with no_grad(): w -= lr * w.grad``.
     def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace(other, np.add, _ops.add)
+        return self._inplace(other, operator.iadd, _ops.add)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._inplace(other, np.subtract, _ops.sub)
+        return self._inplace(other, operator.isub, _ops.sub)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._inplace(other, np.multiply, _ops.mul)
+        return self._inplace(other, operator.imul, _ops.mul)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace(other, np.divide, _ops.div)
+        return self._inplace(other, operator.itruediv, _ops.div)
 
-    def _inplace(self, other: Any, ufunc: Any, op: Any) -> Tensor:
+    def _inplace(self, other: Any, update: Any, op: Any) -> Tensor:
         """``x op= y`` in place when no graph records it (under ``no_grad``, or nothing
         requires a gradient); else ``x op y``, a new tensor (the graph stays right). A leaf
         that requires a gradient may change in place only under ``no_grad``, as in PyTorch."""
@@ -311,27 +366,34 @@ class Tensor:
                     "a leaf tensor that requires grad is used in an in-place operation; "
                     "update it inside `with cr.no_grad():`")
             return op(self, other)
-        ufunc(self.data, _raw(other), out=self.data, casting="same_kind")
+        update(self.data, self._other(other))  # the array's own in-place operator
         return self
 
     # Comparisons give boolean tensors that carry no gradient.
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._from_op(self.data == _raw(other), None)
+        return Tensor._from_op(self.data == self._other(other), None)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._from_op(self.data != _raw(other), None)
+        return Tensor._from_op(self.data != self._other(other), None)
 
     def __lt__(self, other: Any) -> Tensor:
-        return Tensor._from_op(self.data < _raw(other), None)
+        return Tensor._from_op(self.data < self._other(other), None)
 
     def __le__(self, other: Any) -> Tensor:
-        return Tensor._from_op(self.data <= _raw(other), None)
+        return Tensor._from_op(self.data <= self._other(other), None)
 
     def __gt__(self, other: Any) -> Tensor:
-        return Tensor._from_op(self.data > _raw(other), None)
+        return Tensor._from_op(self.data > self._other(other), None)
 
     def __ge__(self, other: Any) -> Tensor:
-        return Tensor._from_op(self.data >= _raw(other), None)
+        return Tensor._from_op(self.data >= self._other(other), None)
+
+    def _other(self, other: Any) -> Any:
+        """The other side of a comparison: a constant goes to this tensor's device."""
+        other = _raw(other)
+        if type(self.data) is np.ndarray or isinstance(other, (int, float, bool)):
+            return other
+        return backend.asarray(other, like=self.data)
 
     # ----------------------------------------------------------------- methods
     # Reductions take NumPy's ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim``.
@@ -487,14 +549,13 @@ class Tensor:
         return _ops.unsqueeze(self, axis)
 
 
-def _check_device(device: Any) -> None:
-    if str(device) not in ("cpu", "cpu:0"):
-        raise RuntimeError(f"to: chainrule computes with NumPy on the CPU; device "
-                           f"{str(device)!r} is not available")
-
-
 def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+def _host_only(what: str, t: Tensor) -> str:
+    return (f"{what}: the tensor is on {t.device}; NumPy needs it in host memory: "
+            "call .cpu() first")
 
 
 from chainrule import autograd as _autograd  # noqa: E402  (both need Tensor defined first)

@@ -25,8 +25,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import (
@@ -81,9 +80,9 @@ def unbroadcast(grad: Any, shape: tuple) -> Any:
         i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
     )
     if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
+        grad = backend.sum(grad, axis=axes, keepdims=True)
     if lead:
-        grad = grad.reshape(shape)
+        grad = backend.reshape(grad, shape)
     elif grad.shape != shape:
         raise ValueError(f"gradient of shape {gshape} does not match input shape {shape}")
     return grad
@@ -149,12 +148,15 @@ def backward_pass(
     Unless ``retain_graph``, each node's saved values are freed once it has run.
 
     >>> x = cr.tensor(3.0, requires_grad=True)
-    >>> float(backward_pass([x * x], [np.ones(())], collect=True)[id(x)])
+    >>> float(backward_pass([x * x], [np.ones((), np.float32)], collect=True)[id(x)])
     6.0
     """
     run = _differentiable_backward if create_graph else _plain_backward
     collected = _LeafGradients() if collect else None
-    to_leaf = collected.add if collected is not None else _accumulate_grad
+    if collected is not None:
+        to_leaf = collected.add
+    else:
+        to_leaf = _accumulate_tensor_grad if create_graph else _accumulate_grad
     retain_grads = not collect
     grads: dict[Context, Any] = {}
     for root, up in zip(roots, upstreams):
@@ -171,7 +173,7 @@ def backward_pass(
         if upstream is None:  # no gradient reaches this node
             continue
         if node.out_ref is not None and retain_grads:
-            _retain(node, upstream)
+            _retain(node, upstream, to_leaf)
         if node.freed:
             raise freed_error(node)
         downstream = run(node, upstream)
@@ -190,8 +192,9 @@ def backward_pass(
                 continue
             data = t.data
             g = raw if raw.shape == data.shape else unbroadcast(raw, data.shape)
-            if g.dtype != data.dtype:
-                g = g.astype(data.dtype)
+            # A Tensor's dtype (create_graph) is NumPy's name for it, an array's its own.
+            if g.dtype != (t.dtype if create_graph else data.dtype):
+                g = backend.astype(g, data.dtype)
             parent = t.grad_fn
             if parent is None:
                 # The engine owns what it just made; backward's own results only if the
@@ -231,7 +234,7 @@ def _differentiable_backward(node: Context, upstream: Any) -> Any:
     out_data = node.out
     saved = []
     for a in node.saved:
-        if isinstance(a, np.ndarray) and id(a) in by_id:
+        if id(a) in by_id:
             saved.append(by_id[id(a)])
         elif out_data is not None and a is out_data:
             saved.append(Tensor._from_op(a, node))
@@ -246,7 +249,10 @@ def _differentiable_backward(node: Context, upstream: Any) -> Any:
     finally:
         node.saved = keep
         node.create_graph = False
-    return result
+    # Arrays among the gradients (constants) become Tensors, as the walk expects here.
+    result = as_gradient_tuple(result)
+    return tuple(g if g is None or isinstance(g, Tensor) else Tensor._from_op(g, None)
+                 for g in result)
 
 
 def _accumulate_grad(t: Tensor, g: Any, owned: bool) -> None:
@@ -255,9 +261,18 @@ def _accumulate_grad(t: Tensor, g: Any, owned: bool) -> None:
     ``owned``: nobody else holds ``g``, so it becomes ``.grad`` without a copy.
     """
     if t.grad is None:
-        t.grad = g if owned and type(g) is np.ndarray and g.base is None else np.array(g)
+        if type(g) in backend.VIEW_TYPES:  # NumPy, CuPy: inline, it runs for every leaf
+            t.grad = g if owned and g.base is None else g.copy(order="K")
+        else:
+            t.grad = backend.copy(g)
     else:
-        np.add(t.grad, g.data if isinstance(g, Tensor) else g, out=t.grad)
+        t.grad += g
+
+
+def _accumulate_tensor_grad(t: Tensor, g: Any, owned: bool) -> None:
+    """:func:`_accumulate_grad` for a gradient that is a Tensor (``create_graph=True``):
+    its values go into ``.grad``."""
+    _accumulate_grad(t, g.data if isinstance(g, Tensor) else g, False)
 
 
 class _LeafGradients(dict):
@@ -268,11 +283,12 @@ class _LeafGradients(dict):
         self[key] = self[key] + g if key in self else g
 
 
-def _retain(node: Context, upstream: Any) -> None:
+def _retain(node: Context, upstream: Any, to_leaf: Callable[[Tensor, Any, bool], None]
+            ) -> None:
     """``retain_grad()``: keep (and accumulate) an intermediate tensor's gradient."""
     out = node.out_ref()
     if out is not None:
-        _accumulate_grad(out, upstream, False)
+        to_leaf(out, upstream, False)
 
 
 def _count_error(node: Context, downstream: tuple) -> RuntimeError:
@@ -332,7 +348,8 @@ def grad(
         elif isinstance(g, Tensor):
             out.append(g)
         else:
-            out.append(Tensor._from_op(np.asarray(g, dtype=t.dtype), None))
+            out.append(Tensor._from_op(g if g.dtype == t.data.dtype else
+                                       backend.astype(g, t.data.dtype), None))
     return out
 
 
@@ -346,19 +363,20 @@ def _upstreams(outs: list[Tensor], upstream: Any, where: str) -> list[Any]:
                     f"gradient is ambiguous: pass upstream=<array of shape {o.shape}> "
                     "(dLoss/dOutput), e.g. cr.ones_like(output) to sum the outputs"
                 )
-            ups.append(np.ones_like(o.data))
+            ups.append(backend.namespace(o.data).ones_like(o.data))
         return ups
     seq = upstream if isinstance(upstream, (list, tuple)) and len(outs) > 1 else [upstream]
     ups = []
     for o, u in zip(outs, seq):
         if isinstance(u, Tensor):
             u = u.data
-        u = np.asarray(u, dtype=o.data.dtype)
+        if type(u) is not type(o.data) or u.dtype != o.data.dtype:
+            u = backend.asarray(u, like=o.data, dtype=o.data.dtype)
         if u.shape != o.shape:
             # Only a single number may change its shape (a () upstream for a (1,) output);
             # reshaping anything else could pair gradients with the wrong elements.
             if u.size == 1 and o.data.size == 1:
-                u = u.reshape(o.shape)
+                u = backend.reshape(u, o.shape)
             else:
                 raise ShapeError(
                     f"{where}: upstream gradient of shape {u.shape} does not match "
@@ -378,7 +396,8 @@ def backward(
             "(create the inputs with requires_grad=True, outside cr.no_grad())"
         )
     if upstream is None and tensor.data.size == 1:  # the usual loss.backward()
-        ups = [np.ones_like(tensor.data)]
+        data = tensor.data
+        ups = [backend.namespace(data).ones_like(data)]
     else:
         ups = _upstreams([tensor], upstream, "backward")
     backward_pass([tensor], ups, retain_graph or create_graph, create_graph)

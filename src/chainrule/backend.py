@@ -1,300 +1,481 @@
-"""Array backends: the array namespace an op computes with, taken from its inputs.
+"""Array backends: the array namespace an op computes with, devices, and what the standard lacks.
 
-``Tensor.data`` is an array of some library: NumPy on the CPU, and (through the Python
-array API standard) others such as CuPy on a GPU or ``array_api_strict`` in the
-portability tests. An op asks :func:`namespace` for the module of its inputs (``xp``)
-and computes with ``xp.exp``, ``xp.matmul``, ...; NumPy arrays get NumPy itself, so the
-CPU path pays one dictionary lookup per op. What the standard lacks lives in this module
-too, once, instead of in every op.
+``Tensor.data`` is an array of some library: NumPy on the CPU, CuPy on a GPU, and (in
+the portability tests) ``array_api_strict``, the Python array API standard's reference
+library, which refuses everything the standard does not define. Code above this module
+computes through the array API; this module is the only place that knows the libraries.
+
+**The convention an op follows.** Take the namespace of the inputs, ``xp =
+namespace(x)``, and compute with the standard's functions: ``xp.exp(x)``,
+``xp.sum(x, axis=1, keepdims=True)``, ``xp.reshape(x, shape)``, ``xp.zeros(shape,
+dtype=x.dtype, device=x.device)``. Four more rules keep code portable:
+
+* a backward that also runs on Tensors (``create_graph=True``) calls the helpers
+  :func:`reshape`, :func:`sum`, :func:`permute_dims` and :func:`astype` (the value's own
+  method where it has one: NumPy, CuPy and Tensors do) instead of ``xp``;
+* a boolean array used as a factor goes through :func:`ones_where` (the standard does not
+  multiply booleans with floats), and an expression puts a Tensor before an array
+  (``tensor * array``: only NumPy hands ``array * tensor`` over to the Tensor);
+* indexing with NumPy's rules goes through :func:`getitem` (the standard allows less);
+* what the standard lacks is a function here: :func:`scatter_add` (the index backward),
+  :func:`put` (assignment at an integer-array index), :func:`inplace` (functions that
+  write into ``out=``, where the library has it, and ``add_scaled``: BLAS ``axpy`` on
+  the CPU), :func:`assign`, :func:`copy`, moves between devices
+  (:func:`to_device`, :func:`to_numpy`) and random generators per device
+  (:func:`generator`). The image ops' windows (im2col, col2im, blocked products with
+  them, per-channel sums) follow the same split in :mod:`chainrule._images`.
+
+``tests/portability/`` runs every op (a row of its ``cases.py``) on NumPy, on
+``array_api_strict`` and, marked ``gpu``, on CuPy; ruff's banned-api rule keeps
+``import numpy`` out of the engine, the ops, the layers and the optimizers. Helpers added
+here keep to the same split: a NumPy path first (``type(a) is np.ndarray``), then
+NumPy-like libraries (``_NUMPY_LIKE``: CuPy), then the standard's functions.
+
+**The CPU path stays as fast as plain NumPy.** :func:`namespace` is one dictionary
+lookup by array type. NumPy arrays get NumPy's own functions, no wrapper: the
+namespace is NumPy itself, except that the standard's names for which NumPy has a slower
+Python wrapper (``sum``, ``max``, ``min``, ``mean``, ``reshape``, ``permute_dims``,
+``matrix_transpose``, ``astype``, ``expand_dims``) call the ufunc reduction or the
+``ndarray`` method directly (:mod:`chainrule._numpy_api`).
 
 >>> import numpy as np
->>> namespace(np.ones(3)) is np
-True
+>>> xp = namespace(np.ones(3))
+>>> xp.exp is np.exp, float(xp.sum(np.ones(3)))
+(True, 3.0)
 """
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import numpy as np
 
-__all__ = ["BLOCK_BYTES", "channel_dots", "channel_sums", "channels_last", "fold_windows",
-           "masked", "matmul_fold", "namespace", "reuse_freed_memory", "unfold_matmul",
-           "unfold_t_matmul", "window_view"]
+from chainrule import _blas, cuda
+from chainrule._dtypes import is_floating, native_dtype, numpy_dtype
+from chainrule._inplace import AssigningNamespace, OutNamespace
+from chainrule._memory import reuse_freed_memory
+from chainrule._numpy_api import numpy_namespace
+from chainrule.devices import CPU, Device
+from chainrule.errors import DeviceError
+
+__all__ = [
+    "NUMPY_TYPES",
+    "VIEW_TYPES",
+    "add_scaled",
+    "along_axis_index",
+    "asarray",
+    "assign",
+    "astype",
+    "copy",
+    "device_of",
+    "errstate",
+    "generator",
+    "getitem",
+    "inplace",
+    "into",
+    "is_array",
+    "is_device_array",
+    "is_floating",
+    "is_numpy_scalar",
+    "namespace",
+    "native_dtype",
+    "numpy_dtype",
+    "ones_where",
+    "owns_memory",
+    "permute_dims",
+    "put",
+    "require_device",
+    "reshape",
+    "reuse_freed_memory",
+    "scatter_add",
+    "sum",
+    "to_device",
+    "to_numpy",
+]
+
+# ----------------------------------------------------------------------------- NumPy
+#: NumPy's functions under the array API's names (see :mod:`chainrule._numpy_api`).
+NUMPY = numpy_namespace()
 
 #: Namespace by array type, filled on first sight of each type.
-_NAMESPACES: dict[type, Any] = {np.ndarray: np}
+_NAMESPACES: dict[type, Any] = {np.ndarray: NUMPY}
+#: Array types that take ``out=`` and NumPy's type promotion (bool * float), by their
+#: own module (NumPy, and CuPy once seen).
+_NUMPY_LIKE: dict[type, Any] = {np.ndarray: np}
+#: Array types whose ``.base`` tells a view from an array that owns its memory.
+VIEW_TYPES: set[type] = {np.ndarray}
+
+
+def _library(a: Any) -> str | None:
+    """``'cupy'`` or ``'array_api_strict'`` for those libraries' arrays, else None."""
+    module = type(a).__module__
+    for name in ("cupy", "array_api_strict"):
+        if module == name or module.startswith(name + "."):
+            return name
+    return None
+
+
+def _learn(a: Any) -> Any:
+    """Look up and remember the namespace of a device library's array type."""
+    from array_api_compat import array_namespace
+
+    xp = array_namespace(a)
+    _NAMESPACES[type(a)] = xp
+    if _library(a) == "cupy":
+        _NUMPY_LIKE[type(a)] = cuda.cupy()
+        VIEW_TYPES.add(type(a))
+    return xp
 
 
 def namespace(*arrays: Any) -> Any:
-    """The array namespace (``xp``) of the first array among ``arrays``; NumPy if none.
+    """The array namespace (``xp``) of the first array among ``arrays``; NumPy's if none.
 
-    Python numbers and ``None`` are skipped. An array type seen for the first time is
-    looked up with ``array_api_compat.array_namespace`` and remembered.
+    Python numbers, NumPy scalars, ``None`` and Tensors are skipped (a Tensor computes
+    through its operators). A device array type seen for the first time is looked up
+    with ``array_api_compat.array_namespace`` and remembered.
     """
     for a in arrays:
         xp = _NAMESPACES.get(type(a))
         if xp is not None:
             return xp
-        if hasattr(a, "__array_namespace__") or type(a).__module__.startswith("cupy"):
-            from array_api_compat import array_namespace
-
-            xp = array_namespace(a)
-            _NAMESPACES[type(a)] = xp
-            return xp
-    return np
+        if _library(a) is not None:
+            return _learn(a)
+    return NUMPY
 
 
-# --------------------------------------------------------------------------------------
-# What the standard lacks: sliding windows over images, and their sum back (col2im).
-#
-# Images are (N, C, H, W) arrays (PyTorch's NCHW) whose *memory* may be channels-last
-# (N, H, W, C): the image ops keep their outputs so (a transposed view, like PyTorch's
-# ``channels_last``), so conv -> batch norm -> ReLU -> pool -> conv needs no layout copy
-# and every window of an image is a block of rows of a matrix with C columns.
+def is_array(a: Any) -> bool:
+    """Whether ``a`` is a NumPy array or an array of a device library (CuPy, strict)."""
+    return type(a) in _NAMESPACES or isinstance(a, np.ndarray) or _library(a) is not None
 
 
-def channels_last(x: Any, padding: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0)),
-                  value: float = 0.0) -> Any:
-    """The (N, C, H, W) array ``x`` as a C-ordered (N, H', W', C) array, padded by ``value``.
+#: NumPy's array and scalar types: ``isinstance(a, NUMPY_TYPES)`` for code without NumPy.
+NUMPY_TYPES = (np.ndarray, np.generic)
 
-    ``padding`` is ``((top, bottom), (left, right))``. A view when ``x`` already has that
-    memory and needs no padding, else one copy.
 
-    >>> channels_last(np.zeros((2, 3, 4, 5)), ((1, 1), (0, 0))).shape
-    (2, 6, 5, 3)
+def is_numpy_scalar(a: Any) -> bool:
+    """Whether ``a`` is a NumPy scalar (``np.float32(1)``: what NumPy reductions return)."""
+    return isinstance(a, np.generic)
+
+
+def is_device_array(a: Any) -> bool:
+    """Whether ``a`` is an array of a library other than NumPy (CuPy, ``array_api_strict``)."""
+    return _library(a) is not None
+
+
+# ----------------------------------------------------------------------------- devices
+def device_of(a: Any) -> Device:
+    """The :class:`Device` of an array (NumPy arrays, numbers and lists: the CPU)."""
+    library = _library(a)
+    if library == "cupy":
+        return Device("cuda", int(a.device.id))
+    if library == "array_api_strict":
+        return Device("array_api_strict")
+    return CPU
+
+
+def require_device(spec: Any) -> Device:
+    """``spec`` as a :class:`Device` that can be used here, else a :class:`DeviceError`
+    saying why (what to install, or that no GPU was found): a one-line check before a
+    long run starts.
+
+    >>> require_device("cpu")
+    device(type='cpu')
     """
-    xp = namespace(x)
-    (top, bottom), (left, right) = padding
-    moved = xp.permute_dims(x, (0, 2, 3, 1))
-    if not (top or bottom or left or right):
-        if xp is np and moved.flags.c_contiguous:
-            return moved
-        return xp.asarray(moved, copy=True) if xp is not np else np.ascontiguousarray(moved)
-    n, h, w, c = moved.shape
-    shape = (n, h + top + bottom, w + left + right, c)
-    if xp is np:
-        out = np.empty(shape, dtype=x.dtype)
-        if top:
-            out[:, :top] = value
-        if bottom:
-            out[:, shape[1] - bottom:] = value
-        if left:
-            out[:, top:top + h, :left] = value
-        if right:
-            out[:, top:top + h, shape[2] - right:] = value
-        out[:, top:top + h, left:left + w] = moved
-        return out
-    out = xp.full(shape, value, dtype=x.dtype)
-    out[:, top:top + h, left:left + w, :] = moved
-    return out
+    device = Device(spec)
+    if device.type == "cuda":
+        cuda.current_index(device)
+    elif device.type == "array_api_strict" and importlib.util.find_spec(
+            "array_api_strict") is None:
+        raise DeviceError("array_api_strict: not installed: pip install array-api-strict")
+    return device
 
 
-def window_view(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
-                dilation: tuple[int, int]) -> Any:
-    """Every window of a channels-last image batch: ``(N, Ho, Wo, kh, kw, C)``.
+def to_numpy(a: Any, copy: bool = False) -> np.ndarray:
+    """``a`` as a NumPy array in host memory (a copy from a device; ``copy`` for NumPy too)."""
+    library = _library(a)
+    if library == "cupy":
+        return a.get()
+    if library == "array_api_strict":
+        return np.array(a, copy=True)
+    return np.array(a, copy=True) if copy else np.asarray(a)
 
-    ``out[n, i, j, a, b] = x[n, i*sh + a*dh, j*sw + b*dw]``. A strided view of ``x`` on
-    NumPy (no copy); other namespaces stack the ``kh*kw`` shifted slices.
+
+def to_device(a: Any, device: Any) -> Any:
+    """``a`` (an array, or NumPy-convertible data) on ``device``; ``a`` itself if it is there.
+
+    >>> to_device(np.arange(3), "cpu")
+    array([0, 1, 2])
     """
-    n, h, w, c = x.shape
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    ho = (h - dh * (kh - 1) - 1) // sh + 1
-    wo = (w - dw * (kw - 1) - 1) // sw + 1
-    if isinstance(x, np.ndarray):
-        s = x.strides
-        return np.lib.stride_tricks.as_strided(
-            x, (n, ho, wo, kh, kw, c), (s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]),
-            writeable=False)
-    xp = namespace(x)
-    taps = [x[:, a * dh:a * dh + sh * (ho - 1) + 1:sh, b * dw:b * dw + sw * (wo - 1) + 1:sw, :]
-            for a in range(kh) for b in range(kw)]
-    return xp.reshape(xp.stack(taps, axis=3), (n, ho, wo, kh, kw, c))
+    target = device if isinstance(device, Device) else Device(device)
+    if is_array(a) and target.includes(device_of(a)):
+        return a
+    if target.type == "cpu":
+        return to_numpy(a)
+    host = to_numpy(a)
+    if target.type == "cuda":
+        cupy = cuda.cupy()
+        with cupy.cuda.Device(cuda.current_index(target)):
+            arr = cupy.array(host, copy=True)
+        _learn(arr)
+        return arr
+    import array_api_strict
+
+    return array_api_strict.asarray(host)
 
 
-def fold_windows(windows: Any, shape: tuple[int, int, int, int], stride: tuple[int, int],
-                 dilation: tuple[int, int], out: Any = None) -> Any:
-    """The adjoint of :func:`window_view` (col2im): each window's values added back at
-    the positions they came from, into zeros of the channels-last ``shape`` (or added
-    into ``out``).
+def asarray(data: Any, *, like: Any = None, device: Any = None, dtype: Any = None,
+            copy: bool = False) -> Any:
+    """``data`` as an array on ``like``'s device (or ``device``; by default where it is).
 
-    A loop over the ``kh*kw`` kernel taps, each one strided accumulation over all the
-    windows at once (never a loop over positions).
+    Arrays stay arrays of their library; anything else (lists, numbers, NumPy scalars)
+    becomes a NumPy array first. ``dtype`` (any spelling) casts; ``copy`` always copies.
     """
-    xp = namespace(windows)
-    _, ho, wo, kh, kw, _ = windows.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    if out is None:
-        out = xp.zeros(shape, dtype=windows.dtype)
-    for a in range(kh):
-        for b in range(kw):
-            rows = slice(a * dh, a * dh + sh * (ho - 1) + 1, sh)
-            cols = slice(b * dw, b * dw + sw * (wo - 1) + 1, sw)
-            out[:, rows, cols, :] += windows[:, :, :, a, b, :]
-    return out
+    if type(data) is np.ndarray and device is None and (like is None or type(like) is np.ndarray):
+        if dtype is not None and not isinstance(dtype, np.dtype):
+            dtype = numpy_dtype(dtype)
+        return np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
+    arr = data if is_array(data) else np.asarray(data)
+    if like is not None and device is None:
+        device = device_of(like)
+    if device is not None:
+        moved = to_device(arr, device)
+        copy = copy and moved is arr
+        arr = moved
+    if dtype is not None or copy:
+        return astype(arr, arr.dtype if dtype is None else dtype, copy=copy)
+    return arr
 
 
-# --------------------------------------------------------------------------------------
-# Products with the unfolded windows (im2col), in blocks that stay in the CPU's cache.
-#
-# The unfolded matrix of a convolution has kh*kw times as many numbers as its input.
-# Written out whole it goes to main memory and is read back by the matrix product; made
-# and used a block of rows at a time (about :data:`BLOCK_BYTES`), it stays in the cache,
-# which halves the time of a 3x3 convolution on the CPU, and the whole matrix is never
-# held. Other namespaces compute the same products in one piece.
-
-#: Bytes of unfolded rows made at a time: about the size of a core's L2 cache.
-BLOCK_BYTES = 1 << 20
+def copy(a: Any) -> Any:
+    """A new array with ``a``'s values, on ``a``'s device (NumPy scalars: a 0-d array)."""
+    module = _NUMPY_LIKE.get(type(a))
+    if module is not None or isinstance(a, np.generic):
+        return (module or np).array(a, copy=True)
+    return namespace(a).asarray(a, copy=True)
 
 
-def _row_blocks(n: int, ho: int, row_bytes: int) -> list[tuple[slice, slice]]:
-    """``(images, output rows)`` slices covering ``n`` images of ``ho`` output rows, each
-    about :data:`BLOCK_BYTES` of unfolded rows (``row_bytes`` per output row): several
-    whole images, or the rows of one image."""
-    rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
-    if rows >= ho:
-        per = rows // ho
-        return [(slice(i, min(i + per, n)), slice(0, ho)) for i in range(0, n, per)]
-    return [(slice(i, i + 1), slice(r, min(r + rows, ho))) for i in range(n)
-            for r in range(0, ho, rows)]
+def owns_memory(a: Any) -> bool:
+    """Whether ``a`` is an array that is no view of another (so it may be kept and
+    changed in place); False where the library does not say (then copy it).
 
-
-def unfold_matmul(padded: Any, kernel: tuple[int, int], stride: tuple[int, int],
-                  dilation: tuple[int, int], matrix: Any, out: Any) -> Any:
-    """``out = unfold(padded) @ matrix``: each window of the channels-last ``padded``
-    batch, flattened to ``kh*kw*C`` numbers, times ``matrix`` (``kh*kw*C, M``), written to
-    ``out`` (``N, Ho, Wo, M``). The forward of a convolution."""
-    windows = window_view(padded, kernel, stride, dilation)
-    n, ho, wo, kh, kw, c = windows.shape
-    depth = kh * kw * c
-    if not isinstance(padded, np.ndarray):
-        xp = namespace(padded)
-        out[...] = xp.reshape(xp.reshape(windows, (n * ho * wo, depth)) @ matrix, out.shape)
-        return out
-    block = None
-    for images, rows in _row_blocks(n, ho, wo * depth * padded.itemsize):
-        part = windows[images, rows]
-        count = part.shape[0] * part.shape[1] * wo
-        if block is None:
-            block = np.empty(count * depth, dtype=padded.dtype)
-        unfolded = block[:count * depth].reshape(part.shape)
-        np.copyto(unfolded, part)
-        np.matmul(unfolded.reshape(count, depth), matrix,
-                  out=out[images, rows].reshape(count, -1))
-    return out
-
-
-def unfold_t_matmul(padded: Any, kernel: tuple[int, int], stride: tuple[int, int],
-                    dilation: tuple[int, int], rows: Any) -> Any:
-    """``unfold(padded)^T @ rows``: ``(kh*kw*C, M)`` from the windows and ``rows``
-    (``N, Ho, Wo, M``), summed block by block. The filters' gradient of a convolution."""
-    windows = window_view(padded, kernel, stride, dilation)
-    n, ho, wo, kh, kw, c = windows.shape
-    depth = kh * kw * c
-    m = rows.shape[-1]
-    if not isinstance(padded, np.ndarray):
-        xp = namespace(padded)
-        flat = xp.reshape(windows, (n * ho * wo, depth))
-        return xp.permute_dims(flat, (1, 0)) @ xp.reshape(rows, (n * ho * wo, m))
-    total = np.zeros((depth, m), dtype=np.result_type(padded, rows))
-    block = part_sum = None
-    for images, sel in _row_blocks(n, ho, wo * depth * padded.itemsize):
-        part = windows[images, sel]
-        count = part.shape[0] * part.shape[1] * wo
-        if block is None:
-            block = np.empty(count * depth, dtype=padded.dtype)
-            part_sum = np.empty_like(total)
-        unfolded = block[:count * depth].reshape(part.shape)
-        np.copyto(unfolded, part)
-        np.matmul(unfolded.reshape(count, depth).T, rows[images, sel].reshape(count, m),
-                  out=part_sum)
-        total += part_sum
-    return total
-
-
-def matmul_fold(rows: Any, matrix: Any, shape: tuple[int, int, int, int],
-                kernel: tuple[int, int], stride: tuple[int, int],
-                dilation: tuple[int, int]) -> Any:
-    """``fold(rows @ matrix)``: the windows' values ``rows`` (``N, Ho, Wo, M``) times
-    ``matrix`` (``M, kh*kw*C``), added back where each window came from, into zeros of
-    the channels-last ``shape`` (col2im). The input's gradient of a strided convolution."""
-    n, ho, wo, m = rows.shape
-    kh, kw = kernel
-    c = shape[-1]
-    if not isinstance(rows, np.ndarray):
-        xp = namespace(rows)
-        windows = xp.reshape(xp.reshape(rows, (n * ho * wo, m)) @ matrix,
-                             (n, ho, wo, kh, kw, c))
-        return fold_windows(windows, shape, stride, dilation)
-    out = np.zeros(shape, dtype=np.result_type(rows, matrix))
-    (sh, _), (dh, _) = stride, dilation
-    for images, sel in _row_blocks(n, ho, wo * kh * kw * c * rows.itemsize):
-        part = rows[images, sel]
-        windows = (part.reshape(-1, m) @ matrix).reshape(*part.shape[:3], kh, kw, c)
-        top = sel.start * sh
-        span = (part.shape[1] - 1) * sh + dh * (kh - 1) + 1
-        dest = out[images, top:top + span]
-        fold_windows(windows, dest.shape, stride, dilation, out=dest)
-    return out
-
-
-def masked(mask: Any, values: Any) -> Any:
-    """``values`` where ``mask`` holds, 0 elsewhere (broadcast): ``where(mask, values, 0)``.
-
-    NumPy multiplies by the mask instead: the same numbers for finite values, in a third
-    of ``np.where``'s time.
+    On a hot path, ``type(a) in VIEW_TYPES and a.base is None`` says the same.
     """
-    if isinstance(values, np.ndarray):
-        return np.multiply(mask, values)
-    xp = namespace(values)
-    return xp.where(mask, values, xp.zeros((), dtype=values.dtype))
+    return type(a) in VIEW_TYPES and a.base is None
 
 
-# --------------------------------------------------------------------------------------
-# Per-channel reductions of (N, C, H, W) arrays (batch norm): one pass, any memory layout.
+def errstate(**kwargs: str) -> Any:
+    """NumPy's ``errstate`` context (e.g. ``divide='ignore'``); other libraries do not warn."""
+    return np.errstate(**kwargs)
 
 
-def channel_sums(x: Any) -> Any:
-    """``x.sum(axis=(0, 2, 3))``: one sum per channel of an (N, C, H, W) array."""
-    if isinstance(x, np.ndarray):
-        return np.einsum("nchw->c", x)
-    return namespace(x).sum(x, axis=(0, 2, 3))
+def generator(device: Device, seed: int | None) -> Any:
+    """A new random generator for ``device`` seeded with ``seed``, or None.
 
-
-def channel_dots(a: Any, b: Any) -> Any:
-    """``(a * b).sum(axis=(0, 2, 3))`` without the product array: one dot per channel."""
-    if isinstance(a, np.ndarray):
-        return np.einsum("nchw,nchw->c", a, b)
-    return namespace(a).sum(a * b, axis=(0, 2, 3))
-
-
-# --------------------------------------------------------------------------------------
-# Memory: a training step allocates the same large arrays again and again.
-
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt parameters (glibc's malloc.h)
-_memory_reused = False
-
-
-def reuse_freed_memory() -> bool:
-    """Ask the C allocator to keep freed memory for the next allocation (glibc only).
-
-    By default glibc hands every large block (an activation, an unfolded convolution
-    input) back to the operating system when it is freed and maps fresh pages for the
-    next one; touching those pages again costs more than the arithmetic on them (a fresh
-    16 MB array: ~9x the time of reusing one). Training allocates the same sizes every
-    step, so keeping the memory (``M_MMAP_MAX = 0``, no trimming) is much faster; the
-    process's footprint then stays at its peak. Process-wide, called once by the
-    :class:`~chainrule.train.Trainer`; returns whether the allocator accepted it.
+    A GPU gets CuPy's generator, so random numbers are drawn where they are used; the
+    CPU and ``array_api_strict`` (a CPU library) return None: they use chainrule's NumPy
+    generator, and the numbers are moved.
     """
-    global _memory_reused
-    if _memory_reused:
-        return True
+    if device.type != "cuda":
+        return None
+    cupy = cuda.cupy()
+    with cupy.cuda.Device(cuda.current_index(device)):
+        return cupy.random.default_rng(seed)
+
+
+# ----------------------------------------------------------------------------- helpers
+def reshape(a: Any, shape: tuple) -> Any:
+    """``a.reshape(shape)`` for NumPy, CuPy and Tensors; ``xp.reshape`` for the rest."""
     try:
-        import ctypes
+        return a.reshape(shape)
+    except AttributeError:
+        return namespace(a).reshape(a, tuple(shape))
 
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
-        return False
-    _memory_reused = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD,
-                                                                    2**31 - 1))
-    return _memory_reused
+
+def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``a.sum(axis=axis, keepdims=keepdims)``, or ``xp.sum`` where there is no method."""
+    try:
+        return a.sum(axis=axis, keepdims=keepdims)
+    except AttributeError:
+        return namespace(a).sum(a, axis=axis, keepdims=keepdims)
+
+
+def permute_dims(a: Any, axes: tuple | None) -> Any:
+    """``a.transpose(axes)`` (all axes reversed for None), or ``xp.permute_dims``."""
+    try:
+        return a.transpose() if axes is None else a.transpose(axes)
+    except AttributeError:
+        order = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
+        return namespace(a).permute_dims(a, order)
+
+
+def astype(a: Any, dtype: Any, copy: bool = True) -> Any:
+    """``a`` cast to ``dtype`` (any spelling: NumPy's, a name, the library's own)."""
+    if type(a) in _NUMPY_LIKE:
+        return a.astype(numpy_dtype(dtype), copy=copy)
+    if not is_array(a):  # a Tensor: its own cast (part of the graph)
+        return a.astype(dtype)
+    xp = namespace(a)
+    return xp.astype(a, native_dtype(xp, dtype), copy=copy)
+
+
+def ones_where(cond: Any, like: Any) -> Any:
+    """The boolean ``cond`` as a factor for ``like``: 1 where true, 0 elsewhere.
+
+    NumPy and CuPy multiply booleans with floats themselves (``cond`` is returned as it
+    is); the standard does not, so elsewhere ``cond`` is cast to ``like``'s dtype.
+    """
+    if type(cond) in _NUMPY_LIKE or isinstance(cond, np.generic):
+        return cond
+    xp = namespace(cond)
+    return xp.astype(cond, native_dtype(xp, like.dtype))
+
+
+#: In-place namespaces by array type (see :func:`inplace`).
+_INPLACE: dict[type, Any] = {np.ndarray: OutNamespace(np, _blas.add_scaled)}
+
+
+def inplace(a: Any) -> Any:
+    """The functions of ``a``'s library that write into ``out=``, and ``add_scaled``.
+
+    NumPy's and CuPy's own ufuncs (no temporary); elsewhere each computes its result and
+    assigns it into ``out``. ``xo.add_scaled(y, alpha, x, scratch)`` is ``y += alpha * x``,
+    one BLAS ``axpy`` pass for large NumPy arrays (:mod:`chainrule._blas`).
+
+    >>> xo = inplace(np.empty(2))
+    >>> xo.multiply(np.array([1.0, 2.0]), 3.0, out=np.empty(2))
+    array([3., 6.])
+    """
+    found = _INPLACE.get(type(a))
+    if found is None:
+        xp = namespace(a)  # learns a CuPy type
+        module = _NUMPY_LIKE.get(type(a))
+        found = OutNamespace(module) if module is not None else AssigningNamespace(xp)
+        _INPLACE[type(a)] = found
+    return found
+
+
+def into(out: Any, fn: str, *args: Any) -> Any:
+    """``out[...] = xp.fn(*args)`` without a temporary where the library has ``out=``.
+
+    >>> into(np.empty(2), "multiply", np.array([1.0, 2.0]), 3.0)
+    array([3., 6.])
+    """
+    return getattr(inplace(out), fn)(*args, out=out)
+
+
+def assign(target: Any, values: Any) -> Any:
+    """Write ``values`` (any device, cast to ``target``'s dtype) into ``target`` in place."""
+    values = asarray(values, like=target)
+    if type(target) is np.ndarray:
+        np.copyto(target, values.astype(target.dtype, copy=False))
+    else:
+        target[...] = astype(values, target.dtype, copy=False)
+    return target
+
+
+def add_scaled(y: Any, alpha: float, x: Any, scratch: Any) -> None:
+    """``y += alpha * x`` in place; ``scratch`` (``y``'s shape) may hold ``alpha * x``.
+
+    On the CPU, large arrays take BLAS ``axpy`` (one pass instead of two).
+    """
+    inplace(y).add_scaled(y, alpha, x, scratch)
+
+
+def scatter_add(out: Any, index: Any, values: Any, unique: bool = False) -> Any:
+    """``out[index] += values`` in place, repeated indices adding up; returns ``out``.
+
+    NumPy's ``np.add.at``, CuPy's ``cupyx.scatter_add``; ``unique=True`` promises no
+    index repeats (then a plain ``out[index] += values``). Libraries without a
+    scatter-add (``array_api_strict``) add through host memory.
+    """
+    if type(out) is np.ndarray:
+        if unique:
+            out[index] += values
+        else:
+            np.add.at(out, index, values)
+        return out
+    index = _on_device_index(out, index)
+    if type(out) in _NUMPY_LIKE:
+        import cupyx
+
+        cupyx.scatter_add(out, index, values)
+        return out
+    host = to_numpy(out)
+    np.add.at(host, _host_index(index), to_numpy(values) if is_array(values) else values)
+    out[...] = to_device(host, device_of(out))
+    return out
+
+
+def put(out: Any, index: Any, values: Any) -> Any:
+    """``out[index] = values`` in place with NumPy's indexing rules; returns ``out``.
+
+    ``array_api_strict`` does not assign through integer-array indexes: those go through
+    host memory.
+    """
+    if type(out) is np.ndarray:
+        out[index] = values
+        return out
+    index = _on_device_index(out, index)
+    if type(out) in _NUMPY_LIKE:
+        out[index] = values
+        return out
+    try:
+        out[_complete(out, index)] = values
+    except (IndexError, TypeError):
+        host = to_numpy(out)
+        host[_host_index(index)] = to_numpy(values) if is_array(values) else values
+        out[...] = to_device(host, device_of(out))
+    return out
+
+
+def along_axis_index(index: Any, axis: int) -> tuple:
+    """The full index that ``take_along_axis(x, index, axis)`` reads, for :func:`put` or
+    :func:`scatter_add` (its transpose): ``index`` at ``axis``, every other axis its own
+    positions (NumPy's ``np.ix_`` grid, built in host memory)."""
+    host = to_numpy(index)
+    grid = list(np.ix_(*(np.arange(n) for n in host.shape)))
+    grid[axis] = host
+    return tuple(grid)
+
+
+def _host_index(index: Any) -> Any:
+    if isinstance(index, tuple):
+        return tuple(to_numpy(i) if is_array(i) else i for i in index)
+    return to_numpy(index) if is_array(index) else index
+
+
+def getitem(a: Any, index: Any) -> Any:
+    """``a[index]`` with NumPy's indexing rules on every library.
+
+    Index arrays and lists go to ``a``'s device. The standard defines only part of NumPy's
+    indexing (one boolean mask alone, integer arrays only with integers, every axis
+    named); ``array_api_strict`` takes the rest through host memory.
+    """
+    if type(a) is np.ndarray:
+        return a[index]
+    index = _on_device_index(a, index)
+    if type(a) in _NUMPY_LIKE:
+        return a[index]
+    try:
+        return a[_complete(a, index)]
+    except (IndexError, TypeError):
+        return to_device(to_numpy(a)[_host_index(index)], device_of(a))
+
+
+def _on_device_index(a: Any, index: Any) -> Any:
+    """``index`` with its arrays and lists moved to ``a``'s device."""
+    parts = index if isinstance(index, tuple) else (index,)
+    moved = tuple(asarray(p, like=a) if isinstance(p, list) or is_array(p) else p
+                  for p in parts)
+    return moved if isinstance(index, tuple) else moved[0]
+
+
+def _complete(a: Any, index: Any) -> Any:
+    """A basic index that leaves out trailing axes, completed with ``...`` (the standard
+    does not fill them in as NumPy does)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(p is Ellipsis or is_array(p) for p in parts):
+        return index
+    named = len([p for p in parts if p is not None])
+    return (*parts, Ellipsis) if named < a.ndim else index

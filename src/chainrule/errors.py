@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
-    "ChainruleError", "ConfigError", "DataError", "ExportError", "GraphFreedError", "ShapeError",
+    "ChainruleError", "ConfigError", "DataError", "DeviceError", "ExportError", "GraphFreedError",
+    "ShapeError",
 ]
 
 
@@ -33,6 +34,14 @@ class GraphFreedError(ChainruleError, RuntimeError):
     """A backward pass reached a node whose saved values an earlier one freed.
 
     Pass ``retain_graph=True`` to the earlier ``backward()`` to keep them.
+    """
+
+
+class DeviceError(ChainruleError, RuntimeError):
+    """Tensors on different devices in one op, or a device that cannot be used here.
+
+    The message names the op and both devices (move one with ``.to(...)``), or says
+    what to install (``--device cuda`` without CuPy).
     """
 
 

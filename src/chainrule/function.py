@@ -17,9 +17,8 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from chainrule.errors import GraphFreedError, ShapeError
+from chainrule import backend
+from chainrule.errors import DeviceError, GraphFreedError, ShapeError
 
 __all__ = [
     "Context",
@@ -212,10 +211,13 @@ class Function:
         z = Mul.apply(a, b)
 
     ``forward`` receives the ``.data`` arrays of Tensor arguments (other arguments as
-    given) and returns one array. ``backward`` returns one gradient per argument of
-    forward, as a tuple or a list (``None`` where there is none, always for non-Tensor
-    arguments), or the gradient itself when forward has one argument. Gradients of
-    broadcast inputs may keep the broadcast shape: the engine sums them back.
+    given) and returns one array, computed with the arrays' own namespace
+    (``xp = chainrule.backend.namespace(x)``), so the op runs on every device; Tensor
+    arguments on different devices are refused before forward runs. ``backward``
+    returns one gradient per argument of forward, as a tuple or a list (``None`` where
+    there is none, always for non-Tensor arguments), or the gradient itself when forward
+    has one argument. Gradients of broadcast inputs may keep the broadcast shape: the
+    engine sums them back.
     Every built-in op of chainrule is such a Function.
 
     **What an op says about itself.** The class attributes and classmethods below are
@@ -282,7 +284,7 @@ class Function:
     kernel: Any = None
 
     @staticmethod
-    def forward(ctx: Context, *args: Any) -> np.ndarray:
+    def forward(ctx: Context, *args: Any) -> Any:
         raise NotImplementedError
 
     @staticmethod
@@ -331,20 +333,26 @@ class Function:
         datas = []
         needs = []
         record = False
+        kind = None  # the array type of the Tensor arguments: one library per op
         for a in args:
             if isinstance(a, Tensor):
-                datas.append(a.data)
+                data = a.data
+                datas.append(data)
                 rg = a.requires_grad
                 needs.append(rg)
                 record = record or rg
+                if kind is not type(data):  # another array type: another device?
+                    if kind is not None and len(_devices(args)) > 1:
+                        raise _device_error(cls, args)
+                    kind = type(data)
             else:
                 datas.append(a)
                 needs.append(False)
         ctx.needs_input_grad = needs
         try:
             out = cls.forward(ctx, *datas)
-        except ValueError as e:  # zero cost unless raised: name the op and the shapes
-            raise _broadcast_error(cls, datas, e) from None
+        except ValueError as e:  # zero cost unless raised: name the op, shapes or devices
+            raise _forward_error(cls, args, datas, e) from None
         if record and _grad_enabled:
             ctx.fn = cls
             ctx.inputs = args
@@ -353,11 +361,34 @@ class Function:
         return Tensor._from_op(out, None)
 
 
-def _broadcast_error(fn: type, datas: list, error: ValueError) -> ValueError:
-    """Turn NumPy's broadcasting ValueError into a ShapeError naming the op and shapes."""
+def _devices(args: tuple) -> list[str]:
+    """The devices of the Tensor arguments, each once, in order."""
+    return list(dict.fromkeys(str(backend.device_of(a.data)) for a in args
+                              if isinstance(a, Tensor)))
+
+
+def _device_error(fn: type, args: tuple) -> DeviceError:
+    """The error for Tensor arguments on different devices, naming the op and the devices.
+
+    Arrays of different libraries (a NumPy and a CuPy array) are on different devices
+    however they are compared; two CuPy arrays may be on different GPUs.
+    """
+    devices = _devices(args)
+    listed = " and ".join(devices) if len(devices) > 1 else f"{devices[0]} (two libraries)"
+    return DeviceError(
+        f"{fn.__name__.lower()}: operands are on different devices, {listed}; move them to "
+        "one device first (t.to(device))"
+    )
+
+
+def _forward_error(fn: type, args: tuple, datas: list, error: ValueError) -> Exception:
+    """A forward's ValueError as the error users should see: a DeviceError naming the op
+    and both devices, a ShapeError naming the op and the shapes, or the error itself."""
+    if len(_devices(args)) > 1:  # e.g. two GPUs: the library's own error, named
+        return _device_error(fn, args)
     if "broadcast" not in str(error) or isinstance(error, ShapeError):
         return error
-    shapes = [str(np.shape(d)) for d in datas if isinstance(d, (np.ndarray, np.generic))]
+    shapes = [str(tuple(d.shape)) for d in datas if backend.is_array(d) or hasattr(d, "dtype")]
     listed = ", ".join(shapes[:-1]) + " and " + shapes[-1] if len(shapes) > 1 else "".join(shapes)
     return ShapeError(f"{fn.__name__.lower()}: operands of shapes {listed} do not broadcast")
 

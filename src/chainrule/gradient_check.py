@@ -2,7 +2,8 @@
 
 The lecture's advice: derive the analytic gradient, then check it with the numerical
 one. ``gradcheck`` does that in float64 with a random upstream gradient, so every
-element of the Jacobian-vector product is exercised.
+element of the Jacobian-vector product is exercised. Tensors on any device are checked
+where they are; the comparison itself is done in host memory with NumPy.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.autograd import grad as autograd_grad
 
@@ -27,8 +29,8 @@ class GradcheckError(AssertionError):
 
 def rel_error(a: Any, b: Any) -> float:
     """The lecture's relative error ``max |a - b| / max(1e-8, |a| + |b|)``."""
-    a = np.asarray(a.data if isinstance(a, Tensor) else a, dtype=np.float64)
-    b = np.asarray(b.data if isinstance(b, Tensor) else b, dtype=np.float64)
+    a = backend.to_numpy(a.data if isinstance(a, Tensor) else a).astype(np.float64)
+    b = backend.to_numpy(b.data if isinstance(b, Tensor) else b).astype(np.float64)
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
 
 
@@ -43,7 +45,8 @@ def numerical_gradient(
     ``method="forward"`` takes the lecture's ``(f(x + h) - f(x)) / h``, whose error
     shrinks only like ``h`` (and which needs one call of ``f`` per element instead of
     two). ``x`` (an array or Tensor) is changed in place and restored; ``f(x)`` returns a
-    scalar, or an array that is dotted with ``upstream``.
+    scalar, or an array that is dotted with ``upstream``. A Tensor on another
+    device gets each nudged copy of its data in turn (the gradient comes back as NumPy).
 
     >>> numerical_gradient(lambda a: (a ** 2).sum(), np.array([1.0, -2.0]))
     array([ 2., -4.])
@@ -54,14 +57,19 @@ def numerical_gradient(
         raise ValueError(f"numerical_gradient: method must be 'central' or 'forward', "
                          f"not {method!r}")
     arr = x.data if isinstance(x, Tensor) else x
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
+    if not backend.is_array(arr) or not backend.is_floating(arr.dtype):
         raise TypeError("numerical_gradient: x must be a floating-point array or Tensor")
-    up = None if upstream is None else np.asarray(getattr(upstream, "data", upstream))
+    up = None if upstream is None else backend.to_numpy(getattr(upstream, "data", upstream))
 
     def value() -> float:
         out = f(x)
-        out = np.asarray(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
+        out = backend.to_numpy(out.data if isinstance(out, Tensor) else out).astype(np.float64)
         return float(out.sum() if up is None else (out * up).sum())
+
+    if backend.is_device_array(arr):
+        if not isinstance(x, Tensor):
+            raise TypeError("numerical_gradient: an array on a device must be given as a Tensor")
+        return _numerical_gradient_on_device(x, value, h, method)
 
     grad = np.zeros(arr.shape, dtype=np.float64)
     flat = arr.reshape(-1)
@@ -84,6 +92,37 @@ def numerical_gradient(
     return grad.astype(arr.dtype, copy=False)
 
 
+def _numerical_gradient_on_device(x: Tensor, value: Callable[[], float], h: float,
+                                  method: str) -> np.ndarray:
+    """:func:`numerical_gradient` for a Tensor whose data is on a device: nudged copies of
+    the data are made in host memory and moved there, one element at a time."""
+    original = x.data
+    device = backend.device_of(original)
+    host = backend.to_numpy(original, copy=True)
+    flat = host.reshape(-1)
+    grad = np.zeros(host.shape, dtype=np.float64)
+    gflat = grad.reshape(-1)
+    try:
+        at_x = value() if method == "forward" else 0.0
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + h
+            x.data = backend.to_device(host, device)
+            plus = value()
+            if method == "forward":
+                flat[i] = old
+                gflat[i] = (plus - at_x) / h
+                continue
+            flat[i] = old - h
+            x.data = backend.to_device(host, device)
+            minus = value()
+            flat[i] = old
+            gflat[i] = (plus - minus) / (2 * h)
+    finally:
+        x.data = original
+    return grad.astype(host.dtype, copy=False)
+
+
 def gradcheck(
     fn: Callable[..., Tensor],
     inputs: Sequence[Any],
@@ -94,9 +133,10 @@ def gradcheck(
 ) -> bool:
     """Compare backprop with centered differences, in float64, with a random upstream.
 
-    Floating inputs are copied to float64 tensors that require gradients; others (labels,
-    axes) are passed as they are. Returns True, or raises :class:`GradcheckError` naming
-    the input, the worst element, both values and their relative error.
+    Floating inputs are copied to float64 tensors that require gradients (on their own
+    device); others (labels, axes) are passed as they are. Returns True, or raises
+    :class:`GradcheckError` naming the input, the worst element, both values and their
+    relative error.
 
     >>> cr.gradcheck(lambda x: cr.tanh(x) * x, [cr.randn(3, 4)])
     True
@@ -107,8 +147,9 @@ def gradcheck(
         data = a.data if isinstance(a, Tensor) else a
         if isinstance(data, (float, np.floating)):  # a scalar input is a 0-d array
             data = np.asarray(data)
-        if isinstance(data, np.ndarray) and data.dtype.kind == "f":
-            args.append(Tensor(data.astype(np.float64), dtype=np.float64, requires_grad=True))
+        if backend.is_array(data) and backend.is_floating(data.dtype):
+            args.append(Tensor(backend.astype(data, np.float64), dtype=np.float64,
+                               requires_grad=True))
             checked.append(i)
         else:
             args.append(a)
@@ -119,9 +160,10 @@ def gradcheck(
         raise TypeError("gradcheck: fn must return a Tensor")
     rng = np.random.default_rng(seed)
     upstream = rng.standard_normal(out.shape)
+    device_upstream = backend.asarray(upstream, like=out.data)
     wanted = [args[i] for i in checked]
     if out.requires_grad:
-        analytic = autograd_grad(out, wanted, upstream=upstream, allow_unused=True)
+        analytic = autograd_grad(out, wanted, upstream=device_upstream, allow_unused=True)
     else:
         analytic = [None] * len(wanted)
     for k, i in enumerate(checked):
@@ -131,7 +173,8 @@ def gradcheck(
             return fn(*args).data
 
         numeric = numerical_gradient(f, x, h=eps, upstream=upstream)
-        got = np.zeros_like(x.data) if analytic[k] is None else analytic[k].data
+        got = (np.zeros(x.shape) if analytic[k] is None
+               else backend.to_numpy(analytic[k].data))
         if got.shape != x.shape:
             raise GradcheckError(
                 f"gradcheck: gradient of input {i} has shape {got.shape}, input has {x.shape}"
@@ -162,21 +205,22 @@ def jacobian(fn: Callable[[Tensor], Tensor], x: Any, limit_bytes: int = JACOBIAN
     xt = Tensor(xt.data, dtype=xt.dtype, requires_grad=True)
     out = fn(xt)
     rows, cols = out.data.size, xt.data.size
-    need = rows * cols * out.data.dtype.itemsize
+    need = rows * cols * out.dtype.itemsize
     if need > limit_bytes:
         raise MemoryError(
             f"jacobian: the explicit Jacobian would be {rows} x {cols} = {need:,} bytes "
             f"({need / 2**30:.1f} GiB), over the limit of {limit_bytes:,} bytes; "
             "backprop multiplies by it implicitly instead"
         )
-    jac = np.zeros((rows, cols), dtype=out.data.dtype)
+    jac = np.zeros((rows, cols), dtype=out.dtype)
     for r in range(rows):
-        upstream = np.zeros(rows, dtype=out.data.dtype)
+        upstream = np.zeros(rows, dtype=out.dtype)
         upstream[r] = 1
-        (g,) = autograd_grad(out, xt, upstream=upstream.reshape(out.shape), retain_graph=True,
-                             allow_unused=True)
+        (g,) = autograd_grad(out, xt, upstream=backend.asarray(upstream.reshape(out.shape),
+                                                               like=out.data),
+                             retain_graph=True, allow_unused=True)
         if g is not None:
-            jac[r] = g.data.reshape(-1)
+            jac[r] = backend.to_numpy(g.data).reshape(-1)
     return jac
 
 

@@ -344,6 +344,27 @@ def test_train_on_real_mnist(shared_data, tmp_path):
     assert metrics["test"]["accuracy"] > 0.93  # one epoch of a small MLP; chance is 0.1
 
 
+def test_device_option(run_dir, tmp_path, capsys):
+    """--device: another device gives the CPU's results; cuda without CuPy is one line."""
+    import importlib.util
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert main(["evaluate", str(run_dir), "--device", "array_api_strict"]) == 0
+    assert f"test accuracy: {metrics['test']['accuracy']:.2%}" in capsys.readouterr().out
+    assert main(["train", "--epochs", "1", "--hidden", "16", "--quiet", "--device",
+                 "array_api_strict", "--out", str(tmp_path / "strict")]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    if importlib.util.find_spec("cupy") is not None:
+        return
+    for argv in (["train", "--device", "cuda", "--out", str(tmp_path / "gpu")],
+                 ["evaluate", str(run_dir), "--device", "cuda:0"],
+                 ["predict", str(run_dir), "missing.png", "--device", "cuda"]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "pip install 'chainrule[cuda12]'" in err, err
+    assert not (tmp_path / "gpu").exists()
+
+
 # ----------------------------------------------------------------------------- ConvNets
 @pytest.fixture(scope="module")
 def cnn_run_dir(tmp_path_factory):

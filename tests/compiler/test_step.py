@@ -591,3 +591,22 @@ def test_a_users_optimizer_runs_packed_when_elementwise_and_matches_eager(
     velocity = opt_f.state[fast_model[0].weight]["velocity"]
     assert (velocity.base is not None and velocity.base.ndim == 1) == packed
     assert step.traces == 1
+
+
+def test_a_step_on_another_device_is_refused_and_the_train_step_runs_eagerly() -> None:
+    from chainrule.compiler.fallback import TrainStep
+
+    cr.manual_seed(0)
+    model = cr.nn.MLP(3, [4], 2).to("array_api_strict")
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _data(8, 3, 2)
+
+    def loss_fn(a: object, b: object) -> cr.Tensor:
+        return F.cross_entropy(model(a), b)
+
+    with pytest.raises(cr.CompileError, match=r"array_api_strict.*NumPy code"):
+        cr.compile(loss_fn, opt, model=model)(x, y)
+    step = TrainStep(loss_fn, opt, model=model)
+    first = step(x, y).item()
+    assert not step.compiled and "array_api_strict" in step.fallback_reason
+    assert step(x, y).item() < first  # trains, eagerly, on that device

@@ -146,3 +146,13 @@ def test_sharded_shuffling_loader_needs_a_seed() -> None:
     with pytest.raises(ValueError, match="needs a seed, the same on every rank"):
         DataLoader(X, y, num_replicas=2, rank=0)
     assert len(DataLoader(X, y, batch_size=1, shuffle=False, num_replicas=2, rank=1)) == 2
+
+
+def test_batches_go_to_the_device_given() -> None:
+    X, y = data()
+    loader = DataLoader(X, y, batch_size=4, shuffle=False, device="array_api_strict")
+    batches = list(loader)
+    assert all(xb.device == "array_api_strict" and yb.device == "array_api_strict"
+               for xb, yb in batches)
+    np.testing.assert_array_equal(batches[0][0].cpu().numpy(), X[:4].astype(np.float32))
+    assert [len(yb) for _, yb in batches] == [4, 4, 2]

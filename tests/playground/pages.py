@@ -86,6 +86,14 @@ def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+def sync(pg: Any) -> None:
+    """Wait until the server has answered everything the page sent so far: the server
+    answers a connection's messages in order, so its reply to a ping comes after them."""
+    pongs = pg.evaluate("window.playground.pongs")
+    pg.evaluate("window.playground.socket.send(JSON.stringify({type: 'ping'}))")
+    wait_for(pg, f"window.playground.pongs > {pongs}")
+
+
 def epoch(pg: Any) -> int:
     return int(pg.text_content("#epoch"))
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.playground.pages import CHROMIUM, SHOTS, epoch, open_page, shot, until, wait_for
+from tests.playground.pages import CHROMIUM, SHOTS, epoch, open_page, shot, sync, until, wait_for
 
 pytestmark = pytest.mark.browser
 if not CHROMIUM.exists():
@@ -106,6 +106,7 @@ def settle(pg: Any, quiet: float = 0.4, timeout: float = 10.0) -> None:
 
 def step(pg: Any, rng: random.Random) -> None:
     pause(pg, rng)
+    sync(pg)
     start = epoch(pg)
     pg.click("#step")
     until(lambda: epoch(pg) == start + 1)
@@ -131,7 +132,12 @@ ACTIONS = {f.__name__: f for f in (add, remove, regenerate, features, play, paus
 
 
 def still_trains(pg: Any) -> None:
-    """After any action: frames keep coming, training goes on, no error was reported."""
+    """After any action: frames keep coming, training goes on, no error was reported.
+
+    The frame an action causes (a new network after a feature or a layer changed) may still
+    be on its way when the action's own reply has come: ``sync`` waits for it, else a late
+    epoch-0 frame would land between reading the epoch and stepping."""
+    sync(pg)
     seen = frames(pg)
     if playing(pg):
         until(lambda: frames(pg) >= seen + 3, timeout=20)

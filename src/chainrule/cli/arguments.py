@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from chainrule.errors import ConfigError
 
 __all__ = [
     "add_command",
     "add_data_arguments",
+    "add_device_argument",
     "add_feature_arguments",
     "add_run_argument",
     "feature_names",
@@ -28,6 +30,14 @@ def add_run_argument(p: argparse.ArgumentParser) -> None:
     """The positional RUN: a run folder (or its checkpoint file)."""
     p.add_argument("run", metavar="RUN",
                    help="run folder written by 'chainrule train' (or its checkpoint.safetensors)")
+
+
+def add_device_argument(p: Any, what: str) -> None:
+    """--device of ``chainrule train``, ``evaluate`` and ``predict``."""
+    p.add_argument("--device", default=None, metavar="DEVICE",
+                   help=f"where the model {what}: cpu (default), cuda or cuda:N (an NVIDIA "
+                        "GPU; needs CuPy: pip install 'chainrule[cuda12]' or "
+                        "'chainrule[cuda13]'); see docs/devices.md")
 
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from chainrule.cli.arguments import add_command, add_run_argument
+from chainrule.cli.arguments import add_command, add_device_argument, add_run_argument
 
 DESCRIPTION = """\
 Evaluate a trained run on a test split: accuracy, precision and recall per class, and the
@@ -38,13 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "$CHAINRULE_DATA or ~/.chainrule/data)")
     p.add_argument("--json", action="store_true",
                    help="print the evaluation as JSON (accuracy, per class, confusion matrix)")
+    add_device_argument(p, "runs")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     from chainrule.train import evaluate_run
 
-    ev = evaluate_run(args.run, data=args.data, data_dir=args.data_dir)
+    ev = evaluate_run(args.run, data=args.data, data_dir=args.data_dir, device=args.device)
     if args.json:
         print(json.dumps(ev.to_dict(), indent=2))
         return 0

@@ -7,7 +7,7 @@ import json
 import sys
 import warnings
 
-from chainrule.cli.arguments import add_command, add_run_argument
+from chainrule.cli.arguments import add_command, add_device_argument, add_run_argument
 from chainrule.errors import ConfigError
 
 DESCRIPTION = """\
@@ -44,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "images have around theirs")
     p.add_argument("--json", action="store_true",
                    help="print the predictions as JSON (warnings go to stderr)")
+    add_device_argument(p, "runs")
     p.set_defaults(func=main)
 
 
@@ -57,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ImageWarning)
         results = predict_images(args.run, args.images, top=args.top, invert=args.invert,
-                                 fit=args.fit)
+                                 fit=args.fit, device=args.device)
     for w in caught:
         if issubclass(w.category, ImageWarning):
             print(f"chainrule predict: warning: {w.message}", file=sys.stderr)

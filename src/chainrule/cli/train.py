@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from chainrule.cli.arguments import add_command
+from chainrule.cli.arguments import add_command, add_device_argument
 
 DESCRIPTION = """\
 Train a fully-connected network (an MLP) or a convolutional network (--model cnn) to
@@ -41,6 +41,7 @@ examples:
   chainrule train --resume runs/20260101-120000-digits   # continue an interrupted run
   chainrule train --model cnn --data cifar10-jpeg.zip    # a ConvNet, see README's ConvNet
   chainrule train --model cnn --conv 32 32 pool 64 64 pool --data mnist --data-dir ~/data
+  chainrule train --data mnist --device cuda         # on an NVIDIA GPU (CuPy)
   mpirun -n 4 chainrule train --batch-size 16        # 4 processes, global batch 4 x 16 = 64
 
 Under an MPI launcher (mpirun, mpiexec, srun; needs chainrule[mpi]) the processes train one
@@ -146,6 +147,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="continue the run in folder RUN from its last checkpoint, with its "
                           "stored settings (only --epochs and --out apply); the numbers are the "
                           "same as if it had never stopped")
+    add_device_argument(run, "trains")
     run.add_argument("--quiet", action="store_true", help="no progress bar and epoch lines")
     p.set_defaults(func=main)
 
@@ -153,9 +155,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from chainrule.backend import require_device
     from chainrule.distributed import comm
     from chainrule.train import CHECKPOINT_NAME, TrainConfig, default_run_dir, train_run
 
+    if args.device is not None:
+        require_device(args.device)
     if comm.launcher_world_size() > 1:
         comm.init()
     ranks, main_rank = comm.world_size(), comm.is_main()
@@ -190,7 +195,8 @@ def main(args: argparse.Namespace) -> int:
                               f"rank, global batch {ranks * cfg.batch_size}", soft_wrap=True)
         where = {"out": run_dir}
     try:
-        result = train_run(cfg, progress=not quiet, console=console, **where)
+        result = train_run(cfg, progress=not quiet, console=console, device=args.device,
+                           **where)
     except KeyboardInterrupt:
         if main_rank and (Path(run_dir) / CHECKPOINT_NAME).exists():
             print(f"chainrule train: the last finished epoch is saved; continue with "

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.autograd import Context, topological_order
 from chainrule.compiler.arena import Arena
@@ -81,6 +82,7 @@ class CompiledStep:
 
     def _run_any(self, inputs: tuple) -> Any:
         """Find (or trace) the plan for these inputs and run it."""
+        self._check_numpy(inputs)
         arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
         signature = tuple([(a.shape, a.dtype) for a in arrays])
         try:
@@ -100,6 +102,20 @@ class CompiledStep:
         return plan
 
     # ------------------------------------------------------------------ tracing
+    def _check_numpy(self, inputs: tuple) -> None:
+        """Refuse a step on another device: the replay is generated NumPy code."""
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        if self.optimizer is not None:
+            arrays += [p.data for g in self.optimizer.param_groups for p in g["params"]]
+        if self.model is not None:
+            arrays += [p.data for p in self.model.parameters()]
+        for a in arrays:
+            if backend.is_device_array(a):
+                raise CompileError(
+                    f"compile: the step runs on {backend.device_of(a)}; the compiler writes "
+                    "NumPy code for the CPU, so the step runs eagerly there"
+                )
+
     def _check_model(self) -> None:
         if self.model is None:
             return
@@ -196,7 +212,9 @@ def compile(
     (their ``.data`` become views of it; see docs/compile.md). Pass ``model`` to have
     modules that update state in Python in training mode (``Module.updates_in_training``),
     which cannot be replayed, refused up front. State that ops update in place (batch
-    norm's running statistics) is replayed with the op.
+    norm's running statistics) is replayed with the op. The replay is NumPy code: a
+    step on a GPU (CuPy arrays) raises :class:`CompileError`, and ``TrainStep`` (the
+    Trainer's step) then runs it eagerly.
 
     ``gradient_hook(grads)``, when given, runs after the backward pass and before the
     update, and may change the gradients in place: it gets each packed parameter group's

@@ -29,8 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.data.sharding import check_shard, shard_indices, shard_size
+from chainrule.devices import Device
 from chainrule.dtypes import as_dtype
 from chainrule.errors import DataError
 from chainrule.random import get_rng
@@ -47,7 +49,9 @@ class DataLoader:
     integer labels (``targets='labels'``), or real-valued targets ``(N, ...)`` for
     regression (``targets='values'``, converted to ``dtype`` like X). ``len(loader)`` is
     the number of batches per epoch: ``ceil(N / batch_size)``, or ``floor`` with
-    ``drop_last``.
+    ``drop_last``. The data stays
+    in host memory; with ``device`` (``'cuda'``) each batch is moved there as it is handed
+    out (the Trainer passes its model's device).
 
     ``num_replicas`` and ``rank`` shard every epoch for data-parallel training (PyTorch's
     ``DistributedSampler``): this loader yields rank ``rank``'s ``ceil(N / K)`` examples
@@ -78,9 +82,10 @@ class DataLoader:
         rank: int = 0,
         shard_tail: str = "pad",
         transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+        device: Any = None,
     ) -> None:
-        X = X.data if isinstance(X, Tensor) else np.asarray(X)
-        y = y.data if isinstance(y, Tensor) else np.asarray(y)
+        X = backend.to_numpy(X.data) if isinstance(X, Tensor) else np.asarray(X)
+        y = backend.to_numpy(y.data) if isinstance(y, Tensor) else np.asarray(y)
         if targets not in ("labels", "values"):
             raise ValueError(f"DataLoader: targets must be 'labels' or 'values', got {targets!r}")
         if X.ndim == 0 or y.ndim == 0 or (targets == "labels" and y.ndim != 1):
@@ -113,6 +118,7 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.transform = transform
+        self.device = None if device is None else Device(device)
         check_shard(num_replicas, rank, shard_tail, "DataLoader")
         self.num_replicas, self.rank = int(num_replicas), int(rank)
         self.shard_tail = shard_tail
@@ -166,12 +172,15 @@ class DataLoader:
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, size)
             index: Any = order[lo:hi] if order is not None else slice(lo, hi)
             self._position = b + 1
+            xb, yb = self.X[index], self.y[index]
             if self.transform is None:
-                inputs = np.asarray(self.X[index], dtype=self.dtype)
+                xb = np.asarray(xb, dtype=self.dtype)
             else:
                 rng = np.random.default_rng((self.seed, self._epoch, self.rank, b))
-                inputs = np.asarray(self.transform(self.X[index], rng), dtype=self.dtype)
-            yield Tensor(inputs), Tensor(self.y[index])
+                xb = np.asarray(self.transform(xb, rng), dtype=self.dtype)
+            if self.device is not None:
+                xb, yb = backend.to_device(xb, self.device), backend.to_device(yb, self.device)
+            yield Tensor(xb), Tensor(yb)
         self._epoch += 1
         self._position = 0
 

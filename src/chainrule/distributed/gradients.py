@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.distributed.comm import allreduce_, broadcast_, world_size
 
 __all__ = ["GradientAllreduce", "allreduce_gradients", "broadcast_buffers", "broadcast_parameters",
@@ -59,8 +60,8 @@ class _Packer:
         if buffer is None or buffer.size < size:
             buffer = self.buffers[arrays[0].dtype] = np.empty(size, arrays[0].dtype)
         flat, offset = buffer[:size], 0
-        for a in arrays:
-            flat[offset:offset + a.size].reshape(a.shape)[...] = a
+        for a in arrays:  # arrays on a GPU travel through host memory
+            flat[offset:offset + a.size].reshape(a.shape)[...] = backend.to_numpy(a)
             offset += a.size
         return flat
 
@@ -68,7 +69,7 @@ class _Packer:
     def unpack(flat: np.ndarray, arrays: list[np.ndarray]) -> None:
         offset = 0
         for a in arrays:
-            a[...] = flat[offset:offset + a.size].reshape(a.shape)
+            backend.assign(a, flat[offset:offset + a.size].reshape(a.shape))
             offset += a.size
 
 
@@ -96,7 +97,7 @@ class GradientAllreduce:
         if size == 1 or not grads:
             return
         start = time.perf_counter()
-        if len(grads) == 1 and grads[0].flags.c_contiguous:
+        if len(grads) == 1 and type(grads[0]) is np.ndarray and grads[0].flags.c_contiguous:
             self._average(grads[0], size)
         else:
             for arrays in self.packer.by_dtype(grads).values():
@@ -137,7 +138,7 @@ def broadcast_buffers(module: Any, root: int = 0) -> None:
 
 def _buffers(module: Any) -> list[np.ndarray]:
     buffers = getattr(module, "buffers", None)
-    return [b for b in buffers() if isinstance(b, np.ndarray)] if callable(buffers) else []
+    return [b for b in buffers() if backend.is_array(b)] if callable(buffers) else []
 
 
 def _broadcast_arrays(arrays: list[np.ndarray], root: int) -> None:
@@ -153,7 +154,7 @@ def _broadcast_arrays(arrays: list[np.ndarray], root: int) -> None:
 def synchronized(arrays: Iterable[np.ndarray]) -> bool:
     """Whether every rank holds the same values in ``arrays`` (for tests and debugging:
     the element-wise max and min over the ranks must agree). A collective."""
-    values = [np.asarray(a, dtype=np.float64).ravel() for a in arrays]
+    values = [backend.to_numpy(a).astype(np.float64).ravel() for a in arrays]
     high = np.concatenate(values) if values else np.zeros(0)
     low = high.copy()
     return bool(np.array_equal(allreduce_(high, "max"), allreduce_(low, "min"), equal_nan=True))

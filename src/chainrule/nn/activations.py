@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 import chainrule.functional as F
 from chainrule._tensor import Tensor
+from chainrule.creation import full
 from chainrule.dtypes import as_dtype, get_default_dtype
 from chainrule.nn.module import Module, Parameter
 
@@ -95,13 +94,14 @@ class PReLU(Module):
     of shape ``(num_parameters,)``, as in PyTorch.
     """
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = None) -> None:
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = None,
+                 device: Any = None) -> None:
         super().__init__()
         if num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be >= 1, got {num_parameters}")
         self.num_parameters = int(num_parameters)
         dt = get_default_dtype() if dtype is None else as_dtype(dtype)
-        self.weight = Parameter(np.full(num_parameters, init, dtype=dt))
+        self.weight = Parameter(full(num_parameters, float(init), dtype=dt, device=device))
 
     def forward(self, x: Tensor) -> Tensor:
         return F.prelu(x, self.weight)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 import chainrule.functional as F
 from chainrule._tensor import Tensor
+from chainrule.creation import zeros
 from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn.layers import _float_dtype
@@ -31,7 +30,7 @@ class Conv2d(Module):
     ``bias`` ``(out_channels,)``; both start as ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with
     ``fan_in = in_channels / groups * kh * kw`` (PyTorch's default,
     ``kaiming_uniform_(weight, a=sqrt(5))``). ``padding`` is an int, a pair, ``'valid'`` or
-    ``'same'``.
+    ``'same'``. The parameters are drawn on ``device`` (default: the CPU).
 
     >>> conv = nn.Conv2d(3, 32, 3, padding=1)     # 32 filters of 3x3 over RGB images
     >>> conv(cr.randn(8, 3, 32, 32)).shape
@@ -40,7 +39,7 @@ class Conv2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, device: Any = None) -> None:
         super().__init__()
         if in_channels < 1 or out_channels < 1:
             raise ValueError(f"Conv2d: in_channels and out_channels must be >= 1, got "
@@ -60,10 +59,10 @@ class Conv2d(Module):
                                                                      "Conv2d", minimum=0)
         self.dilation = pair(dilation, "dilation", "Conv2d")
         self.groups = int(groups)
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups,
-                                          *self.kernel_size), dtype=dt))
+        self.weight = Parameter(zeros(out_channels, in_channels // groups, *self.kernel_size,
+                                      dtype=dt, device=device))
         if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=dt))
+            self.bias = Parameter(zeros(out_channels, dtype=dt, device=device))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

@@ -1,4 +1,5 @@
-"""Weight initialization, in place, from chainrule's seeded generator (``cr.manual_seed``).
+"""Weight initialization, in place, from chainrule's seeded generator (``cr.manual_seed``)
+of the weight's device.
 
 For a weight of shape ``(out, in)`` (PyTorch's layout) ``fan_in = in`` and
 ``fan_out = out``; for more dimensions each is multiplied by the receptive field size.
@@ -29,10 +30,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend, random
 from chainrule._tensor import Tensor
-from chainrule.random import get_rng
 
 __all__ = [
     "calculate_gain",
@@ -49,16 +48,15 @@ __all__ = [
 ]
 
 
-def _array(t: Any) -> np.ndarray:
+def _array(t: Any) -> Any:
     arr = t.data if isinstance(t, Tensor) else t
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
+    if not backend.is_array(arr) or not backend.is_floating(arr.dtype):
         raise TypeError("nn.init: expected a floating-point Tensor or NumPy array")
     return arr
 
 
-def _fill(t: Any, values: np.ndarray) -> Any:
-    arr = _array(t)
-    np.copyto(arr, values.astype(arr.dtype, copy=False))
+def _fill(t: Any, values: Any) -> Any:
+    backend.assign(_array(t), values)
     return t
 
 
@@ -67,7 +65,7 @@ def fan_in_and_fan_out(t: Any) -> tuple[int, int]:
     shape = _array(t).shape
     if len(shape) < 2:
         raise ValueError(f"nn.init: fan in and fan out need at least 2 dimensions, got {shape}")
-    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    receptive = math.prod(shape[2:]) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
 
 
@@ -95,18 +93,18 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 def uniform_(t: Any, a: float = 0.0, b: float = 1.0) -> Any:
     """Fill with samples of ``U(a, b)``."""
     arr = _array(t)
-    return _fill(t, get_rng().uniform(a, b, size=arr.shape))
+    return _fill(t, random.uniform(arr.shape, a, b, backend.device_of(arr)))
 
 
 def normal_(t: Any, mean: float = 0.0, std: float = 1.0) -> Any:
     """Fill with samples of ``N(mean, std^2)``."""
     arr = _array(t)
-    return _fill(t, get_rng().normal(mean, std, size=arr.shape))
+    return _fill(t, random.normal(arr.shape, mean, std, backend.device_of(arr)))
 
 
 def constant_(t: Any, value: float) -> Any:
     """Fill with ``value``."""
-    _array(t).fill(value)
+    _array(t)[...] = value
     return t
 
 

@@ -13,10 +13,9 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
 import chainrule.functional as F
 from chainrule._tensor import Tensor
+from chainrule.creation import zeros
 from chainrule.dtypes import as_dtype, get_default_dtype
 from chainrule.errors import ShapeError
 from chainrule.nn import init
@@ -25,7 +24,7 @@ from chainrule.nn.module import Module, Parameter
 __all__ = ["Dropout", "Dropout2d", "Flatten", "Identity", "Linear", "Maxout", "Sequential"]
 
 
-def _float_dtype(dtype: Any) -> np.dtype:
+def _float_dtype(dtype: Any) -> Any:
     dt = get_default_dtype() if dtype is None else as_dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"layer dtype must be a floating type, got {dt}")
@@ -45,7 +44,8 @@ class Linear(Module):
 
     ``weight`` has PyTorch's shape ``(out_features, in_features)`` and ``bias``
     ``(out_features,)``. Default init (PyTorch's): both ``U(-1/sqrt(in), 1/sqrt(in))``,
-    i.e. ``kaiming_uniform_(weight, a=sqrt(5))``. Inputs ``(..., in_features)``.
+    i.e. ``kaiming_uniform_(weight, a=sqrt(5))``, drawn on ``device``. Inputs
+    ``(..., in_features)``.
 
     >>> layer = nn.Linear(3072, 100)      # CIFAR-10 image -> 100 hidden units
     >>> layer(cr.randn(64, 3072)).shape
@@ -53,7 +53,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, device: Any = None) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
             raise ValueError(f"Linear: in_features and out_features must be >= 1, "
@@ -61,9 +61,9 @@ class Linear(Module):
         dt = _float_dtype(dtype)
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=dt))
+        self.weight = Parameter(zeros(out_features, in_features, dtype=dt, device=device))
         if bias:
-            self.bias = Parameter(np.empty(out_features, dtype=dt))
+            self.bias = Parameter(zeros(out_features, dtype=dt, device=device))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -98,7 +98,7 @@ class Maxout(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, pieces: int = 2,
-                 bias: bool = True, dtype: Any = None) -> None:
+                 bias: bool = True, dtype: Any = None, device: Any = None) -> None:
         super().__init__()
         if pieces < 1:
             raise ValueError(f"Maxout: pieces must be >= 1, got {pieces}")
@@ -107,9 +107,9 @@ class Maxout(Module):
         self.out_features = int(out_features)
         self.pieces = int(pieces)
         rows = out_features * pieces
-        self.weight = Parameter(np.empty((rows, in_features), dtype=dt))
+        self.weight = Parameter(zeros(rows, in_features, dtype=dt, device=device))
         if bias:
-            self.bias = Parameter(np.empty(rows, dtype=dt))
+            self.bias = Parameter(zeros(rows, dtype=dt, device=device))
         else:
             self.register_parameter("bias", None)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -195,7 +195,8 @@ class Flatten(Module):
 class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability ``p`` and scale
     the survivors by ``1 / (1 - p)``, so evaluation (which passes the input through)
-    sees the same expected activation. The mask comes from ``cr.get_rng()``.
+    sees the same expected activation. The mask comes from chainrule's seeded generator of
+    the input's device (``cr.manual_seed``).
     """
 
     def __init__(self, p: float = 0.5) -> None:

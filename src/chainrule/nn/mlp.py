@@ -40,7 +40,8 @@ class MLP(Sequential):
     ``hidden=[]`` is a linear classifier (one ``Linear``). ``activation`` is a name
     accepted by :func:`chainrule.nn.activation`, or a list of one name per hidden layer,
     configured by ``activation_kwargs`` (e.g. ``{"negative_slope": 0.1}``, or
-    ``{"pieces": 3}`` for maxout; with a list, only when every layer has the same one).
+    ``{"pieces": 3}`` for maxout; with a list, only when every layer has the same one). ``dtype``
+    and ``device`` go to every layer.
 
     >>> model = nn.MLP(2, [100], 3)            # the spiral's 2-layer net
     >>> model(cr.randn(5, 2)).shape
@@ -51,7 +52,8 @@ class MLP(Sequential):
     def __init__(self, in_features: int, hidden: int | Sequence[int], out_features: int,
                  activation: str | Sequence[str] = "relu", dropout: float = 0.0,
                  batchnorm: bool = False,
-                 *, activation_kwargs: dict[str, Any] | None = None, dtype: Any = None) -> None:
+                 *, activation_kwargs: dict[str, Any] | None = None, dtype: Any = None,
+                 device: Any = None) -> None:
         hidden_sizes = [int(hidden)] if isinstance(hidden, int) else [int(h) for h in hidden]
         if any(h < 1 for h in hidden_sizes):
             raise ValueError(f"MLP: hidden sizes must be >= 1, got {hidden_sizes}")
@@ -65,17 +67,17 @@ class MLP(Sequential):
         width = int(in_features)
         for h, name in zip(hidden_sizes, names):
             pieces = int(kwargs.get("pieces", 2)) if name == "maxout" else 1
-            layers.append(Linear(width, h * pieces, dtype=dtype))
+            layers.append(Linear(width, h * pieces, dtype=dtype, device=device))
             if batchnorm:
-                layers.append(BatchNorm1d(h * pieces, dtype=dtype))
+                layers.append(BatchNorm1d(h * pieces, dtype=dtype, device=device))
             act = make_activation(name, **kwargs)
-            if dtype is not None:
-                act.to(dtype)
+            if dtype is not None or device is not None:
+                act.to(device=device, dtype=dtype)
             layers.append(act)
             if dropout > 0:
                 layers.append(Dropout(dropout))
             width = h
-        layers.append(Linear(width, int(out_features), dtype=dtype))
+        layers.append(Linear(width, int(out_features), dtype=dtype, device=device))
         super().__init__(*layers)
         self.in_features = int(in_features)
         self.hidden = hidden_sizes

@@ -1,7 +1,9 @@
 """Module and Parameter: the containers every layer, loss and network is built from.
 
-A :class:`Module` owns :class:`Parameter` tensors (learned), *buffers* (NumPy arrays that
-are state but not learned, like BatchNorm's running statistics) and sub-modules. Assigning
+A :class:`Module` owns :class:`Parameter` tensors (learned), *buffers* (arrays that are
+state but not learned, like BatchNorm's running statistics) and sub-modules.
+``module.to('cuda')`` moves all of them (and an optimizer's state follows at its next
+step); ``state_dict()`` always gives NumPy arrays in host memory. Assigning
 one as an attribute registers it, as in PyTorch, so names are dotted paths
 (``0.weight``, ``block.1.bias``) and a state dict of a chainrule network loads into the
 equivalent ``torch.nn`` network and back.
@@ -25,10 +27,9 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple
 
-import numpy as np
-
-from chainrule._tensor import Tensor
-from chainrule.dtypes import as_dtype
+from chainrule import backend
+from chainrule._tensor import Tensor, _as_dtype
+from chainrule.devices import is_device_name
 from chainrule.errors import ChainruleError
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "StateDictError"]
@@ -51,8 +52,8 @@ class IncompatibleKeys(NamedTuple):
 class Parameter(Tensor):
     """A tensor that is a learned parameter of a module (``requires_grad=True``).
 
-    The data is copied; a floating array keeps its dtype (float32 or float64), anything
-    else becomes float32.
+    The data is copied (on its device); a floating array keeps its dtype (float32 or
+    float64), anything else becomes float32.
 
     >>> w = nn.Parameter(np.zeros((3, 2)))
     >>> w.requires_grad, w.dtype
@@ -62,23 +63,24 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        arr = np.asarray(data.data if isinstance(data, Tensor) else data)
-        dtype = arr.dtype if arr.dtype.kind == "f" else np.float32
-        super().__init__(np.array(arr, dtype=dtype, copy=True), dtype=dtype,
+        arr = backend.asarray(data.data if isinstance(data, Tensor) else data)
+        dtype = backend.numpy_dtype(arr.dtype)
+        dtype = dtype if dtype.kind == "f" else backend.numpy_dtype("float32")
+        super().__init__(backend.astype(arr, dtype, copy=True), dtype=dtype,
                          requires_grad=requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
 
-def _as_state_array(value: Any, key: str) -> np.ndarray:
-    """A state-dict value (NumPy array, Tensor, torch tensor, number) as a NumPy array."""
+def _as_state_array(value: Any, key: str) -> Any:
+    """A state-dict value (NumPy array, Tensor, torch tensor, number) as an array."""
     if isinstance(value, Tensor):
         return value.data
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         return value.detach().cpu().numpy()
     try:
-        return np.asarray(value)
+        return backend.asarray(value)
     except Exception as exc:  # pragma: no cover - exotic inputs
         raise StateDictError(f"load_state_dict: value for {key!r} is not an array ({exc})") from exc
 
@@ -88,7 +90,8 @@ class Module:
 
     Subclasses call ``super().__init__()`` first, assign parameters, buffers and
     sub-modules as attributes, and define ``forward``. Calling the module runs
-    ``forward``; NumPy arrays given as inputs become tensors of the module's dtype.
+    ``forward``; NumPy arrays given as inputs become tensors of the module's dtype, on
+    its device.
     """
 
     training: bool
@@ -139,7 +142,7 @@ class Module:
                 )
             self._modules[name] = None
         elif "_buffers" in self.__dict__ and name in self._buffers:
-            self._buffers[name] = None if value is None else np.asarray(
+            self._buffers[name] = None if value is None else backend.asarray(
                 value.data if isinstance(value, Tensor) else value)
         else:
             object.__setattr__(self, name, value)
@@ -177,12 +180,12 @@ class Module:
     def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
         """Add a buffer: state that is saved in the state dict but not learned.
 
-        Buffers are NumPy arrays (BatchNorm's ``running_mean``); ``None`` registers a
-        placeholder; ``persistent=False`` keeps it out of the state dict.
+        Buffers are arrays (BatchNorm's ``running_mean``) on the module's device; ``None``
+        registers a placeholder; ``persistent=False`` keeps it out of the state dict.
         """
         self._check_init("buffers")
         self._discard(name)
-        self._buffers[name] = None if value is None else np.asarray(
+        self._buffers[name] = None if value is None else backend.asarray(
             value.data if isinstance(value, Tensor) else value)
         if persistent:
             self._non_persistent.discard(name)
@@ -201,20 +204,21 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
-    def _input_dtype(self, args: tuple) -> Any:
-        """The float dtype NumPy inputs take: the parameters', else a Tensor argument's."""
+    def _input_like(self, args: tuple) -> Tensor | None:
+        """Whose float dtype and device NumPy inputs take: the parameters', else a float
+        Tensor argument's."""
         for p in self.parameters():
-            return p.dtype
+            return p
         for a in args:
             if isinstance(a, Tensor) and a.dtype.kind == "f":
-                return a.dtype
+                return a
         return None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if any(isinstance(a, (np.ndarray, np.generic)) for a in args):
-            dtype = self._input_dtype(args)
+        if any(isinstance(a, backend.NUMPY_TYPES) for a in args):
+            like = self._input_like(args)
             args = tuple(
-                _array_to_tensor(a, dtype) if isinstance(a, (np.ndarray, np.generic)) else a
+                _array_to_tensor(a, like) if isinstance(a, backend.NUMPY_TYPES) else a
                 for a in args
             )
         return self.forward(*args, **kwargs)
@@ -263,14 +267,14 @@ class Module:
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True
-                      ) -> Iterator[tuple[str, np.ndarray]]:
+                      ) -> Iterator[tuple[str, Any]]:
         mods = self.named_modules(prefix) if recurse else iter([(prefix, self)])
         for mod_prefix, mod in mods:
             for name, b in mod._buffers.items():
                 if b is not None:
                     yield (f"{mod_prefix}.{name}" if mod_prefix else name), b
 
-    def buffers(self, recurse: bool = True) -> Iterator[np.ndarray]:
+    def buffers(self, recurse: bool = True) -> Iterator[Any]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -296,28 +300,51 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.fill(0)
+                p.grad[...] = 0
 
-    def to(self, dtype: Any) -> Module:
-        """Convert floating parameters and buffers to ``dtype`` (e.g. ``'float64'``)."""
-        dt = as_dtype(dtype)
-        if dt.kind != "f":
+    def to(self, *args: Any, device: Any = None, dtype: Any = None) -> Module:
+        """Move parameters and buffers to ``device`` and/or convert the floating ones to
+        ``dtype``, in place; returns the module.
+
+        ``model.to('cuda')``, ``model.to('float64')``, ``model.to('cuda', 'float64')``.
+        The parameters stay the same objects (an optimizer built over them keeps them,
+        and moves its state at its next step); gradients move with them, and are
+        dropped when the dtype changes.
+        """
+        for a in args:
+            if is_device_name(a):
+                device = a
+            else:
+                dtype = a
+        dt = None if dtype is None else _as_dtype(dtype)
+        if dt is not None and dt.kind != "f":
             raise TypeError(f"Module.to: dtype must be a floating type, got {dt}")
         for m in self.modules():
             for p in m._parameters.values():
-                if p is not None and p.data.dtype != dt:
-                    p.data = p.data.astype(dt)
+                if p is None:
+                    continue
+                if device is not None:
+                    p.data = backend.to_device(p.data, device)
+                    if p.grad is not None:
+                        p.grad = backend.to_device(p.grad, device)
+                if dt is not None and p.dtype != dt:
+                    p.data = backend.astype(p.data, dt)
                     p.grad = None
             for name, b in m._buffers.items():
-                if b is not None and b.dtype.kind == "f":
-                    m._buffers[name] = b.astype(dt)
+                if b is None:
+                    continue
+                if device is not None:
+                    b = backend.to_device(b, device)
+                if dt is not None and backend.is_floating(b.dtype):
+                    b = backend.astype(b, dt)
+                m._buffers[name] = b
         return self
 
     def double(self) -> Module:
-        return self.to(np.float64)
+        return self.to("float64")
 
     def float(self) -> Module:
-        return self.to(np.float32)
+        return self.to("float32")
 
     def num_parameters(self) -> int:
         """How many learned numbers the module has."""
@@ -336,20 +363,23 @@ class Module:
                     key = f"{mod_prefix}.{name}" if mod_prefix else name
                     yield key, b, mod, name, "buffer"
 
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Every parameter and persistent buffer as a NumPy array (a copy), by dotted name.
+    def state_dict(self) -> OrderedDict[str, Any]:
+        """Every parameter and persistent buffer as a NumPy array (a copy in host memory,
+        whatever the device), by dotted name.
 
         Names and shapes follow PyTorch, so ``torch_model.load_state_dict(
         {k: torch.from_numpy(v) for k, v in model.state_dict().items()})`` works.
         """
-        out: OrderedDict[str, np.ndarray] = OrderedDict()
+        out: OrderedDict[str, Any] = OrderedDict()
         for key, value, *_ in self._state_items():
-            out[key] = (value.data if isinstance(value, Tensor) else value).copy()
+            out[key] = backend.to_numpy(value.data if isinstance(value, Tensor) else value,
+                                        copy=True)
         return out
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
                         ) -> IncompatibleKeys:
-        """Copy values into the parameters and buffers (in place, keeping their dtype).
+        """Copy values into the parameters and buffers (in place, keeping their dtype and
+        device).
 
         Values may be NumPy arrays, chainrule Tensors or torch tensors. With
         ``strict=True`` missing or unexpected keys raise :class:`StateDictError`; a
@@ -384,11 +414,12 @@ class Module:
         for key, arr in arrays.items():
             value, mod, name, kind = own[key]
             if kind == "parameter":
-                np.copyto(value.data, arr.astype(value.data.dtype, copy=False))
-            elif value.flags.writeable:  # in place: a compiled step reads the same array
-                np.copyto(value, arr, casting="unsafe")
+                backend.assign(value.data, arr)
+            elif not isinstance(value, backend.NUMPY_TYPES) or value.flags.writeable:
+                backend.assign(value, arr)  # in place: a compiled step reads the same array
             else:
-                mod._buffers[name] = np.array(arr, dtype=value.dtype, copy=True)
+                mod._buffers[name] = backend.asarray(arr, like=value, dtype=value.dtype,
+                                                     copy=True)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------- printing
@@ -413,9 +444,13 @@ class Module:
                       | set(self._modules))
 
 
-def _array_to_tensor(a: Any, dtype: Any) -> Tensor:
-    """A NumPy input as a tensor; floating arrays take the module's parameter dtype."""
-    arr = np.asarray(a)
-    if arr.dtype.kind == "f" and dtype is not None:
-        return Tensor(arr, dtype=dtype)
+def _array_to_tensor(a: Any, like: Tensor | None) -> Tensor:
+    """A NumPy input as a tensor on ``like``'s device; floating arrays take its dtype."""
+    arr = backend.asarray(a)
+    if like is None:
+        return Tensor(arr)
+    if backend.is_device_array(like.data):
+        arr = backend.to_device(arr, like.device)
+    if backend.is_floating(arr.dtype):
+        return Tensor(arr, dtype=like.dtype)
     return Tensor(arr)

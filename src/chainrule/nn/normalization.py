@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 import chainrule.functional as F
 from chainrule._tensor import Tensor
+from chainrule.creation import full, zeros
 from chainrule.errors import ShapeError
 from chainrule.nn.layers import _float_dtype
 from chainrule.nn.module import Module, Parameter
@@ -32,7 +31,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, device: Any = None) -> None:
         super().__init__()
         dt = _float_dtype(dtype)
         self.num_features = int(num_features)
@@ -41,15 +40,16 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dt))
-            self.bias = Parameter(np.zeros(num_features, dtype=dt))
+            self.weight = Parameter(full(num_features, 1.0, dtype=dt, device=device))
+            self.bias = Parameter(zeros(num_features, dtype=dt, device=device))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype=dt))
-            self.register_buffer("running_var", np.ones(num_features, dtype=dt))
-            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+            self.register_buffer("running_mean", zeros(num_features, dtype=dt, device=device))
+            self.register_buffer("running_var", full(num_features, 1.0, dtype=dt, device=device))
+            self.register_buffer("num_batches_tracked",
+                                 full((), 0, dtype="int64", device=device))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

@@ -1,18 +1,19 @@
 """Small helpers shared by the ops.
 
 Backward functions that support second derivatives are written once for two kinds of
-values: NumPy arrays (the fast first-order pass) and Tensors (``create_graph=True``).
-Operators (``* / @ .T .sum .reshape``) already work on both; the functions below cover
-the few NumPy calls that have no operator.
+values: arrays (the fast first-order pass, on any device) and Tensors
+(``create_graph=True``). Operators (``* / @ .T``) already work on both, and so do
+``backend.reshape``, ``backend.sum``, ``backend.permute_dims`` and ``backend.astype``;
+the functions below cover the few other calls.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Function
@@ -38,19 +39,19 @@ class ElementwiseGate(UnaryGate):
 
 
 def exp(a: Any) -> Any:
-    return a.exp() if isinstance(a, Tensor) else np.exp(a)
+    return a.exp() if isinstance(a, Tensor) else backend.namespace(a).exp(a)
 
 
 def log(a: Any) -> Any:
-    return a.log() if isinstance(a, Tensor) else np.log(a)
+    return a.log() if isinstance(a, Tensor) else backend.namespace(a).log(a)
 
 
 def sin(a: Any) -> Any:
-    return a.sin() if isinstance(a, Tensor) else np.sin(a)
+    return a.sin() if isinstance(a, Tensor) else backend.namespace(a).sin(a)
 
 
 def cos(a: Any) -> Any:
-    return a.cos() if isinstance(a, Tensor) else np.cos(a)
+    return a.cos() if isinstance(a, Tensor) else backend.namespace(a).cos(a)
 
 
 def expand(a: Any, shape: tuple) -> Any:
@@ -61,7 +62,7 @@ def expand(a: Any, shape: tuple) -> Any:
     """
     if isinstance(a, Tensor):
         return a.broadcast_to(shape)
-    out = np.empty(shape, dtype=a.dtype)
+    out = backend.namespace(a).empty(shape, dtype=a.dtype, device=a.device)
     out[...] = a
     return out
 
@@ -74,7 +75,7 @@ def swap_last(a: Any) -> Any:
         axes = list(range(a.ndim))
         axes[-1], axes[-2] = axes[-2], axes[-1]
         return a.transpose(axes)
-    return a.swapaxes(-1, -2)
+    return backend.namespace(a).matrix_transpose(a)
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -83,7 +84,7 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
         return tuple(range(ndim))
     if type(axis) is int and -ndim <= axis < ndim:  # the common case, fast
         return (axis % ndim,)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if hasattr(axis, "__index__") else tuple(axis)
     out = []
     for a in axes:
         a = int(a)
@@ -104,24 +105,34 @@ def operand(other: Any, like: Tensor) -> Any:
     scalars become Python numbers; arrays and lists of another float type are cast to the
     tensor's float type, so ``float32_tensor * float64_array`` stays float32. An integer or
     boolean tensor with a floating one takes its type, as in PyTorch
-    (``x.unsqueeze(-1).pow(cr.tensor([1, 2, 3]))`` stays float32).
+    (``x.unsqueeze(-1).pow(cr.tensor([1, 2, 3]))`` stays float32). A constant array goes
+    to ``like``'s device; an array of another library becomes a Tensor (so the op names
+    both devices).
     """
     t = type(other)
     if t is float or t is int:
         return other
     if t is Tensor or isinstance(other, Tensor):
-        if other.data.dtype.kind in "iub" and like.data.dtype.kind == "f":
-            return other.data.astype(like.data.dtype)
+        theirs, ours = other.data.dtype, like.data.dtype
+        kinds = getattr(theirs, "kind", None), getattr(ours, "kind", None)
+        if None in kinds:  # array_api_strict's dtypes: NumPy's names for them
+            kinds = backend.numpy_dtype(theirs).kind, backend.numpy_dtype(ours).kind
+        if kinds[0] in "iub" and kinds[1] == "f":
+            return backend.astype(other.data, ours)
         return other
-    if isinstance(other, np.generic):
+    if backend.is_numpy_scalar(other):
         return other.item()
     if t is bool:
         return int(other)
-    arr = np.asarray(other)
-    if arr.dtype.kind == "O":
+    data = like.data
+    if backend.is_device_array(other) and backend.device_of(other) != backend.device_of(data):
+        return Tensor._from_op(other, None)
+    arr = backend.asarray(other, like=data)
+    kind = backend.numpy_dtype(arr.dtype).kind
+    if kind == "O":
         raise TypeError(f"unsupported operand of type {t.__name__} for a chainrule op")
-    if like.data.dtype.kind == "f" and arr.dtype != like.data.dtype and arr.dtype.kind in "fiub":
-        arr = arr.astype(like.data.dtype)
+    if like.dtype.kind == "f" and arr.dtype != data.dtype and kind in "fiub":
+        arr = backend.astype(arr, data.dtype)
     return arr
 
 
@@ -142,7 +153,7 @@ def one_constant(constants: Mapping[int, float]) -> tuple[int, float] | None:
 
 def number_text(c: float) -> str:
     """A constant as a gate label writes it: ``2``, ``-1``, ``0.5``."""
-    return str(int(c)) if np.isfinite(c) and c == int(c) and abs(c) < 1e15 else f"{c:g}"
+    return str(int(c)) if math.isfinite(c) and c == int(c) and abs(c) < 1e15 else f"{c:g}"
 
 
 def shape_text(shape: tuple) -> str:

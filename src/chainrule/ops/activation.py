@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
@@ -27,15 +26,15 @@ class ReLU(ElementwiseGate):
     pattern = "max(0, x) gate: gradient router"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.maximum(x, 0)
+    def forward(ctx: Context, x: Any) -> Any:
+        out = backend.namespace(x).maximum(x, 0)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> Any:
         (out,) = ctx.saved_tensors
-        return upstream * (raw(out) > 0)
+        return upstream * backend.ones_where(raw(out) > 0, upstream)
 
 
 class LeakyReLU(ElementwiseGate):
@@ -45,15 +44,17 @@ class LeakyReLU(ElementwiseGate):
     parameters = ("negative_slope",)
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, slope: float) -> np.ndarray:
+    def forward(ctx: Context, x: Any, slope: float) -> Any:
         ctx.save_for_backward(x)
         ctx.slope = slope
-        return np.where(x > 0, x, x * slope)
+        return backend.namespace(x).where(x > 0, x, x * slope)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
         (x,) = ctx.saved_tensors
-        local = np.where(raw(x) > 0, 1.0, ctx.slope).astype(raw(x).dtype)
+        x = raw(x)
+        xp = backend.namespace(x)
+        local = xp.where(x > 0, xp.ones_like(x), ctx.slope)
         return upstream * local, None
 
 
@@ -75,7 +76,7 @@ class PReLU(Gate):
     operands = ("x", "weight")
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, x: Any, weight: Any) -> Any:
         if weight.ndim != 1:
             raise ShapeError(f"prelu: weight must be 1-D, got shape {weight.shape}")
         channels = x.shape[1] if x.ndim >= 2 else 1  # PyTorch: below 2-D, one channel
@@ -85,24 +86,28 @@ class PReLU(Gate):
                 f"for input of shape {x.shape}"
             )
         ctx.save_for_backward(x, weight)
-        w = weight.reshape(_channel_shape(x.ndim, weight.size))
-        return np.where(x > 0, x, w * x)
+        xp = backend.namespace(x)
+        w = xp.reshape(weight, _channel_shape(x.ndim, weight.size))
+        return xp.where(x > 0, x, w * x)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
         x, weight = ctx.saved_tensors
         ndim = raw(x).ndim
-        w = weight.reshape(_channel_shape(ndim, weight.size))
+        w = backend.reshape(weight, _channel_shape(ndim, weight.size))
         negative = raw(x) <= 0
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            gx = upstream * (~negative + w * negative)
+            # The Tensor first: another library's array does not hand an operator with
+            # a Tensor on its right over to the Tensor (NumPy does).
+            gx = upstream * (w * backend.ones_where(negative, w)
+                             + backend.ones_where(~negative, w))
         if ctx.needs_input_grad[1]:
-            gw_full = upstream * x * negative
+            gw_full = upstream * x * backend.ones_where(negative, upstream)
             if weight.size == 1:
-                gw = gw_full.sum().reshape(weight.shape)
+                gw = backend.reshape(backend.sum(gw_full), weight.shape)
             else:
-                gw = gw_full.sum(axis=tuple(i for i in range(ndim) if i != 1))
+                gw = backend.sum(gw_full, axis=tuple(i for i in range(ndim) if i != 1))
         return gx, gw
 
 
@@ -113,8 +118,9 @@ class ELU(ElementwiseGate):
     parameters = ("alpha",)
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, alpha: float) -> np.ndarray:
-        out = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+    def forward(ctx: Context, x: Any, alpha: float) -> Any:
+        xp = backend.namespace(x)
+        out = xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0)))
         ctx.save_for_backward(x, out)
         ctx.alpha = alpha
         return out
@@ -124,8 +130,9 @@ class ELU(ElementwiseGate):
         x, out = ctx.saved_tensors
         positive = raw(x) > 0
         if isinstance(out, Tensor):
-            return upstream * (positive + (out + ctx.alpha) * ~positive), None
-        return upstream * np.where(positive, 1, out + ctx.alpha), None
+            return upstream * ((out + ctx.alpha) * backend.ones_where(~positive, out)
+                               + backend.ones_where(positive, out)), None
+        return upstream * backend.namespace(out).where(positive, 1.0, out + ctx.alpha), None
 
 
 class Sigmoid(ElementwiseGate):
@@ -137,10 +144,11 @@ class Sigmoid(ElementwiseGate):
     symbol = "sigmoid"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        e = np.exp(-np.abs(x))
+    def forward(ctx: Context, x: Any) -> Any:
+        xp = backend.namespace(x)
+        e = xp.exp(-xp.abs(x))
         r = 1 / (1 + e)
-        out = np.where(x >= 0, r, e * r)
+        out = xp.where(x >= 0, r, e * r)
         ctx.save_for_backward(out)
         return out
 
@@ -156,8 +164,8 @@ class Tanh(ElementwiseGate):
     symbol = "tanh"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.tanh(x)
+    def forward(ctx: Context, x: Any) -> Any:
+        out = backend.namespace(x).tanh(x)
         ctx.save_for_backward(out)
         return out
 
@@ -181,9 +189,10 @@ class Softmax(UnaryGate):
         return "s * (upstream - sum(upstream * s))"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
+    def forward(ctx: Context, x: Any, axis: int) -> Any:
+        xp = backend.namespace(x)
+        e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+        out = e / xp.sum(e, axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -191,7 +200,7 @@ class Softmax(UnaryGate):
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
         (s,) = ctx.saved_tensors
-        return s * (upstream - (upstream * s).sum(axis=ctx.axis, keepdims=True)), None
+        return s * (upstream - backend.sum(upstream * s, axis=ctx.axis, keepdims=True)), None
 
 
 class LogSoftmax(UnaryGate):
@@ -205,9 +214,10 @@ class LogSoftmax(UnaryGate):
         return "upstream - softmax * sum(upstream)"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
-        shifted = x - np.max(x, axis=axis, keepdims=True)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    def forward(ctx: Context, x: Any, axis: int) -> Any:
+        xp = backend.namespace(x)
+        shifted = x - xp.max(x, axis=axis, keepdims=True)
+        out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -215,7 +225,7 @@ class LogSoftmax(UnaryGate):
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
         (out,) = ctx.saved_tensors
-        return upstream - exp(out) * upstream.sum(axis=ctx.axis, keepdims=True), None
+        return upstream - exp(out) * backend.sum(upstream, axis=ctx.axis, keepdims=True), None
 
 
 def relu(x: Tensor) -> Tensor:

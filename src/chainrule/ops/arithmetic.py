@@ -6,11 +6,11 @@ the add gate distributes, the mul gate swaps its inputs, and so on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.function import Context
 from chainrule.ops._common import ElementwiseGate, Gate, log, number_text, one_constant, operand
@@ -173,10 +173,15 @@ class Pow(_Binary):
                 gx = upstream * p * x ** (p - 1)
         if need_p:
             if isinstance(x, Tensor):
-                safe = x * (x.data > 0) + (x.data <= 0)
+                log_x = log(x * (x.data > 0) + (x.data <= 0))
+            elif isinstance(x, (int, float)):  # a number base: log x as a float64 constant
+                data = out.data if isinstance(out, Tensor) else out
+                log_x = backend.namespace(data).asarray(
+                    math.log(x) if x > 0 else 0.0, dtype=backend.native_dtype(
+                        backend.namespace(data), "float64"), device=data.device)
             else:
-                safe = np.where(x > 0, x, 1)
-            gp = upstream * out * log(safe)
+                log_x = log(backend.namespace(x).where(x > 0, x, 1.0))
+            gp = upstream * out * log_x
         return gx, gp
 
 

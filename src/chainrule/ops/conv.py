@@ -19,9 +19,9 @@ For stride 1 the same sum is computed as a convolution: ``dX`` is the upstream, 
 into G independent convolutions, one product each.
 
 Images are NCHW (PyTorch's layout); the output's memory is channels-last (see
-:func:`chainrule.backend.channels_last`), which makes every window a block of rows. The
+:func:`chainrule._images.channels_last`), which makes every window a block of rows. The
 unfolded matrix, ``kh*kw`` times the size of the input, is made and multiplied in blocks
-that fit the CPU cache and never held whole (:func:`chainrule.backend.unfold_matmul`).
+that fit the CPU cache and never held whole (:func:`chainrule._images.unfold_matmul`).
 """
 
 from __future__ import annotations
@@ -29,14 +29,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from chainrule._images import channels_last, matmul_fold, unfold_matmul, unfold_t_matmul
 from chainrule._tensor import Tensor
-from chainrule.backend import (
-    channels_last,
-    matmul_fold,
-    namespace,
-    unfold_matmul,
-    unfold_t_matmul,
-)
+from chainrule.backend import namespace
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import Gate, operand, shape_text
@@ -122,9 +117,10 @@ def convolve(padded: Any, w_col: Any, g: ConvGeometry) -> Any:
     xp = namespace(padded)
     parts = []
     for k in range(g.groups):
-        part = xp.empty((g.n, g.ho, g.wo, g.o // g.groups), dtype=w_col.dtype)
+        part = xp.empty((g.n, g.ho, g.wo, g.o // g.groups), dtype=w_col.dtype,
+                        device=padded.device)
         parts.append(unfold_matmul(_group(padded, k, g.groups), g.kernel, g.stride, g.dilation,
-                                   w_col[k], part))
+                                   w_col[k, ...], part))
     return parts[0] if g.groups == 1 else xp.concat(parts, axis=-1)
 
 
@@ -163,7 +159,7 @@ class Conv2d(Gate):
     multiply's rule ``dW = X_col^T @ upstream``, ``dX_col = upstream @ W_col^T`` (then
     folded back onto the pixels), ``db = sum of upstream`` (see the module docstring).
     ``X_col`` is never held whole: it is made block by block inside the products, from
-    the padded input that forward keeps (:func:`chainrule.backend.unfold_matmul`).
+    the padded input that forward keeps (:func:`chainrule._images.unfold_matmul`).
     """
 
     symbol = "conv2d"
@@ -232,7 +228,7 @@ def _input_gradient(upstream: Any, up: Any, w_col: Any, g: ConvGeometry) -> Any:
         grad = convolve(channels_last(upstream, back.padding), flipped_matrix(w_col, g), back)
         return xp.permute_dims(grad, (0, 3, 1, 2))
     cg = g.c // g.groups
-    parts = [matmul_fold(_group(up, k, g.groups), xp.permute_dims(w_col[k], (1, 0)),
+    parts = [matmul_fold(_group(up, k, g.groups), xp.permute_dims(w_col[k, ...], (1, 0)),
                          (*g.padded[:3], cg), g.kernel, g.stride, g.dilation)
              for k in range(g.groups)]
     padded = parts[0] if g.groups == 1 else xp.concat(parts, axis=-1)

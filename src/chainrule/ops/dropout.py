@@ -3,21 +3,19 @@
 
 In training each element is kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``,
 so the expected activation is unchanged and evaluation passes the input through. The mask
-is drawn inside ``forward`` from chainrule's seeded generator, so a replayed (compiled)
-step draws a fresh mask every time, exactly as the eager step does.
+is drawn inside ``forward`` from chainrule's seeded generator of the input's device, so a
+replayed (compiled) step draws a fresh mask every time, exactly as the eager step does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend, random
 from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import UnaryGate
-from chainrule.random import get_rng
 
 
 class Dropout(UnaryGate):
@@ -27,12 +25,14 @@ class Dropout(UnaryGate):
     parameters = ("p",)
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, p: float) -> np.ndarray:
+    def forward(ctx: Context, x: Any, p: float) -> Any:
+        xp = backend.namespace(x)
         if p >= 1.0:
-            mask = np.zeros(x.shape, dtype=x.dtype)
+            mask = xp.zeros(x.shape, dtype=x.dtype, device=x.device)
         else:
-            keep = get_rng().random(x.shape) >= p
-            mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
+            keep = random.random(x.shape, backend.device_of(x)) >= p
+            scale = xp.asarray(1.0 / (1.0 - p), dtype=x.dtype, device=x.device)
+            mask = backend.astype(keep, x.dtype) * scale
         ctx.mask = mask
         return x * mask
 
@@ -58,16 +58,18 @@ class Dropout2d(UnaryGate):
     parameters = ("p",)
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, p: float) -> np.ndarray:
+    def forward(ctx: Context, x: Any, p: float) -> Any:
         if x.ndim != 4:
             raise ShapeError(f"dropout2d: expected a batch of images (N, C, H, W), got an "
-                             f"input of shape {x.shape}")
+                             f"input of shape {tuple(x.shape)}")
+        xp = backend.namespace(x)
         shape = (x.shape[0], x.shape[1], 1, 1)
         if p >= 1.0:
-            mask = np.zeros(shape, dtype=x.dtype)
+            mask = xp.zeros(shape, dtype=x.dtype, device=x.device)
         else:
-            keep = get_rng().random(shape) >= p
-            mask = keep.astype(x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
+            keep = random.random(shape, backend.device_of(x)) >= p
+            scale = xp.asarray(1.0 / (1.0 - p), dtype=x.dtype, device=x.device)
+            mask = backend.astype(keep, x.dtype) * scale
         ctx.mask = mask
         return x * mask
 

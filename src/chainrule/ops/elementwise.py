@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
-from chainrule._tensor import Tensor
-from chainrule.dtypes import as_dtype
+from chainrule import backend
+from chainrule._tensor import Tensor, _as_dtype
 from chainrule.function import Context
 from chainrule.ops import _common
 from chainrule.ops._common import ElementwiseGate, Gate, number_text, one_constant, operand, raw
@@ -21,8 +19,8 @@ class Exp(ElementwiseGate):
     pattern = "exp gate: output multiplier"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.exp(x)
+    def forward(ctx: Context, x: Any) -> Any:
+        out = backend.namespace(x).exp(x)
         ctx.save_for_backward(out)
         return out
 
@@ -38,9 +36,9 @@ class Log(ElementwiseGate):
     symbol = "log"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, x: Any) -> Any:
         ctx.save_for_backward(x)
-        return np.log(x)
+        return backend.namespace(x).log(x)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> Any:
@@ -54,8 +52,8 @@ class Sqrt(ElementwiseGate):
     symbol = "sqrt"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        out = np.sqrt(x)
+    def forward(ctx: Context, x: Any) -> Any:
+        out = backend.namespace(x).sqrt(x)
         ctx.save_for_backward(out)
         return out
 
@@ -71,14 +69,15 @@ class Abs(ElementwiseGate):
     symbol = "abs"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, x: Any) -> Any:
         ctx.save_for_backward(x)
-        return np.abs(x)
+        return backend.namespace(x).abs(x)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> Any:
         (x,) = ctx.saved_tensors
-        return upstream * np.sign(raw(x))
+        x = raw(x)
+        return upstream * backend.namespace(x).sign(x)
 
 
 class Sin(ElementwiseGate):
@@ -87,9 +86,9 @@ class Sin(ElementwiseGate):
     symbol = "sin"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, x: Any) -> Any:
         ctx.save_for_backward(x)
-        return np.sin(x)
+        return backend.namespace(x).sin(x)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> Any:
@@ -103,9 +102,9 @@ class Cos(ElementwiseGate):
     symbol = "cos"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, x: Any) -> Any:
         ctx.save_for_backward(x)
-        return np.cos(x)
+        return backend.namespace(x).cos(x)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> Any:
@@ -136,9 +135,9 @@ class Maximum(_Router):
     pattern = "max gate: gradient router"
 
     @staticmethod
-    def forward(ctx: Context, x: Any, y: Any) -> np.ndarray:
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
         ctx.save_for_backward(x, y)
-        return np.maximum(x, y)
+        return backend.namespace(x, y).maximum(x, y)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -155,9 +154,9 @@ class Minimum(_Router):
     pattern = "min gate: gradient router"
 
     @staticmethod
-    def forward(ctx: Context, x: Any, y: Any) -> np.ndarray:
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
         ctx.save_for_backward(x, y)
-        return np.minimum(x, y)
+        return backend.namespace(x, y).minimum(x, y)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -167,11 +166,12 @@ class Minimum(_Router):
         return (upstream * wx if need_x else None), (upstream * (1 - wx) if need_y else None)
 
 
-def _route(winner: Any, loser: Any) -> np.ndarray:
+def _route(winner: Any, loser: Any) -> Any:
     """Share of the gradient that goes to ``winner``: 1 where it is larger, 1/2 on ties."""
-    dtype = np.result_type(winner, loser, np.float32)
-    share = (winner > loser).astype(dtype)
-    share += 0.5 * (winner == loser)
+    like = winner if backend.is_array(winner) else loser
+    dtype = like.dtype if backend.is_floating(like.dtype) else "float32"
+    share = backend.astype(winner > loser, dtype)
+    share += 0.5 * backend.ones_where(winner == loser, share)
     return share
 
 
@@ -182,21 +182,22 @@ class Clip(ElementwiseGate):
     parameters = ("low", "high")
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
+    def forward(ctx: Context, x: Any, low: Any, high: Any) -> Any:
         ctx.save_for_backward(x)
         ctx.low, ctx.high = low, high
-        return np.clip(x, low, high)
+        return backend.namespace(x).clip(x, low, high)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
         (x,) = ctx.saved_tensors
         x = raw(x)
-        inside = np.ones(x.shape, dtype=bool)
-        if ctx.low is not None:
-            inside &= x >= ctx.low
-        if ctx.high is not None:
-            inside &= x <= ctx.high
-        return upstream * inside, None, None
+        if ctx.low is None:
+            inside = x <= ctx.high
+        else:
+            inside = x >= ctx.low
+            if ctx.high is not None:
+                inside &= x <= ctx.high
+        return upstream * backend.ones_where(inside, upstream), None, None
 
 
 class Where(Gate):
@@ -207,15 +208,17 @@ class Where(Gate):
     elementwise = True
 
     @staticmethod
-    def forward(ctx: Context, cond: np.ndarray, x: Any, y: Any) -> np.ndarray:
+    def forward(ctx: Context, cond: Any, x: Any, y: Any) -> Any:
         ctx.cond = cond
-        return np.where(cond, x, y)
+        return backend.namespace(x, y, cond).where(cond, x, y)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
         cond = ctx.cond
         _, need_x, need_y = ctx.needs_input_grad
-        return None, (upstream * cond if need_x else None), (upstream * ~cond if need_y else None)
+        gx = upstream * backend.ones_where(cond, upstream) if need_x else None
+        gy = upstream * backend.ones_where(~cond, upstream) if need_y else None
+        return None, gx, gy
 
 
 class Cast(ElementwiseGate):
@@ -225,13 +228,13 @@ class Cast(ElementwiseGate):
     parameters = ("dtype",)
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    def forward(ctx: Context, x: Any, dtype: Any) -> Any:
         ctx.dtype = x.dtype
-        return x.astype(dtype)
+        return backend.astype(x, dtype)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        return upstream.astype(ctx.dtype), None
+        return backend.astype(upstream, ctx.dtype), None
 
 
 def exp(x: Tensor) -> Tensor:
@@ -292,8 +295,9 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
 
 def where(cond: Any, x: Any, y: Any) -> Tensor:
     """``x`` where ``cond`` is true, else ``y`` (broadcasting)."""
-    cond = np.asarray(raw(cond), dtype=bool)
     like = x if isinstance(x, Tensor) else y
+    on = like.data if isinstance(like, Tensor) else None
+    cond = backend.asarray(raw(cond), like=on, dtype="bool")
     if isinstance(like, Tensor):
         x, y = operand(x, like), operand(y, like)
     return Where.apply(cond, x, y)
@@ -301,9 +305,9 @@ def where(cond: Any, x: Any, y: Any) -> Tensor:
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
     """The same values in another dtype (float32 <-> float64 keeps the graph)."""
-    dtype = as_dtype(dtype)
+    dtype = _as_dtype(dtype)
     if dtype == x.dtype:
         return x
     if dtype.kind != "f" and x.requires_grad:
-        return Tensor._from_op(x.data.astype(dtype), None)
+        return Tensor._from_op(backend.astype(x.data, dtype), None)
     return Cast.apply(x, dtype)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
+from chainrule.backend import reshape
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import Gate, operand, raw, swap_last
@@ -35,7 +35,7 @@ class MatMul(Gate):
         return f"outer({a.name}, upstream)" if a.value.ndim == 1 else f"{a.name}^T @ upstream"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, x: Any, y: Any) -> Any:
         xs, ys = x.shape, y.shape
         if x.ndim == 0 or y.ndim == 0:
             raise ShapeError(f"matmul: {xs} @ {ys}: both operands need at least one dimension")
@@ -45,7 +45,7 @@ class MatMul(Gate):
             raise ShapeError(f"matmul: {xs} @ {ys}: inner dimensions {kx} and {ky} differ")
         ctx.save_for_backward(x, y)
         try:
-            return np.matmul(x, y)
+            return backend.namespace(x).matmul(x, y)
         except ValueError:
             raise ShapeError(
                 f"matmul: {xs} @ {ys}: batch dimensions {xs[:-2]} and {ys[:-2]} do not broadcast"
@@ -59,18 +59,18 @@ class MatMul(Gate):
         if x.ndim == 1 and y.ndim == 1:  # dot product: out is a scalar
             return (upstream * y if need_x else None), (upstream * x if need_y else None)
         if x.ndim == 1:  # (k,) @ (..., k, m) -> (..., m)
-            up = upstream.reshape((*upstream.shape[:-1], 1, upstream.shape[-1]))
+            up = reshape(upstream, (*upstream.shape[:-1], 1, upstream.shape[-1]))
             if need_x:
-                gx = (up @ swap_last(y)).reshape((*upstream.shape[:-1], x.shape[0]))
+                gx = reshape(up @ swap_last(y), (*upstream.shape[:-1], x.shape[0]))
             if need_y:
-                gy = x.reshape((x.shape[0], 1)) @ up
+                gy = reshape(x, (x.shape[0], 1)) @ up
             return gx, gy
         if y.ndim == 1:  # (..., n, k) @ (k,) -> (..., n)
-            up = upstream.reshape((*upstream.shape, 1))
+            up = reshape(upstream, (*upstream.shape, 1))
             if need_x:
-                gx = up @ y.reshape((1, y.shape[0]))
+                gx = up @ reshape(y, (1, y.shape[0]))
             if need_y:
-                gy = (swap_last(x) @ up).reshape((*upstream.shape[:-1], y.shape[0]))
+                gy = reshape(swap_last(x) @ up, (*upstream.shape[:-1], y.shape[0]))
             return gx, gy
         if need_x:
             gx = upstream @ swap_last(y)
@@ -96,7 +96,7 @@ class Linear(Gate):
         return ("upstream @ W", "upstream^T @ x", "sum of upstream over rows")[min(k, 2)]
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, bias: Any) -> np.ndarray:
+    def forward(ctx: Context, x: Any, weight: Any, bias: Any) -> Any:
         if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
             raise ShapeError(
                 f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape} "
@@ -117,16 +117,16 @@ class Linear(Gate):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         if upstream.ndim != 2:
-            x = x.reshape((-1, x.shape[-1]))
+            x = reshape(x, (-1, x.shape[-1]))
             lead = upstream.shape[:-1]
-            upstream = upstream.reshape((-1, upstream.shape[-1]))
+            upstream = reshape(upstream, (-1, upstream.shape[-1]))
         else:
             lead = None
         gx = upstream @ weight if need_x else None
         if gx is not None and lead is not None:
-            gx = gx.reshape((*lead, weight.shape[1]))
+            gx = reshape(gx, (*lead, weight.shape[1]))
         gw = upstream.T @ x if need_w else None
-        gb = upstream.sum(axis=0) if need_b else None
+        gb = backend.sum(upstream, axis=0) if need_b else None
         return gx, gw, gb
 
 
@@ -139,10 +139,18 @@ def matmul(x: Any, y: Any) -> Tensor:
 
 def mm(x: Any, y: Any) -> Tensor:
     """Product of two matrices (PyTorch's ``mm``): both 2-D, unlike :func:`matmul`."""
-    if np.ndim(raw(x)) != 2 or np.ndim(raw(y)) != 2:
-        raise ShapeError(f"mm: expected two 2-D tensors, got shapes {np.shape(raw(x))} and "
-                         f"{np.shape(raw(y))}")
+    sx, sy = _shape(x), _shape(y)
+    if len(sx) != 2 or len(sy) != 2:
+        raise ShapeError(f"mm: expected two 2-D tensors, got shapes {sx} and {sy}")
     return matmul(x, y)
+
+
+def _shape(x: Any) -> tuple:
+    """The shape of a Tensor, an array or nested lists."""
+    x = raw(x)
+    if hasattr(x, "shape"):
+        return tuple(x.shape)
+    return tuple(backend.asarray(x).shape)
 
 
 def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
@@ -23,42 +22,48 @@ def _check_reduction(op: str, reduction: str) -> None:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def check_labels(op: str, scores: np.ndarray, labels: Any) -> np.ndarray:
+def check_labels(op: str, scores: Any, labels: Any) -> Any:
     """Class indices for ``scores`` of shape ``(N, C)``: integers of shape ``(N,)`` in
-    ``[0, C)``, else an error naming ``op`` (a compiled step calls it on every replay).
+    ``[0, C)`` on the scores' device, else an error naming ``op`` (a compiled step calls
+    it on every replay).
 
     >>> check_labels("cross_entropy", np.zeros((2, 3)), [0, 2])
     array([0, 2])
     """
-    y = np.asarray(raw(labels))
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{op}: labels must be integers (class indices), got dtype {y.dtype}")
+    y = raw(labels)
+    if type(y) is not type(scores):  # lists, NumPy labels for a tensor on a GPU, ...
+        y = backend.asarray(y, like=scores)
+    dtype = y.dtype if type(y) is backend.NUMPY_TYPES[0] else backend.numpy_dtype(y.dtype)
+    if dtype.kind not in "iu":
+        raise TypeError(f"{op}: labels must be integers (class indices), got dtype {dtype}")
     if scores.ndim != 2 or y.shape != (scores.shape[0],):
         raise ShapeError(
             f"{op}: scores of shape {scores.shape} need labels of shape ({scores.shape[0]},) "
-            f"with scores (N, C); got labels of shape {y.shape}"
+            f"with scores (N, C); got labels of shape {tuple(y.shape)}"
         )
-    if y.size and (y.min() < 0 or y.max() >= scores.shape[1]):
+    xp = backend.namespace(y)
+    # Both tests combined where the labels are, so a GPU is waited for once per call.
+    if y.size and bool((xp.min(y) < 0) | (xp.max(y) >= scores.shape[1])):
         bad = y[(y < 0) | (y >= scores.shape[1])][0]
-        raise IndexError(f"{op}: label {bad} is out of range for {scores.shape[1]} classes")
+        raise IndexError(f"{op}: label {int(bad)} is out of range for {scores.shape[1]} classes")
     return y
 
 
 def _scale(upstream: Any, reduction: str, n: int) -> Any:
     """Per-example weight of the upstream gradient, shaped (N, 1)."""
     if reduction == "none":
-        return upstream.reshape((n, 1))
+        return backend.reshape(upstream, (n, 1))
     if reduction == "mean":
         return upstream * (1.0 / n)
     return upstream
 
 
-def _reduce(per_example: np.ndarray, reduction: str) -> np.ndarray:
-    if reduction == "mean":
-        return np.asarray(per_example.mean(), dtype=per_example.dtype)
-    if reduction == "sum":
-        return np.asarray(per_example.sum(), dtype=per_example.dtype)
-    return per_example
+def _reduce(per_example: Any, reduction: str, xp: Any) -> Any:
+    """The per-example losses reduced as ``reduction`` says (``xp``: their namespace)."""
+    if reduction == "none":
+        return per_example
+    total = xp.mean(per_example) if reduction == "mean" else xp.sum(per_example)
+    return total if total.dtype == per_example.dtype else backend.astype(total, per_example.dtype)
 
 
 class CrossEntropy(Gate):
@@ -77,17 +82,18 @@ class CrossEntropy(Gate):
         return "softmax(s) - onehot(y) (/N for the mean)"
 
     @staticmethod
-    def forward(ctx: Context, scores: np.ndarray, labels: np.ndarray, reduction: str) -> np.ndarray:
-        n = scores.shape[0]
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        norm = e.sum(axis=1)
+    def forward(ctx: Context, scores: Any, labels: Any, reduction: str) -> Any:
+        xp = backend.namespace(scores)
+        shifted = scores - xp.max(scores, axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        norm = xp.sum(e, axis=1)
         # L_i = log(sum_j e^{s_j - m}) - (s_y - m): only the label's log-probability is needed.
-        per_example = np.log(norm) - shifted[np.arange(n), labels]
+        rows = xp.arange(scores.shape[0], device=scores.device)  # the row of each label
+        per_example = xp.log(norm) - shifted[rows, labels]
         e /= norm[:, None]  # the softmax probabilities, kept for backward
         ctx.save_for_backward(scores, e)
-        ctx.labels, ctx.reduction = labels, reduction
-        return _reduce(per_example, reduction)
+        ctx.labels, ctx.reduction, ctx.rows = labels, reduction, rows
+        return _reduce(per_example, reduction, xp)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -96,12 +102,15 @@ class CrossEntropy(Gate):
         if isinstance(upstream, Tensor):  # differentiable: softmax on the graph
             from chainrule.ops.activation import log_softmax
 
-            onehot = np.zeros(scores.shape, dtype=scores.dtype)
-            onehot[np.arange(n), labels] = 1
+            data = raw(scores)
+            xp = backend.namespace(data)
+            onehot = xp.zeros(data.shape, dtype=data.dtype, device=data.device)
+            backend.put(onehot, (ctx.rows, labels), 1.0)
             grad = exp(log_softmax(scores, 1)) - onehot
             return grad * _scale(upstream, ctx.reduction, n), None, None
-        grad = probs.copy()  # saved values stay intact for a retain_graph=True backward
-        grad[np.arange(n), labels] -= 1
+        # A copy: saved values stay intact for a retain_graph=True backward.
+        grad = backend.copy(probs)
+        backend.scatter_add(grad, (ctx.rows, labels), -1.0, unique=True)
         grad *= _scale(upstream, ctx.reduction, n)
         return grad, None, None
 
@@ -122,23 +131,22 @@ class MulticlassHinge(Gate):
         return "+1 per violating class, minus their count at the true class"
 
     @staticmethod
-    def forward(
-        ctx: Context, scores: np.ndarray, labels: np.ndarray, margin: float, reduction: str
-    ) -> np.ndarray:
+    def forward(ctx: Context, scores: Any, labels: Any, margin: float, reduction: str) -> Any:
         n = scores.shape[0]
-        rows = np.arange(n)
+        xp = backend.namespace(scores)
+        rows = xp.arange(n, device=scores.device)
         margins = scores - scores[rows, labels][:, None] + margin
-        np.maximum(margins, 0, out=margins)
-        margins[rows, labels] = 0
-        per_example = margins.sum(axis=1)
-        local = (margins > 0).astype(scores.dtype)
-        local[rows, labels] = -local.sum(axis=1)
+        backend.into(margins, "maximum", margins, 0)
+        backend.put(margins, (rows, labels), 0.0)
+        per_example = xp.sum(margins, axis=1)
+        local = backend.astype(margins > 0, scores.dtype)
+        backend.put(local, (rows, labels), -xp.sum(local, axis=1))
         ctx.local, ctx.reduction, ctx.n = local, reduction, n
-        return _reduce(per_example, reduction)
+        return _reduce(per_example, reduction, xp)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        return ctx.local * _scale(upstream, ctx.reduction, ctx.n), None, None, None
+        return _scale(upstream, ctx.reduction, ctx.n) * ctx.local, None, None, None
 
 
 class _Regression(Gate):
@@ -158,16 +166,11 @@ class MSE(_Regression):
     symbol = "MSE"
 
     @staticmethod
-    def forward(ctx: Context, pred: np.ndarray, target: Any, reduction: str) -> np.ndarray:
+    def forward(ctx: Context, pred: Any, target: Any, reduction: str) -> Any:
         diff = pred - target
         ctx.save_for_backward(pred, target)
         ctx.reduction = reduction
-        sq = diff * diff
-        if reduction == "mean":
-            return np.asarray(sq.mean(), dtype=sq.dtype)
-        if reduction == "sum":
-            return np.asarray(sq.sum(), dtype=sq.dtype)
-        return sq
+        return _reduce(diff * diff, reduction, backend.namespace(diff))
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -190,13 +193,14 @@ class L2(_Regression):
     symbol = "L2 loss"
 
     @staticmethod
-    def forward(ctx: Context, pred: np.ndarray, target: Any, reduction: str) -> np.ndarray:
+    def forward(ctx: Context, pred: Any, target: Any, reduction: str) -> Any:
         diff = pred - target
         ctx.save_for_backward(pred, target)
         ctx.reduction = reduction
         n = diff.shape[0] if diff.ndim else 1
-        per_example = 0.5 * (diff * diff).reshape((n, -1)).sum(axis=1)
-        return _reduce(per_example.astype(diff.dtype, copy=False), reduction)
+        xp = backend.namespace(diff)
+        per_example = 0.5 * xp.sum(xp.reshape(diff * diff, (n, -1)), axis=1)
+        return _reduce(backend.astype(per_example, diff.dtype, copy=False), reduction, xp)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -204,7 +208,7 @@ class L2(_Regression):
         diff = pred - target
         n = diff.shape[0] if diff.ndim else 1
         if ctx.reduction == "none":
-            g = diff * upstream.reshape((n,) + (1,) * (diff.ndim - 1))
+            g = diff * backend.reshape(upstream, (n,) + (1,) * (diff.ndim - 1))
         elif ctx.reduction == "mean":
             g = diff * (upstream * (1.0 / n))
         else:
@@ -243,7 +247,7 @@ def _pair(op: str, pred: Any, target: Any) -> tuple:
     if not isinstance(pred, Tensor):
         pred = Tensor(pred)
     target = operand(target, pred)
-    tshape = np.shape(raw(target))
+    tshape = tuple(getattr(raw(target), "shape", ()))
     if tshape != pred.shape:
         raise ShapeError(
             f"{op}: prediction of shape {pred.shape} and target of shape {tshape} differ"

@@ -21,7 +21,7 @@ that each pass over the image does more (``s = 1 / sqrt(var + eps)``, ``n = N H 
     dx = upstream * (gamma s) - xc * (gamma s^3 sum(upstream * xc) / n)
          - gamma s sum(upstream) / n
 
-with the per-channel sums taken in one pass each (:func:`chainrule.backend.channel_dots`).
+with the per-channel sums taken in one pass each (:func:`chainrule._images.channel_dots`).
 Features (2-D, 3-D) keep the textbook form above, whose numbers BatchNorm1d always gave.
 
 **Running statistics** are updated inside ``forward`` in training, exactly as PyTorch
@@ -38,8 +38,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from chainrule._images import channel_dots, channel_sums
 from chainrule._tensor import Tensor
-from chainrule.backend import channel_dots, channel_sums, namespace
+from chainrule.backend import namespace
 from chainrule.errors import ShapeError
 from chainrule.function import Context, updates_state
 from chainrule.ops._common import Gate, operand

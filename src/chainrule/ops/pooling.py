@@ -20,10 +20,17 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
+from chainrule._images import (
+    average_divisors,
+    bin_matrix,
+    channels_last,
+    fold_windows,
+    masked,
+    window_view,
+)
 from chainrule._tensor import Tensor
-from chainrule.backend import channels_last, fold_windows, masked, namespace, window_view
+from chainrule.backend import namespace
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import UnaryGate
@@ -105,7 +112,7 @@ def _tiles(x_last: Any, kernel: Pair, out: Pair) -> list:
     """The windows' taps of non-overlapping pooling, in row-major order: for each ``(a, b)``
     of the kernel, the (N, Ho, Wo, C) view of every window's pixel ``(a, b)``."""
     (kh, kw), (ho, wo) = kernel, out
-    return [x_last[:, a:a + kh * ho:kh, b:b + kw * wo:kw, :] for a in range(kh)
+    return [x_last[:, a:a + kh * (ho - 1) + 1:kh, b:b + kw * (wo - 1) + 1:kw, :] for a in range(kh)
             for b in range(kw)]
 
 
@@ -154,24 +161,6 @@ def _unpad(padded: Any, shape: tuple, pads: Padding) -> Any:
     return xp.permute_dims(padded[:, top:top + shape[2], left:left + shape[3], :], (0, 3, 1, 2))
 
 
-def _divisors(shape: tuple, kernel: Pair, stride: Pair, padding: Pair, out: Pair,
-              count_include_pad: bool, dtype: Any) -> np.ndarray:
-    """How many inputs each average divides by, ``(Ho, Wo, 1)`` (PyTorch's rule).
-
-    A window counts the padding it covers when ``count_include_pad``, but never the part
-    of a ceil-mode window beyond the padding.
-    """
-    counts = []
-    for axis in (0, 1):
-        n, k, s, p = shape[2 + axis], kernel[axis], stride[axis], padding[axis]
-        start = np.arange(out[axis]) * s - p
-        end = np.minimum(start + k, n + p)
-        if not count_include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, n)
-        counts.append(end - start)
-    return (counts[0][:, None] * counts[1][None, :])[:, :, None].astype(dtype)
-
-
 class AvgPool2d(UnaryGate):
     """Mean over each window; backward spreads ``upstream / window size`` over the window."""
 
@@ -192,8 +181,9 @@ class AvgPool2d(UnaryGate):
         pads = _extra_right(shape, kernel, stride, pads, (1, 1), (ho, wo))
         xp = namespace(x)
         padded = channels_last(x, pads)
-        divisor = xp.asarray(_divisors(shape, kernel, stride, padding, (ho, wo),
-                                       count_include_pad, np.dtype(str(x.dtype))))
+        divisor = backend.asarray(average_divisors(
+            shape, kernel, stride, padding, (ho, wo), count_include_pad,
+            backend.numpy_dtype(x.dtype)), like=x)
         windows = window_view(padded, kernel, stride, (1, 1))
         out = xp.sum(windows, axis=(3, 4)) / divisor
         ctx.divisor = divisor
@@ -210,15 +200,6 @@ class AvgPool2d(UnaryGate):
                                   (n, ho, wo, kernel[0], kernel[1], c))
         return _unpad(fold_windows(windows, padded_shape, stride, (1, 1)), shape, pads), \
             None, None, None, None, None
-
-
-def _bins(n: int, out: int, dtype: Any) -> np.ndarray:
-    """``A`` (out, n): row ``i`` averages inputs ``floor(i n / out) .. ceil((i + 1) n / out)``."""
-    a = np.zeros((out, n), dtype=dtype)
-    for i in range(out):
-        lo, hi = (i * n) // out, -((-(i + 1) * n) // out)
-        a[i, lo:hi] = 1.0 / (hi - lo)
-    return a
 
 
 class AdaptiveAvgPool2d(UnaryGate):
@@ -243,8 +224,9 @@ class AdaptiveAvgPool2d(UnaryGate):
         ctx.bins = None
         if size == (1, 1):
             return xp.mean(x, axis=(2, 3), keepdims=True)
-        dtype = np.dtype(str(x.dtype))
-        a_h, a_w = xp.asarray(_bins(h, size[0], dtype)), xp.asarray(_bins(w, size[1], dtype))
+        dtype = backend.numpy_dtype(x.dtype)
+        a_h = backend.asarray(bin_matrix(h, size[0], dtype), like=x)
+        a_w = backend.asarray(bin_matrix(w, size[1], dtype), like=x)
         ctx.bins = (a_h, a_w)
         return xp.matmul(xp.matmul(a_h, x), xp.permute_dims(a_w, (1, 0)))
 

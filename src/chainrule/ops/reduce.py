@@ -10,21 +10,21 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.function import Context
 from chainrule.ops._common import Gate, UnaryGate, exp, expand, keepdims_shape, normalize_axis
 
 
 def _restore(upstream: Any, ctx: Context) -> Any:
-    """Upstream gradient reshaped to keepdims form, ready to broadcast over the input."""
-    if not ctx.keepdims and ctx.axes:
-        upstream = upstream.reshape(ctx.kept_shape)
+    """Upstream gradient reshaped to keepdims form, ready to broadcast over the input
+    (a single number, from a reduction over all axes, broadcasts as it is)."""
+    if not ctx.keepdims and ctx.axes and upstream.ndim:
+        upstream = backend.reshape(upstream, ctx.kept_shape)
     return upstream
 
 
-def _setup(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool, op: str) -> tuple:
+def _setup(ctx: Context, x: Any, axis: Any, keepdims: bool, op: str) -> tuple:
     axes = normalize_axis(axis, x.ndim, op)
     ctx.axes = axes
     ctx.keepdims = keepdims
@@ -49,9 +49,9 @@ class Sum(_Reduction):
         return "1 (upstream copied to every element)"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    def forward(ctx: Context, x: Any, axis: Any, keepdims: bool) -> Any:
         axes = _setup(ctx, x, axis, keepdims, "sum")
-        return np.add.reduce(x, axis=axes, keepdims=keepdims)
+        return backend.namespace(x).sum(x, axis=axes, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -69,16 +69,16 @@ class Mean(_Reduction):
         return f"1/{count} (upstream / N copied to every element)"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    def forward(ctx: Context, x: Any, axis: Any, keepdims: bool) -> Any:
         axes = _setup(ctx, x, axis, keepdims, "mean")
         shape = x.shape
         ctx.count = math.prod([shape[a] for a in axes])
-        scale = 1.0 / ctx.count if ctx.count else np.nan  # the mean of nothing is NaN
-        return np.add.reduce(x, axis=axes, keepdims=keepdims) * scale
+        scale = 1.0 / ctx.count if ctx.count else math.nan  # the mean of nothing is NaN
+        return backend.namespace(x).sum(x, axis=axes, keepdims=keepdims) * scale
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        g = _restore(upstream, ctx) * (1.0 / ctx.count if ctx.count else np.nan)
+        g = _restore(upstream, ctx) * (1.0 / ctx.count if ctx.count else math.nan)
         return expand(g, ctx.in_shape), None, None
 
 
@@ -88,21 +88,23 @@ class _Extreme(_Reduction):
     Ties share the gradient evenly (like ``torch.amax``), so it still sums to upstream.
     """
 
-    reduce = staticmethod(np.max)
+    #: The namespace function that reduces: ``"max"`` or ``"min"``.
+    reduce = "max"
 
     @classmethod
     def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
         return f"1 at the {cls.symbol}, 0 elsewhere"
 
     @classmethod
-    def forward(cls, ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    def forward(cls, ctx: Context, x: Any, axis: Any, keepdims: bool) -> Any:
         if x.size == 0:
             raise ValueError(f"{cls.symbol}: cannot reduce an empty tensor of shape {x.shape}")
         axes = _setup(ctx, x, axis, keepdims, cls.symbol)
-        out = cls.reduce(x, axis=axes, keepdims=True)
+        xp = backend.namespace(x)
+        out = getattr(xp, cls.reduce)(x, axis=axes, keepdims=True)
         ctx.save_for_backward(x, out)
-        return out if keepdims else out.reshape(
-            tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        return out if keepdims else xp.reshape(
+            out, tuple(n for i, n in enumerate(x.shape) if i not in axes)
         )
 
     @staticmethod
@@ -110,21 +112,21 @@ class _Extreme(_Reduction):
         x, out = ctx.saved_tensors
         xd = x.data if isinstance(x, Tensor) else x
         od = out.data if isinstance(out, Tensor) else out
-        winners = xd == od
-        share = winners / winners.sum(axis=ctx.axes, keepdims=True)
-        return _restore(upstream, ctx) * share.astype(xd.dtype, copy=False), None, None
+        winners = backend.astype(xd == od, "float64")
+        share = winners / backend.namespace(xd).sum(winners, axis=ctx.axes, keepdims=True)
+        return _restore(upstream, ctx) * backend.astype(share, xd.dtype, copy=False), None, None
 
 
 class Max(_Extreme):
     symbol = "max"
     pattern = "max gate: gradient router"
-    reduce = staticmethod(np.max)
+    reduce = "max"
 
 
 class Min(_Extreme):
     symbol = "min"
     pattern = "min gate: gradient router"
-    reduce = staticmethod(np.min)
+    reduce = "min"
 
 
 class LogSumExp(_Reduction):
@@ -136,15 +138,16 @@ class LogSumExp(_Reduction):
     symbol = "logsumexp"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    def forward(ctx: Context, x: Any, axis: Any, keepdims: bool) -> Any:
         axes = _setup(ctx, x, axis, keepdims, "logsumexp")
-        m = np.max(x, axis=axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        with np.errstate(divide="ignore"):  # all -inf along an axis: the answer is -inf
-            out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        xp = backend.namespace(x)
+        m = xp.max(x, axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0.0)
+        with backend.errstate(divide="ignore"):  # all -inf along an axis: the answer is -inf
+            out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
         ctx.save_for_backward(x, out)
-        return out if keepdims else out.reshape(
-            tuple(n for i, n in enumerate(x.shape) if i not in axes)
+        return out if keepdims else xp.reshape(
+            out, tuple(n for i, n in enumerate(x.shape) if i not in axes)
         )
 
     @staticmethod
@@ -167,8 +170,8 @@ class StdSqrt(Gate):
     operands = ("variance",)
 
     @staticmethod
-    def forward(ctx: Context, variance: np.ndarray) -> np.ndarray:
-        out = np.sqrt(variance)
+    def forward(ctx: Context, variance: Any) -> Any:
+        out = backend.namespace(variance).sqrt(variance)
         ctx.save_for_backward(out)
         return out
 
@@ -176,7 +179,8 @@ class StdSqrt(Gate):
     def backward(ctx: Context, upstream: Any) -> Any:
         (out,) = ctx.saved_tensors
         zero = (out.data if isinstance(out, Tensor) else out) == 0
-        return upstream * ~zero / (2 * out + zero)
+        return (upstream * backend.ones_where(~zero, upstream)
+                / (2 * out + backend.ones_where(zero, out)))
 
 
 def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -207,7 +211,7 @@ def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over ``axis`` (``ddof=1`` for the unbiased estimate), composed of gates."""
     axes = normalize_axis(axis, x.ndim, "var")
-    count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    count = math.prod([x.shape[a] for a in axes]) if axes else 1
     if count - ddof <= 0:
         raise ValueError(f"var: {count} elements are too few for ddof={ddof}")
     centered = x - mean(x, axes, keepdims=True)

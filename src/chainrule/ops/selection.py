@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
@@ -48,9 +47,9 @@ class Gather(UnaryGate):
     parameters = ("axis", "index")
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: int, index: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, x: Any, axis: int, index: Any) -> Any:
         ctx.shape, ctx.axis, ctx.index = x.shape, axis, index
-        return np.take_along_axis(x, index, axis)
+        return backend.namespace(x).take_along_axis(x, index, axis=axis)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
@@ -59,12 +58,9 @@ class Gather(UnaryGate):
         return _scatter_add(upstream, ctx.shape, ctx.axis, ctx.index), None, None
 
 
-def _scatter_add(values: np.ndarray, shape: tuple, axis: int, index: np.ndarray) -> np.ndarray:
-    out = np.zeros(shape, dtype=values.dtype)
-    grid = list(np.ix_(*(np.arange(n) for n in index.shape)))
-    grid[axis] = index
-    np.add.at(out, tuple(grid), values)
-    return out
+def _scatter_add(values: Any, shape: tuple, axis: int, index: Any) -> Any:
+    out = backend.namespace(values).zeros(shape, dtype=values.dtype, device=values.device)
+    return backend.scatter_add(out, backend.along_axis_index(index, axis), values)
 
 
 class _Scatter(UnaryGate):
@@ -74,8 +70,7 @@ class _Scatter(UnaryGate):
     parameters = ("shape", "axis", "index")
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, shape: tuple, axis: int,
-                index: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, x: Any, shape: tuple, axis: int, index: Any) -> Any:
         ctx.axis, ctx.index = axis, index
         return _scatter_add(x, shape, axis, index)
 
@@ -91,14 +86,16 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     tensor([[2.],
             [3.]])
     """
-    index = np.asarray(raw(index))
-    if index.dtype.kind not in "iu" or index.ndim != x.ndim:
+    index = backend.asarray(raw(index), like=x.data)
+    dtype = backend.numpy_dtype(index.dtype)
+    if dtype.kind not in "iu" or index.ndim != x.ndim:
         raise ShapeError(f"gather: index must be integers with {x.ndim} dimensions like x "
-                         f"{tuple(x.shape)}, got {index.dtype} of shape {index.shape}")
-    return Gather.apply(x, _axis(dim, x.ndim, "gather"), index.astype(np.int64, copy=False))
+                         f"{tuple(x.shape)}, got {dtype} of shape {tuple(index.shape)}")
+    return Gather.apply(x, _axis(dim, x.ndim, "gather"),
+                        backend.astype(index, "int64", copy=False))
 
 
-def _with_values(x: Tensor, axis: int, index: np.ndarray) -> ValuesIndices:
+def _with_values(x: Tensor, axis: int, index: Any) -> ValuesIndices:
     return ValuesIndices(Gather.apply(x, axis, index), Tensor._from_op(index, None))
 
 
@@ -110,7 +107,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False) -> ValuesIndices:
     """
     axis = _axis(dim, x.ndim, "sort")
     key = -x.data if descending else x.data
-    return _with_values(x, axis, np.argsort(key, axis=axis, kind="stable"))
+    return _with_values(x, axis, backend.namespace(key).argsort(key, axis=axis, stable=True))
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True) -> ValuesIndices:
@@ -119,29 +116,34 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True) -> ValuesIndice
     if not 0 <= k <= x.shape[axis]:
         raise ShapeError(f"topk: k={k} is out of range for dim {dim} of size {x.shape[axis]}")
     key = -x.data if largest else x.data
-    order = np.argsort(key, axis=axis, kind="stable")
-    return _with_values(x, axis, np.take(order, np.arange(k), axis=axis))
+    xp = backend.namespace(key)
+    order = xp.argsort(key, axis=axis, stable=True)
+    return _with_values(x, axis, xp.take(order, xp.arange(k, device=key.device), axis=axis))
 
 
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Indices of the maxima along ``dim`` (of the flattened tensor when ``None``)."""
-    return Tensor._from_op(np.argmax(x.data, axis=dim, keepdims=keepdim), None)
+    xp = backend.namespace(x.data)
+    return Tensor._from_op(xp.argmax(x.data, axis=dim, keepdims=keepdim), None)
 
 
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Indices of the minima along ``dim`` (of the flattened tensor when ``None``)."""
-    return Tensor._from_op(np.argmin(x.data, axis=dim, keepdims=keepdim), None)
+    xp = backend.namespace(x.data)
+    return Tensor._from_op(xp.argmin(x.data, axis=dim, keepdims=keepdim), None)
 
 
 def extreme(x: Tensor, dim: int, keepdim: bool, largest: bool) -> ValuesIndices:
     """PyTorch's ``x.max(dim)`` / ``x.min(dim)``: the values and the index of the first
     extreme; the gradient goes to that element only."""
     axis = _axis(dim, x.ndim, "max" if largest else "min")
+    xp = backend.namespace(x.data)
     if x.ndim == 0:
-        return ValuesIndices(x, Tensor._from_op(np.array(0, dtype=np.int64), None))
-    pick = np.argmax if largest else np.argmin
+        zero = xp.asarray(0, dtype=backend.native_dtype(xp, "int64"), device=x.data.device)
+        return ValuesIndices(x, Tensor._from_op(zero, None))
+    pick = xp.argmax if largest else xp.argmin
     index = pick(x.data, axis=axis, keepdims=True)
     values = Gather.apply(x, axis, index)
     if not keepdim:
-        values, index = values.squeeze(axis), index.squeeze(axis)
+        values, index = values.squeeze(axis), xp.squeeze(index, axis=axis)
     return ValuesIndices(values, Tensor._from_op(index, None))

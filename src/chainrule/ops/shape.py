@@ -3,11 +3,12 @@ concatenate, stack. They move numbers around; the backward moves the gradient ba
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
@@ -23,10 +24,10 @@ class Reshape(UnaryGate):
         return f"reshape back to {shape_text(inputs[k].shape)}"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, shape: tuple) -> np.ndarray:
+    def forward(ctx: Context, x: Any, shape: tuple) -> Any:
         ctx.in_shape = x.shape
         try:
-            return x.reshape(shape)
+            return backend.namespace(x).reshape(x, shape)
         except ValueError:
             raise ShapeError(
                 f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
@@ -35,7 +36,7 @@ class Reshape(UnaryGate):
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        return upstream.reshape(ctx.in_shape), None
+        return backend.reshape(upstream, ctx.in_shape), None
 
 
 class Transpose(UnaryGate):
@@ -47,23 +48,22 @@ class Transpose(UnaryGate):
         return "transpose back"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axes: Any) -> np.ndarray:
+    def forward(ctx: Context, x: Any, axes: Any) -> Any:
         if axes is not None:
             axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
             if sorted(axes) != list(range(x.ndim)):
                 raise ShapeError(
                     f"transpose: axes {axes} are not a permutation of a {x.ndim}-d tensor's axes"
                 )
-            ctx.inverse = tuple(np.argsort(axes))
+            ctx.inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
         else:
+            axes = tuple(range(x.ndim))[::-1]
             ctx.inverse = None
-        return np.transpose(x, axes)
+        return backend.namespace(x).permute_dims(x, axes)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        if ctx.inverse is None:
-            return upstream.transpose(), None
-        return upstream.transpose(ctx.inverse), None
+        return backend.permute_dims(upstream, ctx.inverse), None
 
 
 class BroadcastTo(UnaryGate):
@@ -77,11 +77,11 @@ class BroadcastTo(UnaryGate):
         return "sum over the broadcast axes"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, shape: tuple) -> np.ndarray:
+    def forward(ctx: Context, x: Any, shape: tuple) -> Any:
         shape = tuple(x.shape[i - (len(shape) - x.ndim)] if s == -1 else s
                       for i, s in enumerate(shape))
         try:
-            return np.broadcast_to(x, shape)
+            return backend.namespace(x).broadcast_to(x, shape)
         except ValueError:
             raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
 
@@ -95,17 +95,15 @@ class Squeeze(UnaryGate):
     parameters = ("axis",)
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Any) -> np.ndarray:
+    def forward(ctx: Context, x: Any, axis: Any) -> Any:
         ctx.in_shape = x.shape
-        if axis is None:
-            return np.squeeze(x)
         axes = normalize_axis(axis, x.ndim, "squeeze")
         axes = tuple(a for a in axes if x.shape[a] == 1)  # PyTorch: non-1 axes are left alone
-        return np.squeeze(x, axis=axes)
+        return backend.namespace(x).squeeze(x, axis=axes)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        return upstream.reshape(ctx.in_shape), None
+        return backend.reshape(upstream, ctx.in_shape), None
 
 
 class Unsqueeze(UnaryGate):
@@ -113,22 +111,23 @@ class Unsqueeze(UnaryGate):
     parameters = ("axis",)
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
+    def forward(ctx: Context, x: Any, axis: int) -> Any:
         ctx.in_shape = x.shape
         if not -x.ndim - 1 <= axis <= x.ndim:
             raise ShapeError(f"unsqueeze: axis {axis} is out of range for shape {x.shape}")
-        return np.expand_dims(x, axis)
+        return backend.namespace(x).expand_dims(x, axis=axis)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        return upstream.reshape(ctx.in_shape), None
+        return backend.reshape(upstream, ctx.in_shape), None
 
 
 def _is_basic(index: Any) -> bool:
     """True for indexes made only of ints, slices, None and Ellipsis (no repeats possible)."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(
-        p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer)) for p in parts
+        p is None or p is Ellipsis or isinstance(p, slice)
+        or (hasattr(p, "__index__") and not getattr(p, "ndim", 0)) for p in parts
     )
 
 
@@ -136,7 +135,7 @@ class GetItem(UnaryGate):
     """``x[index]``: basic slicing and integer-array / boolean indexing.
 
     Backward scatters the gradient back into a zero tensor of x's shape; repeated
-    integer indices *add* (``np.add.at``), as the copy gate requires.
+    integer indices *add* (``backend.scatter_add``), as the copy gate requires.
     """
 
     symbol = "[]"
@@ -147,11 +146,11 @@ class GetItem(UnaryGate):
         return "scatter upstream into zeros"
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
+    def forward(ctx: Context, x: Any, index: Any) -> Any:
         ctx.in_shape = x.shape
         ctx.index = index
         try:
-            return x[index]
+            return backend.getitem(x, index)
         except IndexError as e:
             raise IndexError(f"index: {e} (tensor of shape {x.shape})") from None
 
@@ -162,12 +161,12 @@ class GetItem(UnaryGate):
         return _scatter(upstream, ctx.in_shape, ctx.index), None
 
 
-def _scatter(values: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
-    out = np.zeros(shape, dtype=values.dtype)
+def _scatter(values: Any, shape: tuple, index: Any) -> Any:
+    out = backend.namespace(values).zeros(shape, dtype=values.dtype, device=values.device)
     if _is_basic(index):
-        out[index] = values
+        backend.put(out, index, values)
     else:
-        np.add.at(out, index, values)
+        backend.scatter_add(out, index, values)
     return out
 
 
@@ -179,13 +178,15 @@ class ScatterAdd(Gate):
     parameters = ("shape", "index")
 
     @staticmethod
-    def forward(ctx: Context, values: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
+    def forward(ctx: Context, values: Any, shape: tuple, index: Any) -> Any:
         ctx.index = index
         return _scatter(values, shape, index)
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        return upstream[ctx.index], None, None
+        if isinstance(upstream, Tensor):
+            return upstream[ctx.index], None, None
+        return backend.getitem(upstream, ctx.index), None, None
 
 
 class _Join(Gate):
@@ -204,21 +205,21 @@ class Concatenate(_Join):
     symbol = "cat"
 
     @staticmethod
-    def forward(ctx: Context, axis: int, *xs: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, axis: int, *xs: Any) -> Any:
         try:
-            out = np.concatenate(xs, axis=axis)
+            out = backend.namespace(*xs).concat(list(xs), axis=axis)
         except ValueError:
             raise ShapeError(
                 f"concatenate: shapes {[x.shape for x in xs]} do not fit along axis {axis}"
             ) from None
         ctx.axis = axis % out.ndim
-        ctx.bounds = np.cumsum([x.shape[ctx.axis] for x in xs])[:-1]
+        ctx.bounds = list(itertools.accumulate(x.shape[ctx.axis] for x in xs))[:-1]
         return out
 
     @staticmethod
     def backward(ctx: Context, upstream: Any) -> tuple:
-        starts = [0, *ctx.bounds.tolist()]
-        ends = [*ctx.bounds.tolist(), upstream.shape[ctx.axis]]
+        starts = [0, *ctx.bounds]
+        ends = [*ctx.bounds, upstream.shape[ctx.axis]]
         pieces = []
         for s, e in zip(starts, ends):
             idx = [slice(None)] * upstream.ndim
@@ -233,9 +234,9 @@ class Stack(_Join):
     symbol = "stack"
 
     @staticmethod
-    def forward(ctx: Context, axis: int, *xs: np.ndarray) -> np.ndarray:
+    def forward(ctx: Context, axis: int, *xs: Any) -> Any:
         try:
-            out = np.stack(xs, axis=axis)
+            out = backend.namespace(*xs).stack(list(xs), axis=axis)
         except ValueError:
             raise ShapeError(f"stack: shapes {[x.shape for x in xs]} differ") from None
         ctx.axis = axis % out.ndim
@@ -254,7 +255,7 @@ class Stack(_Join):
 
 def reshape(x: Tensor, shape: Any) -> Tensor:
     """The same numbers in a new shape (one dimension may be -1)."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = (int(shape),) if hasattr(shape, "__index__") else tuple(shape)
     return Reshape.apply(x, shape)
 
 
@@ -263,7 +264,7 @@ def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, (1,))
     s, e = start_axis % x.ndim, end_axis % x.ndim
-    shape = (*x.shape[:s], int(np.prod(x.shape[s:e + 1])), *x.shape[e + 1:])
+    shape = (*x.shape[:s], math.prod(x.shape[s:e + 1]), *x.shape[e + 1:])
     return Reshape.apply(x, shape)
 
 
@@ -300,7 +301,8 @@ def _index_part(p: Any) -> Any:
     if isinstance(p, Tensor):
         return p.data
     if isinstance(p, list):
-        return np.asarray([raw(q) for q in p])
+        return backend.asarray([backend.to_numpy(raw(q)) if isinstance(q, Tensor) else q
+                                for q in p])
     return p
 
 

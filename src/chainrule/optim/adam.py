@@ -17,10 +17,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from chainrule._tensor import Tensor
-from chainrule.optim.blas import add_scaled
+from chainrule.backend import inplace, namespace
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -62,12 +60,14 @@ class Adam(Optimizer):
         lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         w, g = p.data, p.grad
+        xo = inplace(w)  # the library's functions with out= (no temporaries)
         if not state:
+            xp = namespace(w)
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(w)
-            state["exp_avg_sq"] = np.zeros_like(w)
+            state["exp_avg"] = xp.zeros_like(w)
+            state["exp_avg_sq"] = xp.zeros_like(w)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(w)
+                state["max_exp_avg_sq"] = xp.zeros_like(w)
         state["step"] += 1
         step = state["step"]
         t0, t1 = self._temp(p, 2)[:2]
@@ -76,27 +76,27 @@ class Adam(Optimizer):
             if self._decoupled:
                 w *= 1 - lr * wd
             else:
-                np.multiply(w, wd, out=t0)
-                np.add(t0, g, out=t0)
+                xo.multiply(w, wd, out=t0)
+                t0 += g
                 d = t0
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        np.subtract(d, m, out=t1)
-        add_scaled(m, 1 - beta1, t1, t1)
+        xo.subtract(d, m, out=t1)
+        xo.add_scaled(m, 1 - beta1, t1, t1)
         v *= beta2
-        np.multiply(d, d, out=t1)
-        add_scaled(v, 1 - beta2, t1, t1)
+        xo.multiply(d, d, out=t1)
+        xo.add_scaled(v, 1 - beta2, t1, t1)
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         second = v
         if group["amsgrad"]:
             second = state["max_exp_avg_sq"]
-            np.maximum(second, v, out=second)
+            xo.maximum(second, v, out=second)
         # m / (sqrt(v) / c + eps) = c m / (sqrt(v) + c eps), c = sqrt(1 - beta2^t):
         # one pass fewer over the parameters.
-        np.sqrt(second, out=t1)
+        xo.sqrt(second, out=t1)
         t1 += eps * bias_correction2_sqrt
-        np.divide(m, t1, out=t1)
-        add_scaled(w, -step_size * bias_correction2_sqrt, t1, t1)
+        xo.divide(m, t1, out=t1)
+        xo.add_scaled(w, -step_size * bias_correction2_sqrt, t1, t1)
 
 
 class AdamW(Adam):

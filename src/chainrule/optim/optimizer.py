@@ -4,6 +4,8 @@ An optimizer holds ``param_groups`` (each a dict with ``'params'`` and the
 hyperparameters, so parts of a model can use different settings) and ``state`` (per
 parameter: ``momentum_buffer``, ``exp_avg``, ...). ``step()`` updates every parameter
 that has a gradient, in place, with the optimizer's rule ``update(group, param, state)``.
+The state lives where its parameter lives: after ``model.to('cuda')`` the next ``step()``
+moves it there too.
 
 >>> opt = optim.SGD([
 ...     {"params": [layer.weight]},
@@ -18,8 +20,7 @@ import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.autograd import enable_grad
 
@@ -31,7 +32,8 @@ class Optimizer:
 
     ``state_dict()`` is PyTorch's layout: ``{'state': {index: {name: value}},
     'param_groups': [{..hyperparameters.., 'params': [index, ...]}]}`` where parameters
-    are numbered in group order and arrays are NumPy copies.
+    are numbered in group order and arrays are NumPy copies (in host memory, whatever
+    the device).
 
     A new optimizer is a constructor (its defaults) and an ``update``; with
     ``elementwise = True`` a compiled step runs it once per packed parameter group::
@@ -62,7 +64,8 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
-        self._scratch: dict[int, list[np.ndarray]] = {}
+        self._scratch: dict[int, list[Any]] = {}
+        self._placed: dict[int, type] = {}  # by id(param): its array type at the last step
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of Tensors or of dicts, "
@@ -125,22 +128,32 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad.fill(0)
+                    p.grad[...] = 0
 
     # ------------------------------------------------------------- stepping
-    def _temp(self, p: Tensor, count: int) -> list[np.ndarray]:
-        """Scratch arrays of ``p``'s shape, allocated on the first step and then reused."""
+    def _temp(self, p: Tensor, count: int) -> list[Any]:
+        """Scratch arrays of ``p``'s shape (and device), allocated on the first step and
+        then reused."""
         data = p.data
         bufs = self._scratch.get(id(p))
-        if (bufs is not None and len(bufs) >= count and bufs[0].shape == data.shape
-                and bufs[0].dtype == data.dtype):
+        fits = (bufs is not None and type(bufs[0]) is type(data)
+                and bufs[0].shape == data.shape and bufs[0].dtype == data.dtype)
+        if fits and len(bufs) >= count:
             return bufs  # the per-step path: no allocation, no property lookups
-        if bufs is None or bufs[0].shape != data.shape or bufs[0].dtype != data.dtype:
+        if not fits:
             bufs = []
             self._scratch[id(p)] = bufs
+        xp = backend.namespace(data)
         while len(bufs) < count:
-            bufs.append(np.empty_like(data))
+            bufs.append(xp.empty_like(data))
         return bufs
+
+    def _follow(self, p: Tensor, state: dict[str, Any]) -> None:
+        """Move ``p``'s state arrays to ``p``'s device (after ``model.to(device)``)."""
+        device = backend.device_of(p.data)
+        for k, v in state.items():
+            if backend.is_array(v) and backend.device_of(v) != device:
+                state[k] = backend.to_device(v, device)
 
     def update(self, group: dict[str, Any], param: Tensor, state: dict[str, Any]) -> None:
         """The rule: update ``param.data`` in place from ``param.grad``, the group's
@@ -168,6 +181,10 @@ class Optimizer:
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = {}
+                kind = type(p.data)
+                if self._placed.get(id(p)) is not kind:
+                    self._placed[id(p)] = kind
+                    self._follow(p, state)
                 self.update(group, p, state)
         return loss
 
@@ -189,7 +206,7 @@ class Optimizer:
             for p in g["params"]:
                 if p in self.state:
                     state[index[id(p)]] = {
-                        k: (v.copy() if isinstance(v, np.ndarray) else v)
+                        k: (backend.to_numpy(v, copy=True) if backend.is_array(v) else v)
                         for k, v in self.state[p].items()
                     }
         return {"state": state, "param_groups": groups}
@@ -198,7 +215,7 @@ class Optimizer:
         """Restore hyperparameters and per-parameter state saved by ``state_dict()``.
 
         The optimizer must have been built over the same parameters, grouped the same
-        way; arrays are copied and cast to each parameter's dtype.
+        way; arrays are copied, cast to each parameter's dtype and put on its device.
         """
         groups = state_dict.get("param_groups")
         saved_state = state_dict.get("state")
@@ -223,14 +240,14 @@ class Optimizer:
                 for k, v in entry.items():
                     if isinstance(v, Tensor):
                         v = v.data
-                    if isinstance(v, np.ndarray):
+                    if backend.is_array(v):
                         if v.ndim == 0:
-                            v = v.item()
+                            v = backend.to_numpy(v).item()
                         elif v.shape != p.shape:
                             raise ValueError(f"load_state_dict: state {k!r} has shape "
                                              f"{v.shape}, its parameter {p.shape}")
                         else:
-                            v = np.array(v, dtype=p.dtype, copy=True)
+                            v = backend.asarray(v, like=p.data, dtype=p.dtype, copy=True)
                     restored[k] = v
                 new_state[p] = restored
         self.state = new_state

@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from chainrule._tensor import Tensor
-from chainrule.optim.blas import add_scaled
+from chainrule.backend import inplace, namespace
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -47,41 +45,43 @@ class RMSprop(Optimizer):
         lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
         momentum = group["momentum"]
         w, g = p.data, p.grad
+        xo = inplace(w)  # the library's functions with out= (no temporaries)
         if not state:
+            xp = namespace(w)
             state["step"] = 0
-            state["square_avg"] = np.zeros_like(w)
+            state["square_avg"] = xp.zeros_like(w)
             if momentum > 0:
-                state["momentum_buffer"] = np.zeros_like(w)
+                state["momentum_buffer"] = xp.zeros_like(w)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(w)
+                state["grad_avg"] = xp.zeros_like(w)
         state["step"] += 1
         t0, t1, t2 = self._temp(p, 3)[:3]
         d = g
         if wd != 0:
-            np.multiply(w, wd, out=t0)
-            np.add(t0, g, out=t0)
+            xo.multiply(w, wd, out=t0)
+            t0 += g
             d = t0
         sq = state["square_avg"]
         sq *= alpha
-        np.multiply(d, d, out=t1)
+        xo.multiply(d, d, out=t1)
         t1 *= 1 - alpha
         sq += t1
         if group["centered"]:
             ga = state["grad_avg"]
-            np.subtract(d, ga, out=t1)
+            xo.subtract(d, ga, out=t1)
             t1 *= 1 - alpha
             ga += t1
-            np.multiply(ga, ga, out=t1)
-            np.subtract(sq, t1, out=t1)
-            np.sqrt(t1, out=t1)
+            xo.multiply(ga, ga, out=t1)
+            xo.subtract(sq, t1, out=t1)
+            xo.sqrt(t1, out=t1)
         else:
-            np.sqrt(sq, out=t1)
+            xo.sqrt(sq, out=t1)
         t1 += eps
-        np.divide(d, t1, out=t2)
+        xo.divide(d, t1, out=t2)
         if momentum > 0:
             buf = state["momentum_buffer"]
             buf *= momentum
             buf += t2
-            add_scaled(w, -lr, buf, t2)
+            xo.add_scaled(w, -lr, buf, t2)
         else:
-            add_scaled(w, -lr, t2, t2)
+            xo.add_scaled(w, -lr, t2, t2)

@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
 from chainrule._tensor import Tensor
-from chainrule.optim.blas import add_scaled
+from chainrule.backend import copy, inplace
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -52,6 +50,7 @@ class SGD(Optimizer):
     def update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
         w, g = p.data, p.grad
+        xo = inplace(w)  # the library's functions with out= (no temporaries)
         # A second scratch array only where dampening or Nesterov needs one.
         two = momentum != 0 and (group["nesterov"] or group["dampening"] != 0)
         scratch = self._temp(p, 2 if two else 1)
@@ -59,24 +58,24 @@ class SGD(Optimizer):
         t1 = scratch[1] if two else None
         d = g
         if wd != 0:
-            np.multiply(w, wd, out=t0)
-            np.add(t0, g, out=t0)
+            xo.multiply(w, wd, out=t0)
+            t0 += g
             d = t0
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(d, copy=True)
+                buf = state["momentum_buffer"] = copy(d)
             else:
                 buf *= momentum
                 if group["dampening"] != 0:
-                    np.multiply(d, 1 - group["dampening"], out=t1)
+                    xo.multiply(d, 1 - group["dampening"], out=t1)
                     buf += t1
                 else:
                     buf += d
             if group["nesterov"]:
-                np.multiply(buf, momentum, out=t1)
-                np.add(d, t1, out=t1)
+                xo.multiply(buf, momentum, out=t1)
+                t1 += d
                 d = t1
             else:
                 d = buf
-        add_scaled(w, -lr, d, t0)
+        xo.add_scaled(w, -lr, d, t0)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend import require_device
 from chainrule.errors import DataError
 from chainrule.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from chainrule.train.image_look import look_warnings, training_look
@@ -34,24 +35,29 @@ class ImageWarning(UserWarning):
     """An image that does not look like the run's training images: its prediction is unreliable."""
 
 
-def load_run(run: str | Path) -> tuple[Checkpoint, Preprocessor]:
-    """A run's checkpoint (with its rebuilt model) and its fitted preprocessing."""
+def load_run(run: str | Path, device: Any = None) -> tuple[Checkpoint, Preprocessor]:
+    """A run's checkpoint (with its rebuilt model, on ``device``) and its preprocessing."""
+    if device is not None:
+        require_device(device)
     ckpt = load_checkpoint(run)
     if ckpt.model is None:
         raise CheckpointError(f"{ckpt.path}: holds no architecture to rebuild the model from")
+    if device is not None:
+        ckpt.model.to(device)
     return ckpt, ckpt.preprocessor()
 
 
 def evaluate_run(run: str | Path, data: str | None = None,
-                 data_dir: str | None = None) -> Evaluation:
+                 data_dir: str | None = None, device: Any = None) -> Evaluation:
     """Evaluate a saved run on the test split of its data set (or of ``data``).
 
     Another data set is matched to the run by class name: it may hold all of the run's
     classes or some of them, in any order (a folder with only ``3/`` and ``7/`` is
     evaluated on those); a class the run does not know is refused. An image folder is
-    read at the run's image size (and in gray for a gray run).
+    read at the run's image size (and in gray for a gray run). The model runs on ``device``
+    (default: the CPU).
     """
-    ckpt, pre = load_run(run)
+    ckpt, pre = load_run(run, device)
     name = data or ckpt.config.get("data", "digits")
     image = {} if ckpt.image_shape is None or not data else {
         "size": tuple(ckpt.image_shape[:2]), "grayscale": ckpt.image_shape[2] == 1}
@@ -82,18 +88,20 @@ def _short(names: list[str]) -> str:
 
 
 def predict_images(run: str | Path, paths: list[str | Path], top: int = 3,
-                   invert: bool = False, fit: bool = False) -> list[list[tuple[str, float]]]:
+                   invert: bool = False, fit: bool = False, device: Any = None
+                   ) -> list[list[tuple[str, float]]]:
     """Class probabilities (softmax of the scores), best ``top`` first, for each image file.
 
     Each image is compared with the training images first: another background polarity
     (dark drawing on white for a net trained on light ink on black) or a drawing much
     smaller or larger than theirs gives an :class:`ImageWarning` that names the option
     that fixes it (``invert``, ``fit``). ``fit`` crops each image to its drawing, with the
-    training images' margin. The check needs a run on pixels (their mean image).
+    training images' margin. The check needs a run on pixels (their mean image). The
+    model runs on ``device`` (default: the CPU).
     """
     import chainrule as cr
 
-    ckpt, pre = load_run(run)
+    ckpt, pre = load_run(run, device)
     if ckpt.image_shape is None:
         raise DataError(f"{ckpt.path}: this run was trained on a table of features, "
                         "not on images; predict needs an image model")

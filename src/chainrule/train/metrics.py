@@ -28,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
+from chainrule._tensor import Tensor
+
 __all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "model_dtype",
            "predict_scores", "r2_score"]
 
@@ -119,10 +122,12 @@ def r2_score(y_true: Any, y_pred: Any) -> float:
 
 def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """The model's outputs (class scores) for ``X`` in eval mode without a graph, batch by
-    batch, with ``X`` in the model's floating type (:func:`model_dtype`)."""
+    batch, with ``X`` in the model's floating type (:func:`model_dtype`) and on its device;
+    the outputs come back to host memory."""
     import chainrule as cr
 
     dtype = model_dtype(model)
+    device = next((p.device for p in getattr(model, "parameters", lambda: ())()), None)
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
@@ -130,8 +135,9 @@ def predict_scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndar
         chunks = []
         with cr.no_grad():
             for start in range(0, len(X), batch_size):
-                batch = cr.tensor(np.asarray(X[start:start + batch_size], dtype=dtype))
-                chunks.append(np.asarray(model(batch).data))
+                batch = cr.tensor(np.asarray(X[start:start + batch_size], dtype=dtype),
+                                  device=device)
+                chunks.append(backend.to_numpy(model(batch).data))
     finally:
         if was_training and hasattr(model, "train"):
             model.train()
@@ -243,13 +249,19 @@ def _mean_loss(loss: Any, scores: np.ndarray, y: np.ndarray) -> float:
 def as_arrays(X: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` as NumPy arrays from arrays, Tensors, an ``(X, y)`` pair or a loader."""
     if y is not None:
-        return np.asarray(getattr(X, "data", X)), np.asarray(getattr(y, "data", y))
+        return _host(X), _host(y)
     if isinstance(X, tuple) and len(X) == 2:
         return as_arrays(X[0], X[1])
     xs, ys = [], []
     for xb, yb in X:
-        xs.append(np.asarray(getattr(xb, "data", xb)))
-        ys.append(np.asarray(getattr(yb, "data", yb)))
+        xs.append(_host(xb))
+        ys.append(_host(yb))
     if not xs:
         raise ValueError("evaluate: the data loader yielded no batches")
     return np.concatenate(xs), np.concatenate(ys)
+
+
+def _host(values: Any) -> np.ndarray:
+    """An array, Tensor (any device) or array-like as a NumPy array in host memory."""
+    data = values.data if isinstance(values, Tensor) else values
+    return backend.to_numpy(data) if backend.is_array(data) else np.asarray(data)

@@ -84,6 +84,7 @@ def train_run(
     progress: bool = True,
     console: Any = None,
     callbacks: tuple = (),
+    device: Any = None,
 ) -> RunResult:
     """Train, evaluate and write a run folder; see the module docstring for the steps.
 
@@ -91,11 +92,15 @@ def train_run(
     weights, optimizer, scheduler, RNG and shuffling states are restored and training goes on
     to ``cfg.epochs`` (when ``cfg`` is given, only its ``epochs`` is used), giving the same
     numbers as a run that was never interrupted. The run folder is ``out``, else the resumed
-    run's folder, else :func:`default_run_dir`.
+    run's folder, else :func:`default_run_dir`. ``device`` (``'cuda'``) is where the model
+    trains; the model is built (and initialized) on the CPU first, so a seed gives the
+    same starting weights on every device, and the checkpoint loads anywhere.
     """
     import chainrule as cr
     from chainrule.distributed import comm
 
+    if device is not None:
+        cr.backend.require_device(device)  # before the data is loaded: fail fast
     ckpt = None
     if resume is not None:
         ckpt = load_checkpoint(resume, build_model=False)
@@ -158,7 +163,7 @@ def train_run(
         model, build_loss(cfg), optimizer, scheduler, batch_size=cfg.batch_size, seed=cfg.seed,
         reg=cfg.reg, early_stopping=cfg.early_stopping, keep_best=val is not None,
         callbacks=(save_each_epoch, *callbacks), progress=progress,
-        scheduler_interval=interval, console=console,
+        scheduler_interval=interval, console=console, device=device,
     )
     if ckpt is not None:
         trainer.resume(ckpt)

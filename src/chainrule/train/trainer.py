@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.backend import reuse_freed_memory
+from chainrule import backend
 from chainrule.compiler.fallback import TrainStep
 from chainrule.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from chainrule.train.history import History
@@ -100,8 +100,12 @@ class Trainer:
     compile:
         Run each training step through :func:`chainrule.compile` (traced once, replayed
         with preallocated buffers: the same arithmetic, less Python per step). Steps that
-        cannot be replayed (a module that updates state in Python) fall back to the eager
-        step by themselves; ``False`` always uses the eager step.
+        cannot be replayed (a module that updates state in Python, a model on a GPU) fall
+        back to the eager step by themselves; ``False`` always uses the eager step.
+    device:
+        Move the model there first (``'cuda'``; its optimizer's state follows). Batches
+        always go to the model's device; checkpoints are written from host memory, so
+        one written on a GPU loads on a CPU.
     task:
         ``'classification'`` (integer labels; the validation score is accuracy) or
         ``'regression'`` (real-valued targets ``(N,)`` or ``(N, k)``; the validation score,
@@ -136,6 +140,7 @@ class Trainer:
         scheduler_interval: str = "epoch",
         console: Any = None,
         compile: bool = True,
+        device: Any = None,
         task: str = "classification",
         distributed: bool | None = None,
     ) -> None:
@@ -152,6 +157,8 @@ class Trainer:
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'step', "
                              f"got {scheduler_interval!r}")
+        if device is not None:
+            model.to(backend.require_device(device))
         self.model = model
         self.loss = loss
         self.optimizer = optimizer
@@ -294,8 +301,16 @@ class Trainer:
                 return self._parallel.loader(np.asarray(X, dtype=dtype), labels, self.batch_size,
                                              self.seed, **options)
             return DataLoader(np.asarray(X, dtype=dtype), labels, batch_size=self.batch_size,
-                              shuffle=shuffle, seed=self.seed, **options)
+                              shuffle=shuffle, seed=self.seed, device=self.device,
+                              **options)
         return data
+
+    @property
+    def device(self) -> Any:
+        """Where the model's parameters are (the CPU for a model without any)."""
+        for p in getattr(self.model, "parameters", lambda: ())():
+            return p.device
+        return backend.device_of(None)
 
     def _objective(self, scores: Any, labels: Any) -> Any:
         data_loss = self.loss(scores, labels)
@@ -316,7 +331,7 @@ class Trainer:
         """
         if epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be >= 0, got {epochs}")
-        reuse_freed_memory()  # every step allocates the same large arrays again
+        backend.reuse_freed_memory()  # every step allocates the same large arrays again
         if self.loader is None or not _same_data(train, self._train_arg):
             self.loader = self._make_loader(train, shuffle=True)
             self._train_arg = train
@@ -354,15 +369,18 @@ class Trainer:
         total_loss, correct, seen = 0.0, 0, 0
         task = bar.start(epoch, epochs, len(self.loader)) if bar else None
         classify = self.task == "classification"
+        device = self.device
         for xb, yb in self.loader:
             if not isinstance(xb, cr.Tensor):
                 xb, yb = cr.tensor(np.asarray(xb, dtype=model_dtype(self.model))), cr.tensor(yb)
+            if xb.device != device:
+                xb, yb = xb.to(device), yb.to(device)
             objective, scores = self._step(xb, yb)
             self.step_count += 1
             if self.scheduler is not None and self.scheduler_interval == "step":
                 self.scheduler.step()
-            n = len(yb.data)
-            batch_loss = float(objective.data)
+            n = len(yb)
+            batch_loss = objective.item()
             if not math.isfinite(batch_loss):
                 raise FloatingPointError(
                     f"Trainer: the loss became {batch_loss} in epoch {epoch} (step "
@@ -370,7 +388,8 @@ class Trainer:
                 )
             total_loss += batch_loss * n
             if classify:
-                correct += int((scores.data.argmax(axis=1) == yb.data).sum())
+                xp = backend.namespace(scores.data)
+                correct += int(xp.count_nonzero(xp.argmax(scores.data, axis=1) == yb.data))
             seen += n
             for cb in self.callbacks:
                 cb.on_batch_end(self, self.step_count, {"loss": batch_loss, "batch_size": n})

@@ -10,7 +10,7 @@ const state = {
   backprop: { on: false, index: null },
   transform: { on: false, layer: 0, x: 0, y: 1 },
   definition: { dirty: false, pending: false },
-  pendingHash: null, frames: 0, hover: null,
+  pendingHash: null, frames: 0, pongs: 0, hover: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -154,7 +154,8 @@ const HANDLERS = {
   backprop(msg) { drawBackprop(msg); },
   error(msg) { if (!definitionAnswered(msg.message)) showStatus(msg.message, "error"); },
   expired(msg) { state.playing = false; syncPlay(); showStatus(msg.message, "sticky"); },
-  pong() {},
+  // the reply to a ping comes after the replies to everything sent before it
+  pong() { state.pongs += 1; },
 };
 
 function resetChart() { state.history = []; state.lastEpoch = -1; }

@@ -1,4 +1,6 @@
-"""``y += alpha * x`` in one pass: BLAS ``axpy`` from NumPy's own OpenBLAS.
+"""``y += alpha * x`` in one pass on the CPU: BLAS ``axpy`` from NumPy's own OpenBLAS.
+
+The CPU fast path behind :func:`chainrule.backend.add_scaled` (which optimizers call).
 
 NumPy has no scaled add, so an optimizer's ``w -= lr * d`` costs two passes over memory
 (``t = lr * d``, then ``w -= t``). On large parameters the update then takes as long as a

@@ -1,4 +1,4 @@
-"""The backend's helpers for image ops: channels-last padding, window views and their
+"""The image ops' helpers (chainrule._images): channels-last padding, window views and their
 adjoint (col2im), per-channel sums, on NumPy and on a strict array API namespace; and the
 allocator setting for training."""
 
@@ -7,15 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chainrule.backend import (
+from chainrule._images import (
     channel_dots,
     channel_sums,
     channels_last,
     fold_windows,
-    namespace,
-    reuse_freed_memory,
     window_view,
 )
+from chainrule.backend import namespace, reuse_freed_memory
 
 
 def _reference_windows(x: np.ndarray, k: tuple, s: tuple, d: tuple) -> np.ndarray:
