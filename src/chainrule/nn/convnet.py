@@ -82,7 +82,7 @@ class ConvNet(Sequential):
 
     ``blocks`` is a spec (:func:`parse_conv_spec`); ``batchnorm=False`` leaves out the
     batch norm layers (the convolutions then get a bias); ``dropout`` > 0 adds a dropout
-    layer before the classifier.
+    layer before the classifier. ``dtype`` and ``device`` go to every layer.
 
     >>> net = nn.ConvNet(1, 10, [8, "pool", 16])
     >>> [type(m).__name__ for m in net]
@@ -93,7 +93,8 @@ class ConvNet(Sequential):
 
     def __init__(self, in_channels: int, num_classes: int,
                  blocks: str | Sequence[Any] = "32 pool 64 pool 128 128 pool",
-                 batchnorm: bool = True, dropout: float = 0.0, dtype: Any = None) -> None:
+                 batchnorm: bool = True, dropout: float = 0.0, dtype: Any = None,
+                 device: Any = None) -> None:
         if in_channels < 1 or num_classes < 1:
             raise ValueError(f"ConvNet: in_channels and num_classes must be >= 1, got "
                              f"{in_channels} and {num_classes}")
@@ -107,15 +108,15 @@ class ConvNet(Sequential):
                 layers.append(MaxPool2d(2))
                 continue
             layers.append(Conv2d(channels, int(block), 3, padding=1, bias=not batchnorm,
-                                 dtype=dtype))
+                                 dtype=dtype, device=device))
             if batchnorm:
-                layers.append(BatchNorm2d(int(block), dtype=dtype))
+                layers.append(BatchNorm2d(int(block), dtype=dtype, device=device))
             layers.append(ReLU())
             channels = int(block)
         layers += [AdaptiveAvgPool2d(1), Flatten()]
         if dropout > 0:
             layers.append(Dropout(dropout))
-        layers.append(Linear(channels, int(num_classes), dtype=dtype))
+        layers.append(Linear(channels, int(num_classes), dtype=dtype, device=device))
         super().__init__(*layers)
         self.in_channels = int(in_channels)
         self.num_classes = int(num_classes)
