@@ -175,20 +175,20 @@ def test_conv_describes_itself_for_the_explainer() -> None:
 def test_blocked_products_give_the_same_gradients(monkeypatch, block_bytes: int, stride: int,
                                                   padding: int, groups: int) -> None:
     """Blocks of output rows (one row, several rows, several images) cover every window."""
-    from chainrule import backend
+    from chainrule import _images
 
-    monkeypatch.setattr(backend, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(_images, "BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(block_bytes)
     x, w, b = rng.standard_normal((3, 4, 7, 6)), rng.standard_normal((6, 4 // groups, 3, 2)), \
         rng.standard_normal(6)
     run = lambda *t: F.conv2d(*t, stride=stride, padding=padding, groups=groups)
     if block_bytes == 5000:
         assert cr.gradcheck(run, [x, w, b])
-    monkeypatch.setattr(backend, "BLOCK_BYTES", 1 << 30)  # one block: the reference
+    monkeypatch.setattr(_images, "BLOCK_BYTES", 1 << 30)  # one block: the reference
     ref = [cr.tensor(a, dtype="float64", requires_grad=True) for a in (x, w, b)]
     out_ref = run(*ref)
     out_ref.sum().backward()
-    monkeypatch.setattr(backend, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(_images, "BLOCK_BYTES", block_bytes)
     ours = [cr.tensor(a, dtype="float64", requires_grad=True) for a in (x, w, b)]
     out = run(*ours)
     out.sum().backward()
