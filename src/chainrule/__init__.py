@@ -38,7 +38,14 @@ from chainrule.creation import (
 )
 from chainrule.devices import Device
 from chainrule.dtypes import get_default_dtype, set_default_dtype
-from chainrule.errors import ChainruleError, ConfigError, DataError, DeviceError, ShapeError
+from chainrule.errors import (
+    ChainruleError,
+    ConfigError,
+    DataError,
+    DeviceError,
+    DivergenceError,
+    ShapeError,
+)
 from chainrule.gradient_check import (
     GradcheckError,
     gradcheck,
@@ -145,6 +152,7 @@ __all__ = [
     "DataError",
     "Device",
     "DeviceError",
+    "DivergenceError",
     "Function",
     "GradcheckError",
     "ShapeError",

@@ -5,6 +5,8 @@ goes through :func:`atomic_open`: the content is written to a temporary file in 
 target's folder (``.<name>.<random>.tmp``), flushed to disk, given the permissions a
 plain ``open`` would give, and renamed over the target with :func:`os.replace`. If
 anything fails on the way, the temporary file is removed and the old file is untouched.
+A writer killed mid-write leaves its temporary file; the next write of the same file
+removes it once it is stale (:func:`sweep_temporary`).
 
 >>> from chainrule.atomic import write_text
 >>> write_text("runs/notes.txt", "hello")          # doctest: +SKIP
@@ -14,15 +16,20 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["TMP_SUFFIX", "atomic_open", "write_bytes", "write_text"]
+__all__ = ["STALE_AFTER_S", "TMP_SUFFIX", "atomic_open", "sweep_temporary", "write_bytes",
+           "write_text"]
 
 #: Suffix of the temporary files (a crashed writer's leftovers end with it).
 TMP_SUFFIX = ".tmp"
+#: A temporary file unchanged for this long has no live writer: a writer that is still at
+#: work keeps changing it, and every write chainrule makes takes seconds to minutes.
+STALE_AFTER_S = 3600.0
 
 
 def _umask() -> int:
@@ -47,6 +54,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", *, encoding: str | No
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
+    sweep_temporary(folder, [target.name])
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TMP_SUFFIX, dir=folder)
     try:
         if mode == "w":
@@ -66,6 +74,43 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", *, encoding: str | No
         except FileNotFoundError:
             pass
         raise
+
+
+def sweep_temporary(folder: str | os.PathLike, names: Iterable[str],
+                    older_than: float = STALE_AFTER_S) -> list[Path]:
+    """Remove the temporary files that writers of ``names`` in ``folder`` left behind.
+
+    A writer killed mid-write (SIGKILL, power cut) cannot remove its ``.<name>.<random>.tmp``
+    file; the next write of the same file does, once the file is ``older_than`` seconds
+    unchanged (0: all of them, for a caller that knows no writer is at work, such as a run
+    holding its folder's lock). Returns the files removed.
+
+    >>> sweep_temporary("runs/demo", ["checkpoint.safetensors"], older_than=0)  # doctest: +SKIP
+    [PosixPath('runs/demo/.checkpoint.safetensors.k2j3h4.tmp')]
+    """
+    folder = Path(folder)
+    prefixes = [f".{name}." for name in names]
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not name.endswith(TMP_SUFFIX):
+            continue
+        randoms = [name[len(p):-len(TMP_SUFFIX)] for p in prefixes if name.startswith(p)]
+        if not any(r and "." not in r for r in randoms):  # mkstemp's random part has no dot
+            continue
+        try:
+            if older_than > 0 and now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+                continue
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
 
 
 def write_bytes(path: str | os.PathLike, payload: bytes) -> Path:

@@ -21,6 +21,7 @@ explainer's step-by-step capture are thin users of it.
 
 from __future__ import annotations
 
+import reprlib
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -191,10 +192,13 @@ def backward_pass(
                     sent.append(None)
                 continue
             data = t.data
-            g = raw if raw.shape == data.shape else unbroadcast(raw, data.shape)
-            # A Tensor's dtype (create_graph) is NumPy's name for it, an array's its own.
-            if g.dtype != (t.dtype if create_graph else data.dtype):
-                g = backend.astype(g, data.dtype)
+            try:  # free unless backward returned something that is not a gradient
+                g = raw if raw.shape == data.shape else _to_input_shape(raw, upstream, data)
+                # A Tensor's dtype (create_graph) is NumPy's name for it, an array's its own.
+                if g.dtype != (t.dtype if create_graph else data.dtype):
+                    g = backend.astype(g, data.dtype)
+            except (AttributeError, TypeError, ValueError) as e:
+                raise _gradient_error(node, downstream, raw, upstream, e) from None
             parent = t.grad_fn
             if parent is None:
                 # The engine owns what it just made; backward's own results only if the
@@ -265,6 +269,8 @@ def _accumulate_grad(t: Tensor, g: Any, owned: bool) -> None:
             t.grad = g if owned and g.base is None else g.copy(order="K")
         else:
             t.grad = backend.copy(g)
+    elif getattr(t.grad, "shape", None) != t.data.shape:  # set by hand to something else
+        raise _grad_attribute_error(t)
     else:
         t.grad += g
 
@@ -273,6 +279,16 @@ def _accumulate_tensor_grad(t: Tensor, g: Any, owned: bool) -> None:
     """:func:`_accumulate_grad` for a gradient that is a Tensor (``create_graph=True``):
     its values go into ``.grad``."""
     _accumulate_grad(t, g.data if isinstance(g, Tensor) else g, False)
+
+
+def _grad_attribute_error(t: Tensor) -> ShapeError:
+    """A ``.grad`` set by hand that gradients cannot be added into."""
+    what = (f"an array of shape {tuple(t.grad.shape)}" if hasattr(t.grad, "shape")
+            else f"a {type(t.grad).__name__}")
+    name = f"{t.name!r} " if getattr(t, "name", None) else ""
+    return ShapeError(f"backward: the tensor {name}of shape {t.data.shape} has a .grad that is "
+                      f"{what}; it must be None or an array of the tensor's shape "
+                      "(set .grad = None to start over)")
 
 
 class _LeafGradients(dict):
@@ -289,6 +305,43 @@ def _retain(node: Context, upstream: Any, to_leaf: Callable[[Tensor, Any, bool],
     out = node.out_ref()
     if out is not None:
         to_leaf(out, upstream, False)
+
+
+def _to_input_shape(raw: Any, upstream: Any, data: Any) -> Any:
+    """A gradient of the broadcast shape, summed back to the input's shape.
+
+    Broadcasting expands an input along axes that the op's output has too, so every axis
+    summed away must also be an axis of the upstream gradient, of the same size (aligned
+    from the right). A gradient with any other extra axis is a mistake in the op's
+    backward, not broadcasting: summing it would silently give a wrong gradient.
+    """
+    shape, gshape, ushape = data.shape, raw.shape, upstream.shape
+    lead = len(gshape) - len(shape)
+    for i, n in enumerate(gshape):
+        own = i - lead
+        if own >= 0 and shape[own] == n:
+            continue
+        at = i - len(gshape) + len(ushape)
+        if at < 0 or ushape[at] != n:
+            raise ValueError(f"shape {gshape} is not the input's shape {shape} broadcast "
+                             f"to the output's shape {ushape}")
+    return unbroadcast(raw, shape)
+
+
+def _gradient_error(node: Context, downstream: tuple, raw: Any, upstream: Any,
+                    cause: Exception) -> ShapeError:
+    """What a backward returned that the engine cannot use as a gradient, in one line."""
+    index = next(i for i, r in enumerate(downstream) if r is raw)
+    want = tuple(node.inputs[index].shape)
+    if not hasattr(raw, "shape") or not hasattr(raw, "dtype"):
+        got, why = f"a {type(raw).__name__} ({reprlib.repr(raw)})", ""
+    else:
+        got, why = f"a gradient of shape {tuple(raw.shape)} and dtype {raw.dtype}", f": {cause}"
+    return ShapeError(
+        f"{node.fn.__name__}.backward returned {got} for input {index} of shape {want} "
+        f"(upstream shape {tuple(getattr(upstream, 'shape', ()))}){why}; a backward returns "
+        "one array per input, of that input's shape or broadcast to the output's, or None"
+    )
 
 
 def _count_error(node: Context, downstream: tuple) -> RuntimeError:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
-    "ChainruleError", "ConfigError", "DataError", "DeviceError", "ExportError", "GraphFreedError",
-    "ShapeError",
+    "ChainruleError", "ConfigError", "DataError", "DeviceError", "DivergenceError",
+    "ExportError", "GraphFreedError", "ShapeError",
 ]
 
 
@@ -27,6 +27,14 @@ class ConfigError(ChainruleError, ValueError):
     """A setting or command-line option with a value outside what it accepts.
 
     The message names the setting, the accepted values and the value given.
+    """
+
+
+class DivergenceError(ChainruleError, FloatingPointError):
+    """Training diverged: the loss became NaN or infinite.
+
+    The message says where (epoch, step) and what to lower (the learning rate, the
+    regularization); a ``FloatingPointError`` like NumPy's own.
     """
 
 

@@ -71,25 +71,11 @@ def numerical_gradient(
             raise TypeError("numerical_gradient: an array on a device must be given as a Tensor")
         return _numerical_gradient_on_device(x, value, h, method)
 
-    grad = np.zeros(arr.shape, dtype=np.float64)
     flat = arr.reshape(-1)
     if not np.shares_memory(flat, arr):
         raise ValueError("numerical_gradient: x must be contiguous so it can be nudged in place")
-    gflat = grad.reshape(-1)
-    at_x = value() if method == "forward" else 0.0
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        plus = value()
-        if method == "forward":
-            flat[i] = old
-            gflat[i] = (plus - at_x) / h
-            continue
-        flat[i] = old - h
-        minus = value()
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * h)
-    return grad.astype(arr.dtype, copy=False)
+    grad = _differences(flat, value, h, method, moved=lambda: None)
+    return grad.reshape(arr.shape).astype(arr.dtype, copy=False)
 
 
 def _numerical_gradient_on_device(x: Tensor, value: Callable[[], float], h: float,
@@ -99,28 +85,39 @@ def _numerical_gradient_on_device(x: Tensor, value: Callable[[], float], h: floa
     original = x.data
     device = backend.device_of(original)
     host = backend.to_numpy(original, copy=True)
-    flat = host.reshape(-1)
-    grad = np.zeros(host.shape, dtype=np.float64)
-    gflat = grad.reshape(-1)
+
+    def moved() -> None:
+        x.data = backend.to_device(host, device)
+
     try:
-        at_x = value() if method == "forward" else 0.0
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + h
-            x.data = backend.to_device(host, device)
-            plus = value()
-            if method == "forward":
-                flat[i] = old
-                gflat[i] = (plus - at_x) / h
-                continue
-            flat[i] = old - h
-            x.data = backend.to_device(host, device)
-            minus = value()
-            flat[i] = old
-            gflat[i] = (plus - minus) / (2 * h)
+        grad = _differences(host.reshape(-1), value, h, method, moved)
     finally:
         x.data = original
-    return grad.astype(host.dtype, copy=False)
+    return grad.reshape(host.shape).astype(host.dtype, copy=False)
+
+
+def _differences(flat: np.ndarray, value: Callable[[], float], h: float, method: str,
+                 moved: Callable[[], None]) -> np.ndarray:
+    """Nudge each element of ``flat`` in place and return the differences as a float64
+    vector; every element is restored. ``moved()`` after each nudge makes it seen (a
+    device copy of the whole array is taken then, restored elements included)."""
+    grad = np.zeros(flat.size, dtype=np.float64)
+    at_x = value() if method == "forward" else 0.0
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        moved()
+        plus = value()
+        if method == "forward":
+            flat[i] = old
+            grad[i] = (plus - at_x) / h
+            continue
+        flat[i] = old - h
+        moved()
+        minus = value()
+        flat[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
 
 
 def gradcheck(

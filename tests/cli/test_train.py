@@ -354,6 +354,10 @@ def test_device_option(run_dir, tmp_path, capsys):
     assert main(["train", "--epochs", "1", "--hidden", "16", "--quiet", "--device",
                  "array_api_strict", "--out", str(tmp_path / "strict")]) == 0
     assert "test accuracy" in capsys.readouterr().out
+    assert main(["train", "--resume", str(tmp_path / "strict"), "--epochs", "2", "--quiet",
+                 "--device", "array_api_strict"]) == 0  # --resume applies --device
+    assert load_checkpoint(tmp_path / "strict").epoch == 2
+    capsys.readouterr()
     if importlib.util.find_spec("cupy") is not None:
         return
     for argv in (["train", "--device", "cuda", "--out", str(tmp_path / "gpu")],

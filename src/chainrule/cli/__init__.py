@@ -7,11 +7,12 @@ parses its options, calls the library and prints.
 Errors: chainrule's own errors (:class:`~chainrule.errors.ChainruleError` and its
 subclasses: bad settings, data, checkpoints, expressions) and ``OSError`` (files that
 cannot be read or written) are the user's to fix; they print as one line,
-``chainrule COMMAND: error: MESSAGE``, and exit with status 1. Ctrl+C exits with 130. Any
-other exception is a bug in chainrule and keeps its traceback. In a job of several MPI
-ranks (:mod:`chainrule.distributed`) a rank that fails so ends the whole job. A reader that
-stops early (``chainrule explain ... | head``) ends the command quietly, as it ends any Unix
-tool (exit status 141, 128 + SIGPIPE).
+``chainrule COMMAND: error: MESSAGE``, and exit with status 1. A command line that does not
+parse (an unknown option, a number that is not one) is one line too, naming the option, and
+exits with status 2. Ctrl+C exits with 130. Any other exception is a bug in chainrule and
+keeps its traceback. In a job of several MPI ranks (:mod:`chainrule.distributed`) a rank
+that fails so ends the whole job. A reader that stops early (``chainrule explain ... |
+head``) ends the command quietly, as it ends any Unix tool (exit status 141, 128 + SIGPIPE).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from chainrule import __version__
+from chainrule.cli.arguments import OneLineParser, UsageError
 from chainrule.distributed.faults import end_job
 from chainrule.errors import ChainruleError
 
@@ -34,7 +36,7 @@ COMMANDS: list[str] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="chainrule",
         description=(
             "chainrule: neural networks and backpropagation as the lecture teaches them. "
@@ -51,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as e:  # as argparse does (SystemExit, status 2), but in one line
+        print(e, file=sys.stderr)
+        raise SystemExit(2) from None
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
@@ -67,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         end_job(130, "interrupted")
         return 130
     except (ChainruleError, OSError) as e:
-        print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
+        message = " ".join(str(e).splitlines())  # one line, whatever a library's text holds
+        print(f"chainrule {args.command}: error: {message}", file=sys.stderr)
         end_job(1, type(e).__name__)
         return 1
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from chainrule.cli.arguments import (
     add_command,
     add_data_arguments,
     add_feature_arguments,
+    check_data_options,
     feature_names,
     parse_options,
 )
@@ -31,7 +33,8 @@ the training split only. Models 1-4 train with minibatch Adam, the ConvNet as 'c
 train --model cnn' does; each keeps the epoch with the best accuracy on a held-out
 validation split of the training images, and is scored on the test split. The output
 folder gets metrics.json and report.html (self-contained: a table of test accuracies and
-times, a picture of HOG cells, the Gabor filter bank).
+times, a picture of HOG cells, the Gabor filter bank); a folder that holds a comparison
+already is refused unless --overwrite.
 """
 
 EPILOG = """\
@@ -70,8 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--conv", nargs="+", default=None, metavar="BLOCK",
                    help="the ConvNet's blocks, e.g. --conv 32 32 pool 64 64 pool (default: "
                         "sized for the images)")
-    p.add_argument("--out", default="runs/compare", metavar="DIR",
-                   help="output folder for report.html and metrics.json (default runs/compare)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output folder for report.html and metrics.json (default "
+                        "runs/compare-<date-time>-<data>/); one that holds a comparison or a "
+                        "run already is refused unless --overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the comparison in --out")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars (default: when stderr is a terminal)")
     p.set_defaults(func=run)
@@ -81,17 +88,25 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.train import (
         CompareConfig,
         compare_features,
+        default_run_dir,
         load_image_splits,
         write_comparison_report,
     )
     from chainrule.train.compare_report import sample_images
+    from chainrule.train.run_folder import RunFolder
 
+    check_data_options(args)
     config = CompareConfig(
-        features=feature_names(args.features), options=parse_options(args.options),
+        features=feature_names(args.features),
+        options=parse_options(args.options, feature_names(args.features)),
         epochs=args.epochs, hidden=args.hidden, lr=args.lr, reg=args.reg,
         batch_size=args.batch_size, val_fraction=args.val_fraction, seed=args.seed,
         convnet=args.convnet, conv=" ".join(args.conv) if args.conv else None)
-    parts, classes, title = load_image_splits(args.data, args.data_dir, args.limit, args.seed)
+    out = Path(args.out) if args.out else default_run_dir(f"compare-{Path(args.data).stem}")
+    folder = RunFolder(out, overwrite=args.overwrite)
+    folder.check()  # before hours of training: a taken folder is refused at once
+    parts, classes, title = load_image_splits(args.data, args.data_dir, args.limit, args.seed,
+                                              size=args.image_size)
 
     def log(message: str) -> None:
         print(message, file=sys.stderr)
@@ -99,8 +114,9 @@ def run(args: argparse.Namespace) -> int:
     log(f"{title}: {len(parts['train'][0]):,} train + {len(parts['test'][0]):,} test images")
     metrics = compare_features(parts, classes, config, progress=args.progress, log=log)
     metrics["data"] = title
-    report = write_comparison_report(args.out, metrics,
-                                     f"Image features vs learned features: {title}",
-                                     sample_images(*parts["test"]))
+    with folder:
+        report = write_comparison_report(out, metrics,
+                                         f"Image features vs learned features: {title}",
+                                         sample_images(*parts["test"]))
     log(f"wrote {report} and {report.parent / 'metrics.json'}")
     return 0

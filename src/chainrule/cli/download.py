@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from chainrule.cli.arguments import check_option
 from chainrule.data import DATASETS, default_data_dir
 from chainrule.data.fetch import MIRROR_ENV, download
 
@@ -12,6 +13,7 @@ HELP = "download MNIST, Fashion-MNIST or CIFAR-10 from the official URLs (md5-ch
 
 
 def run(args: argparse.Namespace) -> int:
+    check_option("--timeout", args.timeout, low=0.0, high=24 * 3600.0, low_open=True)
     if args.root:
         root = Path(args.root).expanduser()
     else:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 
 from chainrule.atomic import write_text
+from chainrule.cli.arguments import check_option
 from chainrule.explain import EXAMPLES, ExplainError, Trace, explain_jacobian
 from chainrule.explain.text import check_table, trace_text
+from chainrule.train.config import MAX_SEED
 
 EXAMPLE_NAMES = tuple(EXAMPLES)
 
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.precision is not None and not 0 <= args.precision <= 12:
         raise ExplainError("explain: --precision must be between 0 and 12")
+    check_option("--seed", args.seed, low=0, high=MAX_SEED)
     if args.jacobian:
         return _run_jacobian(args)
     if args.model:

@@ -11,6 +11,8 @@ from chainrule.cli.arguments import (
     add_command,
     add_data_arguments,
     add_feature_arguments,
+    check_data_options,
+    check_option,
     feature_names,
     parse_options,
 )
@@ -47,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                  "gabor.frequencies=[0.1,0.25], bow.n_words=200 (values are JSON; repeatable)",
     )
     p.add_argument("--out", default=None, metavar="FILE",
-                   help="output .npz (default features-<data>-<names>.npz)")
+                   help="output .npz (default features-<data>-<names>.npz); an existing file "
+                        "is refused unless --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace the --out file")
     p.add_argument("--no-standardize", action="store_true",
                    help="write raw features (no mean/std standardization)")
     p.add_argument("--batch-size", type=int, default=2048, metavar="N",
@@ -61,19 +65,25 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.features import FeaturePipeline
     from chainrule.train import load_image_splits, write_feature_file
 
+    check_data_options(args)
+    check_option("--batch-size", args.batch_size, low=1)
     names = feature_names(args.features)
     if names == ["pixels"]:
         raise ConfigError("--features pixels needs no extraction; pick from hog, color, gabor, "
                           "bow")
     pipeline = FeaturePipeline.from_names(
-        names, **parse_options(args.options), standardize=not args.no_standardize,
+        names, **parse_options(args.options, names), standardize=not args.no_standardize,
         batch_size=args.batch_size, progress=args.progress)
-    parts, classes, title = load_image_splits(args.data, args.data_dir, args.limit, args.seed)
+    out = Path(args.out or f"features-{Path(str(args.data)).name}-{'-'.join(names)}.npz")
+    if out.exists() and not args.overwrite:  # before the extraction, which may take hours
+        raise ConfigError(f"{out} exists already: pass --overwrite to replace it, or another "
+                          "--out")
+    parts, classes, title = load_image_splits(args.data, args.data_dir, args.limit, args.seed,
+                                              size=args.image_size)
     train_x, test_x = parts["train"][0], parts["test"][0]
     print(f"{title}: {len(train_x):,} train + {len(test_x):,} test images of "
           f"{'x'.join(map(str, train_x.shape[1:]))}; features {','.join(names)}",
           file=sys.stderr)
-    out = Path(args.out or f"features-{Path(str(args.data)).name}-{'-'.join(names)}.npz")
     start = time.perf_counter()
     train_features = write_feature_file(out, pipeline, parts, classes, seed=args.seed)
     seconds = time.perf_counter() - start

@@ -14,8 +14,10 @@ points to, plus a backprop view that draws the computational graph of the loss f
 with its values and gradients. Training runs in this process, in Python, with chainrule;
 each browser tab is its own session.
 
-The server binds to 127.0.0.1 (this machine only) unless --host says otherwise. Needs the
-'playground' extra: pip install 'chainrule[playground]'.
+The server binds to 127.0.0.1 (this machine only) unless --host says otherwise, and answers
+only requests addressed to the names it is bound to (so no web page can reach it by DNS
+rebinding; --allow-host adds a name). Needs the 'playground' extra:
+pip install 'chainrule[playground]'.
 """
 
 EPILOG = """\
@@ -33,12 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="address to bind to (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000,
                    help="TCP port to listen on (default: 8000; 0 picks a free one)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests for this host name (e.g. behind a reverse "
+                        "proxy); by default only the names of --host are (repeatable)")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     from chainrule.playground import serve
 
-    serve(args.host, args.port, on_ready=lambda url: print(
+    serve(args.host, args.port, allow_hosts=args.allow_host, on_ready=lambda url: print(
         f"chainrule playground: open {url}  (Ctrl+C to stop)", flush=True))
     return 0

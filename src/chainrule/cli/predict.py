@@ -20,6 +20,9 @@ Each image is compared with the training images first: a warning says when its b
 is the other way round (the digit data sets are light ink on a dark background: for a dark
 drawing on white paper, add --invert) or when its drawing is much smaller or larger than
 theirs (add --fit to crop the image to the drawing).
+
+A file that cannot be read (not an image, missing, too many pixels) is reported on stderr,
+one line each; the other files are still classified, and the exit status is 1.
 """
 
 EPILOG = """\
@@ -49,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chainrule.train import predict_images
+    from chainrule.train import predict_files
 
     if args.top < 1:
         raise ConfigError(f"--top must be >= 1, got {args.top}")
@@ -57,8 +60,8 @@ def main(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ImageWarning)
-        results = predict_images(args.run, args.images, top=args.top, invert=args.invert,
-                                 fit=args.fit, device=args.device)
+        results = predict_files(args.run, args.images, top=args.top, invert=args.invert,
+                                fit=args.fit, device=args.device)
     for w in caught:
         if issubclass(w.category, ImageWarning):
             print(f"chainrule predict: warning: {w.message}", file=sys.stderr)
@@ -66,12 +69,18 @@ def main(args: argparse.Namespace) -> int:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     if args.json:
         print(json.dumps([
-            {"image": str(path), "prediction": top[0][0],
-             "top": [{"class": c, "probability": p} for c, p in top]}
-            for path, top in zip(args.images, results)
+            {"image": r.path, "error": r.error} if r.error is not None else
+            {"image": r.path, "prediction": r.top[0][0],
+             "top": [{"class": c, "probability": p} for c, p in r.top]}
+            for r in results
         ], indent=2))
-        return 0
-    for path, top in zip(args.images, results):
-        ranked = "  ".join(f"{c} {p:.1%}" for c, p in top)
-        print(f"{path}: {top[0][0]}  ({ranked})")
-    return 0
+    else:
+        for r in results:
+            if r.top is not None:
+                ranked = "  ".join(f"{c} {p:.1%}" for c, p in r.top)
+                print(f"{r.path}: {r.top[0][0]}  ({ranked})")
+    sys.stdout.flush()
+    failed = [r for r in results if r.error is not None]
+    for r in failed:  # every file that could not be read, one line each; the rest predicted
+        print(f"chainrule predict: error: {r.error}", file=sys.stderr)
+    return 1 if failed else 0

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from chainrule.cli.arguments import add_command, add_device_argument
+from chainrule.cli.arguments import add_command, add_device_argument, image_size, track_given
+from chainrule.errors import ConfigError
 
 DESCRIPTION = """\
 Train a fully-connected network (an MLP) or a convolutional network (--model cnn) to
@@ -27,6 +28,9 @@ accuracy is kept); evaluate on the test split.
 The run folder (--out, default runs/<date-time>-<data>/) receives checkpoint.safetensors (the
 model, normalization, class names, optimizer/scheduler/RNG state), metrics.json and
 report.html (curves, confusion matrix, first-layer weights as images, misclassified images).
+A folder that holds a run already is refused (--overwrite replaces it, --resume continues
+it); while a run writes its folder is locked, so two runs never mix their files; a run that
+fails before its first checkpoint leaves no folder behind.
 """
 
 EPILOG = """\
@@ -41,6 +45,7 @@ examples:
   chainrule train --resume runs/20260101-120000-digits   # continue an interrupted run
   chainrule train --model cnn --data cifar10-jpeg.zip    # a ConvNet, see README's ConvNet
   chainrule train --model cnn --conv 32 32 pool 64 64 pool --data mnist --data-dir ~/data
+  chainrule train --resume runs/mnist --data-dir /mnt/data   # ... whose data has moved
   chainrule train --data mnist --device cuda         # on an NVIDIA GPU (CuPy)
   mpirun -n 4 chainrule train --batch-size 16        # 4 processes, global batch 4 x 16 = 64
 
@@ -69,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = add_command(subparsers, "train", DESCRIPTION, EPILOG,
                     help="train an image classifier (default: a 2-layer net on digits)")
+    track_given(p)
     data = p.add_argument_group("data")
     data.add_argument("--data", default="digits", metavar="NAME|PATH",
                       help="digits (default, embedded), mnist, fashion-mnist, cifar10, or a path: "
@@ -78,6 +84,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--data-dir", default=None, metavar="DIR",
                       help="where named data sets are looked for (default $CHAINRULE_DATA or "
                            "~/.chainrule/data; see 'chainrule datasets')")
+    data.add_argument("--image-size", type=image_size, default=None, metavar="N|HxW",
+                      help="resize an image folder's images to N x N or H x W pixels (needed "
+                           "when they differ in size; predict resizes new images to it too)")
+    data.add_argument("--label-column", default="label", metavar="NAME",
+                      help="the column of a .csv that holds the class (default label)")
     data.add_argument("--val-fraction", type=float, default=0.0, metavar="F",
                       help="share of the training images held out for validation, per class; "
                            "with one, the epoch of best validation accuracy is kept (default 0: "
@@ -142,14 +153,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="seed of the validation split, initialization, shuffling and dropout "
                           "(default 0; the test split is the data set's own, fixed)")
     run.add_argument("--out", default=None, metavar="DIR",
-                     help="run folder to write (default runs/<date-time>-<data>/)")
+                     help="run folder to write (default runs/<date-time>-<data>/); one that "
+                          "holds a run already is refused unless --overwrite")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the run in --out (its files are removed when the new run "
+                          "starts writing)")
     run.add_argument("--resume", default=None, metavar="RUN",
                      help="continue the run in folder RUN from its last checkpoint, with its "
-                          "stored settings (only --epochs and --out apply); the numbers are the "
-                          "same as if it had never stopped")
+                          "stored settings (only --epochs, --out, --overwrite, --device, and "
+                          "--data / --data-dir to point it at its data, apply); the numbers "
+                          "are the same as if it had never stopped")
     add_device_argument(run, "trains")
     run.add_argument("--quiet", action="store_true", help="no progress bar and epoch lines")
     p.set_defaults(func=main)
+
+
+#: The options ``--resume`` applies (every other setting is the resumed run's own).
+RESUME_OPTIONS = frozenset({"epochs", "out", "overwrite", "resume", "data", "data_dir",
+                            "device", "quiet"})
 
 
 def main(args: argparse.Namespace) -> int:
@@ -167,9 +188,18 @@ def main(args: argparse.Namespace) -> int:
     quiet = args.quiet or not main_rank  # only rank 0 prints
     console = Console(highlight=False)
     if args.resume is not None:
+        ignored = sorted(args.given - RESUME_OPTIONS)
+        if ignored:
+            names = ", ".join(f"--{name.replace('_', '-')}" for name in ignored)
+            raise ConfigError(f"{names}: not applied by --resume, which continues the run with "
+                              "the settings it was started with (only --epochs, --out, "
+                              "--overwrite, --data, --data-dir, --device and --quiet "
+                              "apply)")
         cfg = TrainConfig(epochs=args.epochs) if args.epochs is not None else None
         run_dir = args.out or args.resume
-        where = {"out": args.out, "resume": args.resume}
+        where = {"out": args.out, "resume": args.resume,
+                 "data": args.data if "data" in args.given else None,
+                 "data_dir": args.data_dir}
     else:
         cfg = TrainConfig(
             data=args.data, data_dir=args.data_dir, model=args.model,
@@ -179,6 +209,7 @@ def main(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, dropout=args.dropout, batchnorm=args.batchnorm,
             val_fraction=args.val_fraction, seed=args.seed, features=args.features,
             early_stopping=args.early_stopping, augment=args.augment,
+            image_size=args.image_size, label_column=args.label_column,
         )
         run_dir = comm.broadcast_object(str(args.out or default_run_dir(cfg)))
         if not quiet:
@@ -196,7 +227,7 @@ def main(args: argparse.Namespace) -> int:
         where = {"out": run_dir}
     try:
         result = train_run(cfg, progress=not quiet, console=console, device=args.device,
-                           **where)
+                           overwrite=args.overwrite, **where)
     except KeyboardInterrupt:
         if main_rank and (Path(run_dir) / CHECKPOINT_NAME).exists():
             print(f"chainrule train: the last finished epoch is saved; continue with "

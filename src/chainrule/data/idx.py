@@ -17,8 +17,11 @@ file ``(60000,)`` uint8 (magic ``0x00000801``).
 from __future__ import annotations
 
 import gzip
+import math
+import os
 import zlib
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -59,20 +62,24 @@ _IDX_TYPES = {
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's content, gunzipped when it starts with the gzip magic (not by its name)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except EOFError:
-        raise DataError(f"{path}: truncated gzip file (the download stopped early?)") from None
-    except (OSError, zlib.error) as e:
-        raise DataError(f"{path}: corrupt gzip file ({e})") from None
+#: Deflate cannot inflate a byte to more than about 1032 bytes: a gzip file whose IDX header
+#: announces more than this times its size is lying (an overflowing or corrupt header).
+_MAX_DEFLATE_RATIO = 1032
+_CHUNK = 1 << 20
+
+
+def _read_up_to(stream: IO[bytes], n: int) -> bytearray:
+    """Up to ``n`` bytes of ``stream`` (fewer at its end), never more: a bounded read."""
+    out = bytearray(n)
+    view, got = memoryview(out), 0
+    while got < n:
+        k = stream.readinto(view[got:got + _CHUNK])
+        if not k:
+            break
+        got += k
+    del view
+    del out[got:]
+    return out
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -80,43 +87,83 @@ def read_idx(path: str | Path) -> np.ndarray:
 
     Multi-byte types are converted from big-endian to the machine's byte order.
     Raises :class:`chainrule.DataError` naming the file for a wrong magic number, a
-    truncated file or trailing bytes.
+    truncated file, trailing bytes, or a header announcing more data than the file holds.
+    The header is read first and the data after it is read only up to the size the header
+    announces (a gzip file is inflated as a stream), so memory never exceeds that size.
 
     >>> read_idx("mnist/train-labels-idx1-ubyte.gz").shape      # doctest: +SKIP
     (60000,)
     """
     path = Path(path).expanduser()
-    raw = _read_bytes(path)
-    if len(raw) < 4:
-        raise DataError(f"{path}: truncated IDX file ({len(raw)} bytes, no 4-byte header)")
-    zero, type_code, ndim = int.from_bytes(raw[:2], "big"), raw[2], raw[3]
+    try:
+        f = open(path, "rb")  # closed below, with the gzip stream over it
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        gz = f.read(2) == _GZIP_MAGIC  # by its content, not by its name
+        f.seek(0)
+        if not gz:
+            return _read_stream(path, f, size, gz)
+        try:
+            with gzip.GzipFile(fileobj=f, mode="rb") as stream:
+                return _read_stream(path, stream, size, gz)
+        except EOFError:
+            raise DataError(f"{path}: truncated gzip file (the download stopped early?)") from None
+        except (OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+            raise DataError(f"{path}: corrupt gzip file ({e})") from None
+
+
+def _read_stream(path: Path, stream: IO[bytes], size: int, gz: bool) -> np.ndarray:
+    head = _read_up_to(stream, 4)
+    if len(head) < 4:
+        raise DataError(f"{path}: truncated IDX file ({len(head)} bytes, no 4-byte header)")
+    zero, type_code, ndim = int.from_bytes(head[:2], "big"), head[2], head[3]
     if zero != 0 or type_code not in _IDX_TYPES or ndim == 0:
         raise DataError(
-            f"{path}: wrong magic number 0x{raw[:4].hex()}: an IDX file starts with 0x0000, "
+            f"{path}: wrong magic number 0x{bytes(head).hex()}: an IDX file starts with 0x0000, "
             f"a type code (08 uint8, 09 int8, 0B int16, 0C int32, 0D float32, 0E float64) "
             f"and the number of dimensions (e.g. 0x00000803 for images, 0x00000801 for labels)"
         )
     header_len = 4 + 4 * ndim
-    if len(raw) < header_len:
+    dims = _read_up_to(stream, 4 * ndim)
+    if len(dims) < 4 * ndim:
         raise DataError(
             f"{path}: truncated IDX header: {ndim} dimensions need {header_len} bytes, "
-            f"the file has {len(raw)}"
+            f"the file has {4 + len(dims)}"
         )
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
     dtype = _IDX_TYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    found = len(raw) - header_len
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: a huge header cannot overflow
+    if not gz:
+        found = size - header_len
+        if found > expected:
+            raise DataError(
+                f"{path}: {found - expected:,} unexpected bytes after the {expected:,} bytes of "
+                f"data that the header {shape} announces (not an IDX file, or a corrupt one)"
+            )
+    elif expected > _MAX_DEFLATE_RATIO * size:
+        raise DataError(
+            f"{path}: the IDX header announces shape {shape} of {dtype.name} ({expected:,} "
+            f"bytes), more than a {size:,}-byte gzip file can hold (a corrupt header)"
+        )
+    if not gz and size - header_len < expected:
+        data = bytearray()  # too short: say so without reading it
+        found = size - header_len
+    else:
+        data = _read_up_to(stream, expected)
+        found = len(data)
     if found < expected:
         raise DataError(
             f"{path}: truncated IDX file: shape {shape} of {dtype.name} needs {expected:,} "
             f"bytes of data, the file has {found:,}"
         )
-    if found > expected:
+    if gz and stream.read(1):
         raise DataError(
-            f"{path}: {found - expected:,} unexpected bytes after the {expected:,} bytes of "
-            f"data that the header {shape} announces (not an IDX file, or a corrupt one)"
+            f"{path}: unexpected bytes after the {expected:,} bytes of data that the header "
+            f"{shape} announces (not an IDX file, or a corrupt one)"
         )
-    array = np.frombuffer(raw, dtype=dtype, count=expected // dtype.itemsize, offset=header_len)
+    array = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize)
     # A writable array in the machine's byte order (frombuffer's view is read-only).
     return array.reshape(shape).astype(dtype.newbyteorder("="))
 

@@ -22,7 +22,6 @@ are cached (see :func:`load_image_folder`).
 from __future__ import annotations
 
 import hashlib
-import io
 import mmap
 import os
 import zipfile
@@ -36,6 +35,7 @@ import numpy as np
 
 from chainrule.atomic import atomic_open
 from chainrule.data.datasets import DEFAULT_TEST_FRACTION, ImageDataset
+from chainrule.data.images import DECODE_ERRORS, check_member_size, open_image, pillow
 from chainrule.data.split import stratified_split_indices
 from chainrule.errors import DataError
 
@@ -48,14 +48,6 @@ _TEST_FOLDERS = ("test", "val", "valid", "validation")
 _SPLIT_FOLDERS = ("train", *_TEST_FOLDERS)
 _GRAY_MODES = frozenset({"1", "L", "LA", "La"})
 _WIDE_GRAY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
-
-
-def _pil() -> Any:
-    try:
-        from PIL import Image
-    except ImportError:
-        raise DataError("reading images needs Pillow: pip install 'chainrule[data]'") from None
-    return Image
 
 
 def _as_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
@@ -76,24 +68,18 @@ _FORMATS_BY_SUFFIX = {".png": ["PNG"], ".jpg": ["JPEG"], ".jpeg": ["JPEG"]}
 
 
 def _open(data: bytes, where: str) -> Any:
-    """Open with Pillow, trying the format the file name promises first (faster than probing)."""
-    Image = _pil()
-    formats = _FORMATS_BY_SUFFIX.get(PurePosixPath(where).suffix.lower())
-    if formats is not None:
-        try:
-            return Image.open(io.BytesIO(data), formats=formats)
-        except Image.UnidentifiedImageError:
-            pass  # e.g. a PNG saved as .jpg: let Pillow probe every format
-    return Image.open(io.BytesIO(data))
+    """Open with Pillow, trying the format the file name promises first (faster than probing);
+    an image of too many pixels is refused before it is decoded."""
+    return open_image(data, where, _FORMATS_BY_SUFFIX.get(PurePosixPath(where).suffix.lower()))
 
 
 def _decode(
     data: bytes, where: str, size: tuple[int, int] | None, channels: int | None
 ) -> np.ndarray:
     """One image as ``(H, W, C)`` uint8; ``channels`` 1 or 3 forces gray or RGB."""
-    Image = _pil()
+    Image = pillow()
+    img = _open(data, where)
     try:
-        img = _open(data, where)
         img.load()
         mode = img.mode
         if channels == 1 or (channels is None and mode in _GRAY_MODES | _WIDE_GRAY_MODES):
@@ -108,7 +94,7 @@ def _decode(
         if size is not None and img.size != (size[1], size[0]):
             img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
         array = np.asarray(img)
-    except (OSError, ValueError, SyntaxError) as e:  # UnidentifiedImageError is an OSError
+    except DECODE_ERRORS as e:  # truncated data, a broken decoder table, ...
         raise DataError(f"{where}: unreadable image ({e})") from None
     return array[..., None] if array.ndim == 2 else array
 
@@ -214,6 +200,8 @@ class _ZipReader:
 
     def read(self, rel: str) -> bytes:
         info = self.infos.get(rel)
+        if info is not None:
+            check_member_size(f"{self.path}/{rel}", info.file_size)
         try:
             if self.view is not None and info is not None and info.flag_bits & 0x1 == 0:
                 data = self._read_mapped(info)
@@ -226,6 +214,8 @@ class _ZipReader:
     def _read_mapped(self, info: zipfile.ZipInfo) -> bytes | None:
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             return None
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise zipfile.BadZipFile("a stored member's sizes differ")
         header = self.view[info.header_offset : info.header_offset + 30]
         if len(header) < 30 or header[:4] != b"PK\x03\x04":
             raise zipfile.BadZipFile("bad local file header")
@@ -234,7 +224,13 @@ class _ZipReader:
         raw = self.view[start : start + info.compress_size]
         if len(raw) != info.compress_size:
             raise zipfile.BadZipFile("truncated member")
-        data = raw if info.compress_type == zipfile.ZIP_STORED else zlib.decompress(raw, -15)
+        if info.compress_type == zipfile.ZIP_STORED:
+            data = raw
+        else:  # never more than the declared size (checked before), whatever the data says
+            data = zlib.decompressobj(-15).decompress(raw, info.file_size + 1)
+            if len(data) != info.file_size:
+                raise zipfile.BadZipFile(f"inflates to {len(data):,}+ bytes, not the "
+                                         f"{info.file_size:,} its header declares")
         if zlib.crc32(data) != info.CRC:
             raise zipfile.BadZipFile("CRC check failed")
         return data
@@ -303,7 +299,7 @@ def _stack(arrays: list[np.ndarray], files: list[str], tree: _Tree) -> np.ndarra
             f"{tree.label}: images have different sizes: {tree.where(files[0])} is "
             f"{first[0]}x{first[1]} but {tree.where(files[odd])} is "
             f"{arrays[odd].shape[0]}x{arrays[odd].shape[1]} (height x width); pass "
-            f"size=(height, width) (--image-size) to resize them all"
+            f"size=(height, width) (--image-size HxW) to resize them all"
         )
     if len({a.shape[2] for a in arrays}) > 1:  # some gray, some colour: all become RGB
         arrays = [np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a for a in arrays]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.checks import check_int, check_real, in_range
 from chainrule.errors import ShapeError
 from chainrule.features._common import as_image_batch, batch_slices
 
@@ -53,12 +54,15 @@ class BagOfWords:
         eps: float = 0.01,
         seed: int = 0,
     ) -> None:
-        for label, value in (("patch_size", patch_size), ("n_words", n_words),
-                             ("n_patches", n_patches)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"BagOfWords: {label} must be a positive int, got {value!r}")
-        if stride is not None and (int(stride) != stride or stride < 1):
-            raise ValueError(f"BagOfWords: stride must be a positive int, got {stride!r}")
+        for label, value, high in (("patch_size", patch_size, 64), ("n_words", n_words, 10_000),
+                                   ("n_patches", n_patches, 1_000_000)):
+            if not in_range(value, low=1, high=high) or int(value) != value:
+                raise ValueError(f"BagOfWords: {label} must be a positive int <= {high:,}, "
+                                 f"got {value!r}")
+        if stride is not None and (not in_range(stride, low=1, high=64) or int(stride) != stride):
+            raise ValueError(f"BagOfWords: stride must be a positive int <= 64, got {stride!r}")
+        check_real("BagOfWords", "eps", eps, low=0.0)
+        check_int("BagOfWords", "seed", seed, low=0)
         if n_patches < n_words:
             raise ValueError(f"BagOfWords: n_patches ({n_patches}) must be >= n_words ({n_words})")
         self.patch_size = int(patch_size)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from chainrule.checks import check_int, check_real
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.features._common import as_image_batch, batch_slices
 from chainrule.features.bow import BagOfWords
@@ -63,9 +64,15 @@ class HOG(_Extractor):
     def __init__(self, cell_size: int = 8, orientations: int = 9, block_size: int = 2,
                  block_norm: str | None = "L2-Hys", color: str = "max",
                  transform_sqrt: bool = False) -> None:
-        self._config = {"cell_size": int(cell_size), "orientations": int(orientations),
-                        "block_size": int(block_size), "block_norm": block_norm,
-                        "color": color, "transform_sqrt": bool(transform_sqrt)}
+        if not isinstance(transform_sqrt, bool):
+            raise ValueError(f"hog: transform_sqrt must be true or false, got {transform_sqrt!r}")
+        self._config = {"cell_size": check_int("hog", "cell_size", cell_size, low=1, high=256),
+                        "orientations": check_int("hog", "orientations", orientations, low=1,
+                                                  high=360),
+                        "block_size": check_int("hog", "block_size", block_size, low=1,
+                                                high=16),
+                        "block_norm": block_norm, "color": color,
+                        "transform_sqrt": transform_sqrt}
         # Validate now, not at the first transform.
         hog(np.zeros((0, cell_size * block_size, cell_size * block_size, 1), np.uint8),
             **self._config)
@@ -85,7 +92,10 @@ class ColorHistogram(_Extractor):
     name = "color"
 
     def __init__(self, bins: int = 10, channel: str = "hue") -> None:
-        self._config = {"bins": int(bins), "channel": channel}
+        # 'joint' has bins^3 entries: 64^3 is already 262,144 features per image
+        high = 64 if channel == "joint" else 256
+        self._config = {"bins": check_int("color", "bins", bins, low=1, high=high),
+                        "channel": channel}
         color_histogram(np.zeros((0, 1, 1, 3), np.uint8), **self._config)
 
     def transform(self, images: np.ndarray) -> np.ndarray:
@@ -102,9 +112,17 @@ class GaborFeatures(_Extractor):
 
     def __init__(self, frequencies: Sequence[float] = (0.1, 0.2, 0.3), orientations: int = 4,
                  bandwidth: float = 1.0, grid: int = 2) -> None:
+        if isinstance(frequencies, (str, bytes)) or not isinstance(frequencies, Sequence) \
+                or not 1 <= len(frequencies) <= 16:
+            raise ValueError(f"gabor: frequencies must be a list of 1 to 16 numbers, "
+                             f"got {frequencies!r}")
+        for f in frequencies:
+            # below 0.02 cycles/pixel a kernel is hundreds of pixels wide; above 0.5 it aliases
+            check_real("gabor", "each frequency", f, low=0.02, high=0.5)
+        check_int("gabor", "orientations", orientations, low=1, high=64)
+        check_real("gabor", "bandwidth", bandwidth, low=0.5, high=8.0)
+        check_int("gabor", "grid", grid, low=1, high=64)
         self.bank = gabor_bank(frequencies, orientations, bandwidth)
-        if int(grid) != grid or grid < 1:
-            raise ValueError(f"GaborFeatures: grid must be a positive int, got {grid!r}")
         self._config = {"frequencies": [float(f) for f in frequencies],
                         "orientations": int(orientations), "bandwidth": float(bandwidth),
                         "grid": int(grid)}
@@ -154,7 +172,7 @@ class FeaturePipeline:
             raise ValueError(f"FeaturePipeline: extractor names must be unique, got {names}")
         self.extractors = list(extractors)
         self.standardize = bool(standardize)
-        self.batch_size = int(batch_size)
+        self.batch_size = check_int("FeaturePipeline", "batch_size", batch_size, low=1)
         self.progress = progress
         self.image_shape: tuple[int, int, int] | None = None
         self.mean: np.ndarray | None = None

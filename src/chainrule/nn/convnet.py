@@ -30,7 +30,7 @@ from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm2d
 from chainrule.nn.pooling import AdaptiveAvgPool2d, MaxPool2d
 
-__all__ = ["ConvNet", "default_conv_spec", "parse_conv_spec"]
+__all__ = ["ConvNet", "convnet_state_shapes", "default_conv_spec", "parse_conv_spec"]
 
 #: The word for a 2x2 max pool in a spec (``M`` is VGG's own notation).
 POOL_WORDS = ("pool", "p", "m", "max")
@@ -134,3 +134,48 @@ class ConvNet(Sequential):
     def spec(self) -> str:
         """The blocks as a spec string, ``'32 32 pool 64'``."""
         return " ".join(str(b) for b in self.blocks)
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"ConvNet config: {name} must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def convnet_state_shapes(args: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The state dict's names and shapes of ``ConvNet(**args)``, allocating nothing (a
+    checkpoint's architecture is checked against its tensors with this).
+
+    >>> convnet_state_shapes({"in_channels": 1, "num_classes": 2, "blocks": [4]})["0.weight"]
+    (4, 1, 3, 3)
+    """
+    channels = _count("in_channels", args["in_channels"])
+    classes = _count("num_classes", args["num_classes"])
+    batchnorm = args.get("batchnorm", True)
+    dropout = args.get("dropout", 0.0)
+    if not isinstance(batchnorm, bool):
+        raise ValueError(f"ConvNet config: batchnorm must be true or false, got {batchnorm!r}")
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) \
+            or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"ConvNet config: dropout must be a number in [0, 1), got {dropout!r}")
+    shapes: dict[str, tuple[int, ...]] = {}
+    i = 0
+    for block in parse_conv_spec(args["blocks"]):
+        if block == "pool":
+            i += 1
+            continue
+        shapes[f"{i}.weight"] = (int(block), channels, 3, 3)
+        if not batchnorm:
+            shapes[f"{i}.bias"] = (int(block),)
+        i += 1
+        if batchnorm:
+            for key in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{i}.{key}"] = (int(block),)
+            shapes[f"{i}.num_batches_tracked"] = ()
+            i += 1
+        i += 1  # ReLU
+        channels = int(block)
+    i += 2 + (dropout > 0)  # global average pooling, Flatten, Dropout
+    shapes[f"{i}.weight"], shapes[f"{i}.bias"] = (classes, channels), (classes,)
+    return shapes
+

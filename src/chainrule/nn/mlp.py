@@ -26,12 +26,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainrule.nn.activations import activation as make_activation
-from chainrule.nn.convnet import ConvNet
+from chainrule.nn.convnet import ConvNet, convnet_state_shapes
 from chainrule.nn.layers import Dropout, Linear, Sequential
 from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm1d
 
-__all__ = ["MLP", "build_model"]
+__all__ = ["MLP", "build_model", "state_shapes"]
 
 
 class MLP(Sequential):
@@ -64,20 +64,19 @@ class MLP(Sequential):
         for name in set(names):
             make_activation(name, **kwargs)  # validate the names before building anything
         layers: list[Module] = []
-        width = int(in_features)
-        for h, name in zip(hidden_sizes, names):
-            pieces = int(kwargs.get("pieces", 2)) if name == "maxout" else 1
-            layers.append(Linear(width, h * pieces, dtype=dtype, device=device))
-            if batchnorm:
-                layers.append(BatchNorm1d(h * pieces, dtype=dtype, device=device))
-            act = make_activation(name, **kwargs)
-            if dtype is not None or device is not None:
-                act.to(device=device, dtype=dtype)
-            layers.append(act)
-            if dropout > 0:
+        for kind, size, name in _plan(in_features, hidden_sizes, out_features, names, kwargs,
+                                      dropout, batchnorm):
+            if kind == "linear":
+                layers.append(Linear(*size, dtype=dtype, device=device))
+            elif kind == "batchnorm":
+                layers.append(BatchNorm1d(size[0], dtype=dtype, device=device))
+            elif kind == "activation":
+                act = make_activation(name, **kwargs)
+                if dtype is not None or device is not None:
+                    act.to(device=device, dtype=dtype)
+                layers.append(act)
+            else:
                 layers.append(Dropout(dropout))
-            width = h
-        layers.append(Linear(width, int(out_features), dtype=dtype, device=device))
         super().__init__(*layers)
         self.in_features = int(in_features)
         self.hidden = hidden_sizes
@@ -117,13 +116,86 @@ def _layer_activations(activation: str | Sequence[str], layers: int,
     return names
 
 
+def _plan(in_features: int, hidden: list[int], out_features: int, names: list[str],
+          activation_kwargs: dict[str, Any], dropout: float, batchnorm: bool
+          ) -> list[tuple[str, tuple[int, ...], str]]:
+    """The layers of an MLP in order, ``(kind, sizes, activation name)``: one place for
+    building it and for its state's shapes."""
+    plan: list[tuple[str, tuple[int, ...], str]] = []
+    width = int(in_features)
+    for h, name in zip(hidden, names):
+        pieces = int(activation_kwargs.get("pieces", 2)) if name == "maxout" else 1
+        plan.append(("linear", (width, h * pieces), name))
+        if batchnorm:
+            plan.append(("batchnorm", (h * pieces,), name))
+        plan.append(("activation", (h * pieces,), name))
+        if dropout > 0:
+            plan.append(("dropout", (), name))
+        width = h
+    plan.append(("linear", (width, int(out_features)), ""))
+    return plan
+
+
+_MLP_KEYS = ("in_features", "hidden", "out_features", "activation", "dropout", "batchnorm",
+             "activation_kwargs")
+
+
 #: Model types ``build_model`` rebuilds: class, accepted keys, required keys.
 _MODELS: dict[str, tuple[type, tuple[str, ...], tuple[str, ...]]] = {
-    "MLP": (MLP, ("in_features", "hidden", "out_features", "activation", "dropout",
-                  "batchnorm", "activation_kwargs"), ("in_features", "hidden", "out_features")),
+    "MLP": (MLP, _MLP_KEYS, ("in_features", "hidden", "out_features")),
     "ConvNet": (ConvNet, ("in_channels", "num_classes", "blocks", "batchnorm", "dropout"),
                 ("in_channels", "num_classes", "blocks")),
 }
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"MLP config: {name} must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def state_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The state dict's names and shapes of ``build_model(config)``, allocating nothing.
+
+    A checkpoint is untrusted input: its architecture is checked against the stored
+    tensors with this before a model of that architecture is built.
+
+    >>> state_shapes({"in_features": 4, "hidden": [8], "out_features": 3})
+    {'0.weight': (8, 4), '0.bias': (8,), '2.weight': (3, 8), '2.bias': (3,)}
+    """
+    cls, args = _checked_config(config)
+    if cls is ConvNet:
+        return convnet_state_shapes(args)
+    hidden = args["hidden"]
+    hidden = [hidden] if isinstance(hidden, int) and not isinstance(hidden, bool) else hidden
+    if not isinstance(hidden, list):
+        raise ValueError(f"MLP config: hidden must be a list of sizes, got {hidden!r}")
+    hidden = [_whole("each hidden size", h) for h in hidden]
+    activation = args.get("activation", "relu")
+    if not isinstance(activation, (str, list)):
+        raise ValueError(f"MLP config: activation must be a name or a list of names, "
+                         f"got {activation!r}")
+    kwargs = args.get("activation_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"MLP config: activation_kwargs must be a dict, got {kwargs!r}")
+    names = _layer_activations(activation, len(hidden), kwargs)
+    if "maxout" in names:
+        _whole("maxout pieces", kwargs.get("pieces", 2))
+    shapes: dict[str, tuple[int, ...]] = {}
+    plan = _plan(_whole("in_features", args["in_features"]), hidden,
+                 _whole("out_features", args["out_features"]), names, kwargs,
+                 args.get("dropout", 0.0) or 0.0, bool(args.get("batchnorm", False)))
+    for i, (kind, size, name) in enumerate(plan):
+        if kind == "linear":
+            shapes[f"{i}.weight"], shapes[f"{i}.bias"] = (size[1], size[0]), (size[1],)
+        elif kind == "batchnorm":
+            for key in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{i}.{key}"] = size
+            shapes[f"{i}.num_batches_tracked"] = ()
+        elif kind == "activation" and name == "prelu":
+            shapes[f"{i}.weight"] = (_whole("prelu num_parameters",
+                                            kwargs.get("num_parameters", 1)),)
+    return shapes
 
 
 def build_model(config: dict[str, Any]) -> Module:
@@ -133,6 +205,13 @@ def build_model(config: dict[str, Any]) -> Module:
     (``"type"`` defaults to ``"MLP"``; ``"hidden": []`` gives a linear classifier) or
     ``{"type": "ConvNet", "in_channels": 3, "num_classes": 10, "blocks": [32, "pool"]}``.
     """
+    cls, args = _checked_config(config)
+    return cls(**args)
+
+
+def _checked_config(config: Any) -> tuple[type, dict[str, Any]]:
+    """The model class of ``config`` and its constructor's arguments, or an error naming
+    what is wrong."""
     if not isinstance(config, dict):
         raise TypeError(f"build_model: config must be a dict, got {type(config).__name__}")
     kind = config.get("type", "MLP")
@@ -148,4 +227,4 @@ def build_model(config: dict[str, Any]) -> Module:
     missing = [k for k in required if k not in args]
     if missing:
         raise ValueError(f"build_model: {kind} config is missing {missing}")
-    return cls(**args)
+    return cls, args

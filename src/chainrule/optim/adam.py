@@ -19,6 +19,7 @@ from typing import Any
 
 from chainrule._tensor import Tensor
 from chainrule.backend import inplace, namespace
+from chainrule.checks import in_range
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -53,7 +54,7 @@ class Adam(Optimizer):
             if not 0.0 <= b < 1.0:
                 raise ValueError(f"{name}: invalid beta parameter at index {i}: {b} "
                                  "(betas must be in [0, 1))")
-        if group["eps"] < 0:
+        if not in_range(group["eps"], low=0.0):
             raise ValueError(f"{name}: invalid epsilon {group['eps']} (must be >= 0)")
 
     def update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chainrule.checks import check_int, check_real, in_range
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = [
@@ -70,6 +71,7 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
+        last_epoch = check_int(type(self).__name__, "last_epoch", last_epoch, low=-1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -107,6 +109,13 @@ class LRScheduler:
             self.last_epoch = epoch
             closed = getattr(self, "_closed_form_lr", None)
             values = closed() if closed is not None else self.get_lr()
+        values = list(values)
+        for i, lr in enumerate(values):
+            if not in_range(lr, low=0.0):
+                raise ValueError(
+                    f"{type(self).__name__}: step {self.last_epoch} gives parameter group {i} "
+                    f"the learning rate {lr!r}; a learning rate must be a finite number >= 0"
+                )
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
@@ -157,10 +166,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size}")
-        self.step_size = int(step_size)
-        self.gamma = gamma
+        self.step_size = check_int("StepLR", "step_size", step_size, low=1)
+        self.gamma = check_real("StepLR", "gamma", gamma, low=0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -177,8 +184,9 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.milestones = Counter(int(m) for m in milestones)
-        self.gamma = gamma
+        self.milestones = Counter(check_int("MultiStepLR", "each milestone", m, low=0)
+                                  for m in milestones)
+        self.gamma = check_real("MultiStepLR", "gamma", gamma, low=0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -196,7 +204,8 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every step: ``a_0 gamma^t``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
+        # gamma <= 0 would make the learning rate 0 or negative (gradient ascent)
+        self.gamma = check_real("ExponentialLR", "gamma", gamma, low=0.0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -217,10 +226,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        if T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
-        self.T_max = int(T_max)
-        self.eta_min = eta_min
+        self.T_max = check_int("CosineAnnealingLR", "T_max", T_max, low=1)
+        self.eta_min = check_real("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -250,11 +257,9 @@ class LinearLR(LRScheduler):
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
         if not 0 <= end_factor <= 1:
             raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor}")
-        if total_iters < 1:
-            raise ValueError(f"LinearLR: total_iters must be >= 1, got {total_iters}")
         self.start_factor = start_factor
         self.end_factor = end_factor
-        self.total_iters = int(total_iters)
+        self.total_iters = check_int("LinearLR", "total_iters", total_iters, low=1)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -281,9 +286,7 @@ class LinearDecayLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, total_steps: int, last_epoch: int = -1) -> None:
-        if total_steps < 1:
-            raise ValueError(f"LinearDecayLR: total_steps must be >= 1, got {total_steps}")
-        self.total_steps = int(total_steps)
+        self.total_steps = check_int("LinearDecayLR", "total_steps", total_steps, low=1)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -339,7 +342,10 @@ class SequentialLR(LRScheduler):
             raise ValueError(f"SequentialLR expects len(milestones) = len(schedulers) - 1, got "
                              f"{len(milestones)} milestones for {len(schedulers)} schedulers")
         self._schedulers = list(schedulers)
-        self._milestones = [int(m) for m in milestones]
+        self._milestones = [check_int("SequentialLR", "each milestone", m, low=1)
+                            for m in milestones]
+        if self._milestones != sorted(set(self._milestones)):
+            raise ValueError(f"SequentialLR: milestones must increase, got {list(milestones)}")
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:
@@ -395,8 +401,14 @@ class ReduceLROnPlateau(LRScheduler):
                  cooldown: int = 0, min_lr: float | Sequence[float] = 0.0,
                  eps: float = 1e-8) -> None:
         _check_optimizer(optimizer)
-        if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor}")
+        owner = "ReduceLROnPlateau"
+        if not in_range(factor, low=0.0, high=1.0, low_open=True, high_open=True):
+            raise ValueError(f"{owner}: factor must be in (0, 1) (it is < 1.0 to reduce), "
+                             f"got {factor!r}")
+        patience = check_int(owner, "patience", patience, low=0)
+        cooldown = check_int(owner, "cooldown", cooldown, low=0)
+        threshold = check_real(owner, "threshold", threshold, low=0.0)
+        eps = check_real(owner, "eps", eps, low=0.0)
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
@@ -407,9 +419,9 @@ class ReduceLROnPlateau(LRScheduler):
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n:
                 raise ValueError(f"ReduceLROnPlateau: expected {n} min_lrs, got {len(min_lr)}")
-            self.min_lrs = [float(m) for m in min_lr]
+            self.min_lrs = [float(check_real(owner, "min_lr", m, low=0.0)) for m in min_lr]
         else:
-            self.min_lrs = [float(min_lr)] * n
+            self.min_lrs = [float(check_real(owner, "min_lr", min_lr, low=0.0))] * n
         self.factor = factor
         self.patience = patience
         self.threshold = threshold

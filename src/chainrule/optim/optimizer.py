@@ -15,14 +15,13 @@ moves it there too.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from chainrule import backend
 from chainrule._tensor import Tensor
 from chainrule.autograd import enable_grad
+from chainrule.checks import in_range
 
 __all__ = ["Optimizer"]
 
@@ -83,11 +82,11 @@ class Optimizer:
     def _validate(self, group: dict[str, Any]) -> None:
         """Check hyperparameters; subclasses extend it."""
         lr = group.get("lr")
-        if not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr < 0:
+        if not in_range(lr, low=0.0):
             raise ValueError(f"{type(self).__name__}: invalid learning rate {lr!r} "
                              "(must be a number >= 0)")
         wd = group.get("weight_decay", 0.0)
-        if wd < 0:
+        if not in_range(wd, low=0.0):
             raise ValueError(f"{type(self).__name__}: invalid weight_decay {wd} (must be >= 0)")
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -175,8 +174,9 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if p.grad.shape != p.data.shape:
-                    raise ValueError(f"{type(self).__name__}: gradient of shape {p.grad.shape} "
+                if getattr(p.grad, "shape", None) != p.data.shape:
+                    got = getattr(p.grad, "shape", type(p.grad).__name__)
+                    raise ValueError(f"{type(self).__name__}: gradient of shape {got} "
                                      f"does not match its parameter's shape {p.data.shape}")
                 state = self.state.get(p)
                 if state is None:

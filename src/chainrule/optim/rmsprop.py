@@ -16,6 +16,7 @@ from typing import Any
 
 from chainrule._tensor import Tensor
 from chainrule.backend import inplace, namespace
+from chainrule.checks import in_range
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -37,9 +38,12 @@ class RMSprop(Optimizer):
 
     def _validate(self, group: dict[str, Any]) -> None:
         super()._validate(group)
-        for name in ("alpha", "eps", "momentum"):
-            if group[name] < 0:
+        for name in ("eps", "momentum"):
+            if not in_range(group[name], low=0.0):
                 raise ValueError(f"RMSprop: invalid {name} {group[name]} (must be >= 0)")
+        if not in_range(group["alpha"], low=0.0, high=1.0):
+            # alpha > 1 gives the squared average negative weights: sqrt of it is NaN
+            raise ValueError(f"RMSprop: invalid alpha {group['alpha']} (must be in [0, 1])")
 
     def update(self, group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
         lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]

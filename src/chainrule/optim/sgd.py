@@ -16,6 +16,7 @@ from typing import Any
 
 from chainrule._tensor import Tensor
 from chainrule.backend import copy, inplace
+from chainrule.checks import in_range
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -42,8 +43,10 @@ class SGD(Optimizer):
 
     def _validate(self, group: dict[str, Any]) -> None:
         super()._validate(group)
-        if group["momentum"] < 0:
+        if not in_range(group["momentum"], low=0.0):
             raise ValueError(f"SGD: invalid momentum {group['momentum']} (must be >= 0)")
+        if not in_range(group["dampening"], low=0.0, high=1.0):
+            raise ValueError(f"SGD: invalid dampening {group['dampening']} (must be in [0, 1])")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum requires momentum > 0 and dampening = 0")
 

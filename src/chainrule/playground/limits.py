@@ -6,7 +6,10 @@ script posing as one) from taking the machine: a net is at most ``MAX_LAYERS`` h
 layers of ``MAX_NEURONS`` neurons, a data set at most ``MAX_POINTS`` points, an upload at
 most ``MAX_CSV_BYTES``, a WebSocket message at most ``MAX_MESSAGE_BYTES``, and a tab may
 send at most ``RATE_MESSAGES`` messages per ``RATE_WINDOW_S`` seconds. Idle sessions
-expire after ``SESSION_TTL_S`` seconds and at most ``MAX_SESSIONS`` live at once.
+expire after ``SESSION_TTL_S`` seconds and at most ``MAX_SESSIONS`` live at once. Work is
+bounded by what it costs, not by the messages that ask for it: ``WORKERS`` threads do all
+of it, and each session may use ``WORK_SHARE`` CPU seconds per second
+(:mod:`chainrule.playground.work`).
 
 >>> from chainrule.playground import limits
 >>> limits.check_int("batch_size", 10, 1, limits.MAX_BATCH)
@@ -16,6 +19,7 @@ expire after ``SESSION_TTL_S`` seconds and at most ``MAX_SESSIONS`` live at once
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import deque
 from typing import Any
@@ -38,6 +42,9 @@ __all__ = [
     "RATE_MESSAGES",
     "RATE_WINDOW_S",
     "SESSION_TTL_S",
+    "WORKERS",
+    "WORK_BURST_S",
+    "WORK_SHARE",
     "LimitError",
     "RateLimiter",
     "check_choice",
@@ -61,6 +68,11 @@ RATE_MESSAGES = 120  #: messages a tab may send ...
 RATE_WINDOW_S = 2.0  #: ... within this many seconds
 SESSION_TTL_S = 15 * 60  #: an idle session (no message, no open socket) expires after this
 MAX_SESSIONS = 32  #: sessions alive at once
+#: threads that train and draw for all sessions (the event loop never does): at most half
+#: the cores, so that the loop always gets a core to answer requests on
+WORKERS = max(1, min(4, (os.cpu_count() or 2) // 2))
+WORK_SHARE = 0.5  #: CPU seconds of work a session may use per second ...
+WORK_BURST_S = 1.0  #: ... saved up to this many seconds
 
 
 class LimitError(ChainruleError, ValueError):

@@ -18,12 +18,19 @@ Messages from the page (``{"type": ..., ...}``): ``config`` (``changes``: fields
 ``data`` (the points), ``frame`` (heat maps, losses, weights), ``backprop`` (an SVG),
 ``error`` (``message``), ``expired``.
 
-Training runs in this process with chainrule: while a session plays, a task steps
-``steps_per_frame`` epochs, computes one frame (one batched forward pass) and sends it, then
-yields to the event loop. Nothing the page sends is ever executed: every message is parsed
-as JSON and checked field by field against :mod:`chainrule.playground.limits`; a bad one
-gets an ``error`` reply and the session goes on. A WebSocket opened by a page of another
-origin (another web site in the same browser) is refused.
+Training runs in this process with chainrule, but never on the event loop: while a session
+plays, a task has a worker thread step up to ``steps_per_frame`` epochs (at most
+``FRAME_BUDGET_S`` of work) and compute one frame (one batched forward pass), sends it, and
+waits for the next. Every call that trains or draws goes through the session's
+:class:`~chainrule.playground.work.SessionWorker`: one at a time, within the session's work
+budget, so one tab cannot stall the others or the page itself. A diverging session (its
+loss NaN) pauses, says so, and recovers with Reset or a new setting. Nothing the page sends
+is ever executed: every message is parsed as JSON and checked field by field against
+:mod:`chainrule.playground.limits`; a bad one gets an ``error`` reply and the session goes
+on. A WebSocket opened by a page of another origin (another web site in the same browser)
+is refused, and so is any request whose ``Host`` is not a name the server is bound to (DNS
+rebinding; :mod:`chainrule.playground.hosts`). A client that goes away mid-send ends its
+session quietly.
 
 >>> from starlette.testclient import TestClient
 >>> with TestClient(create_app()).websocket_connect("/ws") as ws:   # doctest: +SKIP
@@ -36,85 +43,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import secrets
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 from chainrule.playground import limits
-from chainrule.playground.config import ACTIVATIONS, OPTIMIZERS, Config
+from chainrule.playground.config import ACTIVATIONS, OPTIMIZERS
 from chainrule.playground.datasets import CLASSIFICATION_DATASETS, FEATURES, REGRESSION_DATASETS
+from chainrule.playground.hosts import HostCheck
 from chainrule.playground.limits import LimitError, RateLimiter
+from chainrule.playground.manager import Entry, SessionManager
 from chainrule.playground.session import Session
 
 __all__ = ["FRAME_INTERVAL_S", "SessionManager", "create_app"]
 
 #: Shortest time between two frames of a playing session (caps the frame rate at 30/s).
 FRAME_INTERVAL_S = 1 / 30
-#: Longest time one frame may spend training before it is sent (keeps the server responsive).
-FRAME_BUDGET_S = 0.25
+#: Longest time one frame may spend training before it is sent (keeps the frames coming).
+FRAME_BUDGET_S = 0.1
 #: Shortest time between two backprop-view updates while training runs.
 BACKPROP_INTERVAL_S = 1.0
-
-
-@dataclass
-class Entry:
-    """A live session and its bookkeeping."""
-
-    session: Session
-    last_seen: float = field(default_factory=time.monotonic)
-    sockets: int = 0
-    playing: bool = False
-    backprop_index: int | None = None
-    backprop_sent: float = 0.0
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class SessionManager:
-    """All sessions of one server, by their unguessable id; idle ones expire."""
-
-    def __init__(self, ttl: float = limits.SESSION_TTL_S, max_sessions: int = limits.MAX_SESSIONS):
-        self.ttl = ttl
-        self.max_sessions = max_sessions
-        self.entries: dict[str, Entry] = {}
-
-    def create(self) -> tuple[str, Entry]:
-        """A new session; a ``LimitError`` when ``max_sessions`` are alive even after expiry."""
-        self.expire()
-        if len(self.entries) >= self.max_sessions:
-            raise LimitError(
-                f"the server already runs {self.max_sessions} sessions; close a tab or try later"
-            )
-        sid = secrets.token_urlsafe(16)
-        entry = Entry(Session(Config()))
-        self.entries[sid] = entry
-        return sid, entry
-
-    def get(self, sid: str) -> Entry | None:
-        entry = self.entries.get(sid)
-        if entry is not None and self._expired(entry, time.monotonic()):
-            self.remove(sid)
-            return None
-        return entry
-
-    def remove(self, sid: str) -> None:
-        entry = self.entries.pop(sid, None)
-        if entry is not None:
-            entry.playing = False
-            entry.wake.set()
-
-    def _expired(self, entry: Entry, now: float) -> bool:
-        return now - entry.last_seen > self.ttl
-
-    def expire(self) -> list[str]:
-        """Remove every session idle for longer than ``ttl``; returns their ids."""
-        now = time.monotonic()
-        gone = [sid for sid, e in self.entries.items() if self._expired(e, now)]
-        for sid in gone:
-            self.remove(sid)
-        return gone
+#: Received messages waiting for their turn, in bytes (two of the largest messages).
+MAX_QUEUED_BYTES = 2 * limits.MAX_MESSAGE_BYTES
 
 
 def _static(name: str) -> bytes:
@@ -132,13 +84,20 @@ def _choices() -> dict[str, Any]:
 
 
 def create_app(
-    *, session_ttl: float = limits.SESSION_TTL_S, max_sessions: int = limits.MAX_SESSIONS
+    *, session_ttl: float = limits.SESSION_TTL_S, max_sessions: int = limits.MAX_SESSIONS,
+    allowed_hosts: Iterable[str] | None = None, any_ip: bool = False,
 ) -> Any:
-    """The Starlette application (one :class:`SessionManager` per app)."""
+    """The Starlette application (one :class:`SessionManager` and worker pool per app).
+
+    ``allowed_hosts``: the ``Host`` names it answers to (``any_ip``: and every IP address;
+    :func:`~chainrule.playground.hosts.allowed_hosts` computes them for a bind address);
+    ``None`` checks no ``Host`` (tests, or a proxy in front that does).
+    """
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route, WebSocketRoute
-    from starlette.websockets import WebSocket, WebSocketDisconnect
+    from starlette.websockets import WebSocket
 
     manager = SessionManager(ttl=session_ttl, max_sessions=max_sessions)
     security_headers = {
@@ -172,16 +131,16 @@ def create_app(
                                 status_code=404)
         entry.last_seen = time.monotonic()
         kind = request.path_params["kind"]
-        if kind == "checkpoint":
-            body = exporter.checkpoint_bytes(entry.session)
+        if kind == "checkpoint":  # in the session's worker: never beside a training step
+            body = await entry.worker.run(exporter.checkpoint_bytes, entry.session)
             return Response(body, media_type="application/octet-stream", headers={
                 "Content-Disposition": 'attachment; filename="playground.safetensors"'})
         if kind == "script":
-            body = exporter.script(entry.session).encode("utf-8")
+            body = (await entry.worker.run(exporter.script, entry.session)).encode("utf-8")
             return Response(body, media_type="text/x-python; charset=utf-8", headers={
                 "Content-Disposition": 'attachment; filename="playground_model.py"'})
         if kind == "data":
-            body = exporter.points_csv(entry.session).encode("utf-8")
+            body = (await entry.worker.run(exporter.points_csv, entry.session)).encode("utf-8")
             return Response(body, media_type="text/csv; charset=utf-8", headers={
                 "Content-Disposition": f'attachment; filename="{exporter.DATA_NAME}"'})
         return JSONResponse({"error": f"unknown export {kind[:40]!r}"}, status_code=404)
@@ -200,27 +159,30 @@ def create_app(
             await websocket.close(code=1013)
             return
         conn = _Connection(websocket, manager, sid, entry)
-        ticker = asyncio.create_task(conn.run_training())
+        tasks = [asyncio.create_task(conn.run_training()),
+                 asyncio.create_task(conn.run_messages())]
         try:
             await conn.send({"type": "hello", "session": sid, "limits": limits.public(),
                              "choices": _choices()})
             await conn.send_all()
-            while True:
+            # Always reading, even while a message's work waits for the session's budget: a
+            # client that goes away is noticed at once, and nothing more is sent to it.
+            while not conn.closed:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                await conn.handle(message)
-                if conn.closed:
-                    break
-        except WebSocketDisconnect:
+                await conn.enqueue(message)
+        except Exception:  # the client went away mid-send: its session just ends
             pass
         finally:
             conn.closed = True
             entry.playing = False
             entry.wake.set()
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await ticker
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             manager.remove(sid)
 
     async def sweeper() -> None:
@@ -235,7 +197,10 @@ def create_app(
             yield
         finally:
             task.cancel()
+            manager.pool.shutdown(wait=False, cancel_futures=True)
 
+    middleware = [] if allowed_hosts is None else [
+        Middleware(HostCheck, hosts=list(allowed_hosts), any_ip=any_ip)]
     app = Starlette(
         routes=[
             Route("/", index),
@@ -243,6 +208,7 @@ def create_app(
             Route("/export/{sid}/{kind}", export),
             WebSocketRoute("/ws", socket),
         ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.manager = manager
@@ -250,7 +216,11 @@ def create_app(
 
 
 class _Connection:
-    """One tab's WebSocket: parses its messages and runs its training task."""
+    """One tab's WebSocket: parses its messages and runs its training task.
+
+    The session is only ever touched in its worker (:meth:`work`); the event loop parses,
+    checks and sends.
+    """
 
     def __init__(self, websocket: Any, manager: SessionManager, sid: str, entry: Entry) -> None:
         self.websocket = websocket
@@ -260,19 +230,29 @@ class _Connection:
         self.rate = RateLimiter()
         self.closed = False
         self.send_lock = asyncio.Lock()
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.inbox_bytes = 0
 
     @property
     def session(self) -> Session:
         return self.entry.session
 
-    async def send(self, payload: dict[str, Any]) -> None:
+    async def work(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in this session's worker (off the event loop, within its budget)."""
+        return await self.entry.worker.run(fn, *args)
+
+    async def send(self, payload: dict[str, Any] | str) -> None:
         if self.closed:
             return
-        text = json.dumps(payload, allow_nan=False, separators=(",", ":"))
+        text = payload if isinstance(payload, str) else _encode(payload)
         async with self.send_lock:
             await self.websocket.send_text(text)
 
-    async def _try_send(self, payload: dict[str, Any]) -> bool:
+    async def send_many(self, payloads: list[Any]) -> None:
+        for payload in payloads:
+            await self.send(payload)
+
+    async def _try_send(self, payload: dict[str, Any] | str) -> bool:
         """Send, or return False when the socket has gone (the reader then cleans up)."""
         try:
             await self.send(payload)
@@ -287,8 +267,29 @@ class _Connection:
     async def send_all(self) -> None:
         await self.send({"type": "config", "config": self.session.config.to_dict(),
                          "playing": self.entry.playing})
-        await self.send(self.session.points())
-        await self.send(self.session.frame())
+        await self.send_many(await self.work(
+            lambda: [_encode(self.session.points()), _encode(self.session.frame())]))
+
+    async def enqueue(self, message: dict[str, Any]) -> None:
+        """Queue a received message for :meth:`run_messages`; at most
+        ``MAX_QUEUED_BYTES`` wait at once (more are dropped with an ``error`` reply)."""
+        size = len(message.get("text") or message.get("bytes") or b"")
+        if self.inbox_bytes + size > MAX_QUEUED_BYTES:
+            await self.error("busy: the messages before this one are still being worked on; "
+                             "this one was dropped")
+            return
+        self.inbox_bytes += size
+        self.inbox.put_nowait(message)
+
+    async def run_messages(self) -> None:
+        """Handle the queued messages one after the other, in the order they came."""
+        while not self.closed:
+            message = await self.inbox.get()
+            self.inbox_bytes -= len(message.get("text") or message.get("bytes") or b"")
+            try:
+                await self.handle(message)
+            except Exception:  # the socket went away while replying: the reader ends it
+                self.closed = True
 
     async def handle(self, message: dict[str, Any]) -> None:
         """Check and apply one message; every problem becomes an ``error`` reply."""
@@ -329,6 +330,8 @@ class _Connection:
         except (LimitError, ValueError, TypeError, KeyError, IndexError, ArithmeticError) as e:
             await self.error(f"{kind}: {e}")
         except Exception as e:  # a bug must cost one reply, not the tab's session
+            if self.closed:
+                raise
             await self.error(f"{kind}: internal error ({type(e).__name__}: {e})")
 
     # ---- message handlers (one per type) --------------------------------------------
@@ -336,14 +339,17 @@ class _Connection:
         await self.send({"type": "pong"})
 
     async def on_config(self, msg: dict[str, Any]) -> None:
-        rebuilt = self.session.apply(msg.get("changes"))
+        rebuilt = await self.work(self.session.apply, msg.get("changes"))
         await self.send({"type": "config", "config": self.session.config.to_dict(),
                          "playing": self.entry.playing, "rebuilt": rebuilt})
         if rebuilt == "data":
-            await self.send(self.session.points())
+            await self.send(await self.work(self.session.points))
         await self._after_change()
 
     async def on_play(self, msg: dict[str, Any]) -> None:
+        if self.session.diverged:
+            raise LimitError("the network diverged (its loss is NaN): press Reset or change "
+                             "a setting (a lower learning rate) to start again")
         self.entry.playing = True
         self.entry.wake.set()
         await self.send({"type": "status", "playing": True})
@@ -353,49 +359,50 @@ class _Connection:
         await self.send({"type": "status", "playing": False})
 
     async def on_step(self, msg: dict[str, Any]) -> None:
-        self.session.step(1)
+        await self.work(self.session.step, 1)
         await self._after_change()
 
     async def on_reset(self, msg: dict[str, Any]) -> None:
-        self.session.reset_net()
+        await self.work(self.session.reset_net)
         await self._after_change()
 
     async def on_regenerate(self, msg: dict[str, Any]) -> None:
         seed = msg.get("seed")
         if seed is not None:
-            self.session.apply({"seed": seed})
+            await self.work(self.session.apply, {"seed": seed})
         else:
-            self.session.regenerate()
+            await self.work(self.session.regenerate)
         await self.send({"type": "config", "config": self.session.config.to_dict(),
                          "playing": self.entry.playing})
-        await self.send(self.session.points())
+        await self.send(await self.work(self.session.points))
         await self._after_change()
 
     async def on_add_point(self, msg: dict[str, Any]) -> None:
-        self.session.add_point(msg.get("x"), msg.get("y"), msg.get("label"))
-        await self.send(self.session.points())
+        await self.work(self.session.add_point, msg.get("x"), msg.get("y"), msg.get("label"))
+        await self.send(await self.work(self.session.points))
         await self._after_change()
 
     async def on_remove_point(self, msg: dict[str, Any]) -> None:
-        if self.session.remove_point(msg.get("x"), msg.get("y")):
-            await self.send(self.session.points())
+        if await self.work(self.session.remove_point, msg.get("x"), msg.get("y")):
+            await self.send(await self.work(self.session.points))
             await self._after_change()
 
     async def on_csv(self, msg: dict[str, Any]) -> None:
-        self.session.load_csv(msg.get("text"))
+        await self.work(self.session.load_csv, msg.get("text"))
         self.entry.backprop_index = None
         await self.send({"type": "config", "config": self.session.config.to_dict(),
                          "playing": self.entry.playing, "rebuilt": "data"})
-        await self.send(self.session.points())
+        await self.send(await self.work(self.session.points))
         await self._after_change()
 
     async def on_set_weight(self, msg: dict[str, Any]) -> None:
-        self.session.set_weight(msg.get("layer"), msg.get("row"), msg.get("col"),
-                                msg.get("value"))
+        await self.work(self.session.set_weight, msg.get("layer"), msg.get("row"),
+                        msg.get("col"), msg.get("value"))
         await self._after_change()
 
     async def on_set_bias(self, msg: dict[str, Any]) -> None:
-        self.session.set_bias(msg.get("layer"), msg.get("row"), msg.get("value"))
+        await self.work(self.session.set_bias, msg.get("layer"), msg.get("row"),
+                        msg.get("value"))
         await self._after_change()
 
     async def on_backprop(self, msg: dict[str, Any]) -> None:
@@ -411,14 +418,15 @@ class _Connection:
         if msg.get("layer") is None:
             self.session.transform_view = None
             return
-        self.session.set_transform_view(msg.get("layer"), msg.get("x"), msg.get("y"))
-        await self.send(self.session.frame())
+        await self.work(self.session.set_transform_view, msg.get("layer"), msg.get("x"),
+                        msg.get("y"))
+        await self.send(await self.work(self.session.frame))
 
     async def _after_change(self) -> None:
         index = self.entry.backprop_index
         if index is not None and index >= len(self.session.X):
             self.entry.backprop_index = None
-        await self.send(self.session.frame())
+        await self.send(await self.work(self.session.frame))
         if self.entry.backprop_index is not None:
             await self._send_backprop()
 
@@ -427,11 +435,29 @@ class _Connection:
         if index is None:
             return
         self.entry.backprop_sent = time.monotonic()
-        await self.send(self.session.backprop_graph(index))
+        await self.send(await self.work(self.session.backprop_graph, index))
 
     # ---- the training task ----------------------------------------------------------
+    def _train_slice(self, backprop_index: int | None) -> list[str]:
+        """In the worker: up to ``steps_per_frame`` epochs (``FRAME_BUDGET_S`` of work), then
+        the frame (and the backprop view when due), encoded."""
+        session = self.session
+        started = time.perf_counter()
+        for _ in range(session.config.steps_per_frame):
+            session.step(1)
+            if session.diverged or time.perf_counter() - started > FRAME_BUDGET_S:
+                break
+        out = [_encode(session.frame())]
+        if backprop_index is not None:
+            try:
+                out.append(_encode(session.backprop_graph(backprop_index)))
+            except Exception as e:
+                out.append(_encode({"type": "error", "message": f"backprop view: {e}"}))
+        return out
+
     async def run_training(self) -> None:
-        """While playing: train, send a frame, yield; while paused: wait for ``play``."""
+        """While playing: train a slice in the worker, send its frame, wait; while paused:
+        wait for ``play``. A diverging session pauses and says so."""
         entry = self.entry
         while not self.closed:
             if not entry.playing:
@@ -444,30 +470,32 @@ class _Connection:
                                  "the page to start a new one"})
                 continue
             started = time.perf_counter()
+            now = time.monotonic()
+            due = entry.backprop_index is not None and now - entry.backprop_sent >= (
+                BACKPROP_INTERVAL_S)
+            if due:
+                entry.backprop_sent = now
             try:
-                for _ in range(self.session.config.steps_per_frame):
-                    self.session.step(1)
-                    if time.perf_counter() - started > FRAME_BUDGET_S:
-                        break
-                frame = self.session.frame()
+                payloads = await self.work(self._train_slice,
+                                           entry.backprop_index if due else None)
             except Exception as e:  # a training failure pauses this session, never the server
                 entry.playing = False
                 await self._try_send({"type": "error", "message": f"training stopped: {e}"})
                 await self._try_send({"type": "status", "playing": False})
                 continue
-            if not await self._try_send(frame):
-                return
-            now = time.monotonic()
-            if entry.backprop_index is not None and now - entry.backprop_sent >= (
-                BACKPROP_INTERVAL_S
-            ):
-                try:
-                    payload = self.session.backprop_graph(entry.backprop_index)
-                except Exception as e:
-                    entry.backprop_index = None
-                    payload = {"type": "error", "message": f"backprop view: {e}"}
-                entry.backprop_sent = now
+            for payload in payloads:
                 if not await self._try_send(payload):
                     return
+            if self.session.diverged:
+                entry.playing = False
+                await self._try_send({"type": "error", "message": (
+                    f"training diverged at epoch {self.session.epoch}: the loss is NaN; lower "
+                    "the learning rate, then press Reset (or change a setting)")})
+                await self._try_send({"type": "status", "playing": False, "diverged": True})
+                continue
             elapsed = time.perf_counter() - started
             await asyncio.sleep(max(0.002, FRAME_INTERVAL_S - elapsed))
+
+
+def _encode(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, allow_nan=False, separators=(",", ":"))

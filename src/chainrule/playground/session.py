@@ -16,6 +16,11 @@ Training is mini-batch gradient descent on the data loss plus the chosen regular
 ``L = 1/B sum_i L_i(f(phi(x_i)), y_i) + R(W)`` with ``R(W) = lambda sum |W|`` (L1) or the
 library's ``nn.l2_penalty`` (L2), weights only (not biases).
 
+Training can diverge (a learning rate of 10 on a regression): once a weight is NaN or
+infinite the session is :attr:`Session.diverged`; its frames still draw (the non-finite
+values as 0) and say ``"diverged": true`` so the page shows the loss as NaN, and training
+stays stopped until Reset or a new setting (either rebuilds the net).
+
 >>> s = Session()
 >>> s.step(5)
 >>> f = s.frame()
@@ -59,6 +64,7 @@ class Session:
         self.data_version = 0
         self.transform_view: tuple[int, int, int] | None = None
         self.compile_steps = True
+        self.diverged = False
         self._train_step: TrainStep | None = None
         self._grid = frames.plane_grid()
         self.regenerate()
@@ -127,6 +133,9 @@ class Session:
         X, y = parse_csv(text, self.config.problem)
         num_classes = self.config.num_classes
         if self.config.problem == "classification":
+            if len(np.unique(y)) < 2:  # 100% accuracy whatever the net learns: meaningless
+                raise LimitError(f"csv: every point is of class {int(y[0])}; a classifier "
+                                 "needs points of at least 2 classes")
             num_classes = max(2, int(y.max()) + 1)
         self.config = Config(**{**self.config.to_dict(), "dataset": "custom",
                                 "num_classes": num_classes})
@@ -166,6 +175,7 @@ class Session:
         self.criterion = nn.loss(c.loss)
         self.epoch = 0
         self.epoch_ms = 0.0
+        self.diverged = False
         self._rng = np.random.default_rng(c.seed + self.resets)
         self._build_optimizer()
         self._refresh_features()
@@ -197,8 +207,8 @@ class Session:
         if changed & DATA_FIELDS:
             self.regenerate()
             return "data"
-        if changed & NET_FIELDS:
-            self.reset_net()
+        if changed & NET_FIELDS or (changed and self.diverged):
+            self.reset_net()  # a diverged net's NaN weights cannot learn again: start anew
             return "net"
         if "optimizer" in changed:
             self._build_optimizer()
@@ -215,6 +225,7 @@ class Session:
         col = limits.check_int("col", col, 0, in_f - 1)
         lin.weight.data[row, col] = limits.check_float("value", value, -100.0, 100.0)
         self._train_step = None  # a compiled step may hold packed copies of the weights
+        self.diverged = not self._finite()
 
     def set_bias(self, layer: int, row: int, value: float) -> None:
         """Set bias ``b[row]`` of linear layer ``layer``."""
@@ -222,6 +233,7 @@ class Session:
         row = limits.check_int("row", row, 0, lin.bias.shape[0] - 1)
         lin.bias.data[row] = limits.check_float("value", value, -100.0, 100.0)
         self._train_step = None
+        self.diverged = not self._finite()
 
     def _layer(self, layer: Any) -> Any:
         return self.linears[limits.check_int("layer", layer, 0, len(self.linears) - 1)]
@@ -260,16 +272,27 @@ class Session:
         refuses. Any change of the net, the optimizer, the loss, the regularization or a
         weight drops the step; the next batch builds a new one.
         """
+        if self.diverged:
+            raise LimitError("the network diverged (its loss is NaN): press Reset or change a "
+                             "setting (a lower learning rate) to start again")
         train_idx = np.flatnonzero(self.is_train)
         bs = self.config.batch_size
         started = time.perf_counter()
-        for _ in range(epochs):
-            order = self._rng.permutation(train_idx)
-            for start in range(0, len(order), bs):
-                self._train_batch(order[start:start + bs])
-            self.epoch += 1
-        if epochs > 0:
-            self.epoch_ms = (time.perf_counter() - started) * 1000.0 / epochs
+        done = 0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            while done < epochs and not self.diverged:
+                order = self._rng.permutation(train_idx)
+                for start in range(0, len(order), bs):
+                    self._train_batch(order[start:start + bs])
+                self.epoch += 1
+                done += 1
+                self.diverged = not self._finite()
+        if done > 0:
+            self.epoch_ms = (time.perf_counter() - started) * 1000.0 / done
+
+    def _finite(self) -> bool:
+        """Whether every weight and bias is a finite number (checked after each epoch)."""
+        return all(np.isfinite(p.data).all() for p in self.model.parameters())
 
     def _train_batch(self, index: np.ndarray) -> None:
         if self._train_step is None:
@@ -283,8 +306,13 @@ class Session:
 
         One batched forward pass over the grid of the plane and every data point.
         """
-        out, hidden = frames.forward_all(self.model, np.concatenate([self._grid_phi, self.phi]))
+        with np.errstate(over="ignore", invalid="ignore"):
+            out, hidden = frames.forward_all(self.model,
+                                             np.concatenate([self._grid_phi, self.phi]))
         g = limits.GRID * limits.GRID
+        raw_data_out = out[g:]
+        if self.diverged:  # draw what is left; the page shows the loss as NaN
+            out, hidden = _finite(out), [_finite(h) for h in hidden]
         grid_out, data_out = out[:g], out[g:]
         train, test = self.is_train, ~self.is_train
         c = self.config
@@ -294,13 +322,14 @@ class Session:
             pred = data_out.argmax(axis=1)
             frame["train_acc"] = frames.accuracy(pred[train] == self.y[train])
             frame["test_acc"] = frames.accuracy(pred[test] == self.y[test])
-        frame["train_loss"] = self._loss_value(data_out[train], self.y[train])
-        frame["test_loss"] = self._loss_value(data_out[test], self.y[test])
+        frame["train_loss"] = self._loss_value(raw_data_out[train], self.y[train])
+        frame["test_loss"] = self._loss_value(raw_data_out[test], self.y[test])
         frame["neurons"] = frames.neuron_maps(hidden)
         frame["inputs"] = frames.neuron_maps([self._grid_phi])[0]
-        frame["weights"] = [np.round(lin.weight.data, 4).tolist() for lin in self.linears]
-        frame["biases"] = [np.round(lin.bias.data, 4).tolist() for lin in self.linears]
+        frame["weights"] = [np.round(_finite(lin.weight.data), 4).tolist() for lin in self.linears]
+        frame["biases"] = [np.round(_finite(lin.bias.data), 4).tolist() for lin in self.linears]
         frame["epoch_ms"] = round(self.epoch_ms, 2)
+        frame["diverged"] = self.diverged
         if self.transform_view is not None:
             frame["transform"] = frames.transform_lines(hidden, self.transform_view)
         return frame
@@ -318,7 +347,7 @@ class Session:
     def _loss_value(self, scores: np.ndarray, targets: np.ndarray) -> float | None:
         if len(targets) == 0:
             return None
-        with cr.no_grad():
+        with cr.no_grad(), np.errstate(over="ignore", invalid="ignore"):
             value = float(self._data_loss(cr.tensor(scores), targets).item())
         return value if math.isfinite(value) else None
 
@@ -344,3 +373,8 @@ class Session:
         point = self.X[index].tolist()
         return {"type": "backprop", "index": index, "point": point, "label": self.y[index].item(),
                 "loss": float(loss.item()), "svg": svg}
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    """``a`` with NaN and infinities as 0 (what a diverged net's frame can still draw)."""
+    return a if np.isfinite(a).all() else np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)

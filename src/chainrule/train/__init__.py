@@ -44,7 +44,14 @@ from chainrule.train.compare_report import write_comparison_report
 from chainrule.train.config import TrainConfig
 from chainrule.train.feature_file import write_feature_file
 from chainrule.train.history import History
-from chainrule.train.inference import ImageWarning, evaluate_run, load_run, predict_images
+from chainrule.train.inference import (
+    FilePrediction,
+    ImageWarning,
+    evaluate_run,
+    load_run,
+    predict_files,
+    predict_images,
+)
 from chainrule.train.inputs import load_image_files, load_image_splits, load_splits
 from chainrule.train.metrics import Evaluation, confusion_matrix, evaluate, predict_scores
 from chainrule.train.preprocess import ImagePreprocessor, Preprocessor, shift_augment
@@ -59,6 +66,7 @@ __all__ = [
     "CheckpointError",
     "CompareConfig",
     "Evaluation",
+    "FilePrediction",
     "History",
     "ImagePreprocessor",
     "ImageWarning",
@@ -76,6 +84,7 @@ __all__ = [
     "load_image_splits",
     "load_run",
     "load_splits",
+    "predict_files",
     "predict_images",
     "predict_scores",
     "save_checkpoint",

@@ -30,8 +30,8 @@ incompatible one.
 from __future__ import annotations
 
 import json
+import math
 import os
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.atomic import write_bytes
-from chainrule.errors import ChainruleError
+from chainrule.train.checkpoint_file import DTYPES, CheckpointError, read_file, short_repr
 
 if TYPE_CHECKING:
     from chainrule.train.preprocess import ImagePreprocessor, Preprocessor
@@ -58,19 +58,6 @@ CHECKPOINT_NAME = "checkpoint.safetensors"
 #: Version of the layout described above; bumped when an older reader could misread a file.
 FORMAT_VERSION = 1
 _FORMAT = "chainrule-checkpoint"
-# safetensors' dtype names <-> NumPy dtypes (the ones a checkpoint can hold).
-_DTYPES = {
-    "F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
-    "I16": np.int16, "I8": np.int8, "U64": np.uint64, "U32": np.uint32, "U16": np.uint16,
-    "U8": np.uint8, "BOOL": np.bool_,
-}
-_MAX_HEADER = 100 * 1024 * 1024
-
-
-class CheckpointError(ChainruleError, ValueError):
-    """A checkpoint file that is missing, corrupt, truncated or incompatible."""
-
-
 @dataclass
 class Checkpoint:
     """Everything :func:`load_checkpoint` found in a checkpoint file.
@@ -128,7 +115,7 @@ class _Encoder:
 
     def encode(self, obj: Any, key: str) -> Any:
         if isinstance(obj, np.ndarray):
-            if obj.dtype.type not in _DTYPES.values():
+            if obj.dtype.type not in DTYPES.values():
                 raise CheckpointError(
                     f"save_checkpoint: {key} has dtype {obj.dtype}, which a checkpoint cannot hold"
                 )
@@ -280,53 +267,6 @@ def _resolve(path: str | os.PathLike, *, for_writing: bool = False) -> Path:
     return p
 
 
-def _read_file(path: Path) -> tuple[dict[str, str], dict[str, np.ndarray]]:
-    """Check the safetensors layout byte by byte and return (metadata, tensors)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no checkpoint here (file not found)") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{path}: is a folder without a {CHECKPOINT_NAME}") from None
-    if len(raw) < 8:
-        raise CheckpointError(f"{path}: truncated: {len(raw)} bytes, too short for a "
-                              "safetensors header (8-byte length + JSON)")
-    (header_len,) = struct.unpack("<Q", raw[:8])
-    if header_len > _MAX_HEADER or 8 + header_len > len(raw):
-        raise CheckpointError(
-            f"{path}: bad header: it announces a {header_len}-byte JSON header but the file has "
-            f"{len(raw)} bytes (truncated, or not a safetensors file)"
-        )
-    try:
-        header = json.loads(raw[8:8 + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: bad header: the JSON header does not parse ({e})") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: bad header: expected a JSON object")
-    metadata = header.pop("__metadata__", None) or {}
-    data = memoryview(raw)[8 + header_len:]
-    tensors: dict[str, np.ndarray] = {}
-    for name, info in header.items():
-        try:
-            dtype = _DTYPES[info["dtype"]]
-            shape = tuple(int(s) for s in info["shape"])
-            start, end = (int(o) for o in info["data_offsets"])
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError(f"{path}: bad header: tensor {name!r} has an invalid "
-                                  f"entry {info!r}") from None
-        want = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-        if end > len(data):
-            raise CheckpointError(
-                f"{path}: truncated: tensor {name!r} needs bytes {start}..{end} of the data "
-                f"section but only {len(data)} are present"
-            )
-        if end - start != want or start < 0:
-            raise CheckpointError(f"{path}: bad header: tensor {name!r} of shape {shape} "
-                                  f"needs {want} bytes, the header gives {end - start}")
-        tensors[name] = np.frombuffer(data[start:end], dtype=dtype).reshape(shape).copy()
-    return metadata, tensors
-
-
 def _sub(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     n = len(prefix)
     return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -345,7 +285,7 @@ def load_checkpoint(path_or_run_dir: str | os.PathLike, *, build_model: bool = T
     >>> ckpt.model(cr.tensor(x)).argmax(axis=1)          # doctest: +SKIP
     """
     path = _resolve(path_or_run_dir)
-    metadata, tensors = _read_file(path)
+    metadata, tensors = read_file(path)
     if metadata.get("format") != _FORMAT:
         raise CheckpointError(f"{path}: not a chainrule checkpoint (a safetensors file without "
                               "chainrule's metadata; format tag missing)")
@@ -365,13 +305,16 @@ def load_checkpoint(path_or_run_dir: str | os.PathLike, *, build_model: bool = T
     except KeyError:
         raise CheckpointError(f"{path}: missing keys: the metadata has no 'chainrule' "
                               "document") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, RecursionError) as e:
         raise CheckpointError(f"{path}: bad metadata: the 'chainrule' JSON does not "
-                              f"parse ({e})") from None
+                              f"parse ({type(e).__name__}: {str(e)[:80]})") from None
+    if not isinstance(doc, dict):
+        raise CheckpointError(f"{path}: bad metadata: the 'chainrule' document is not an object")
     required = ("architecture", "weights", "config", "epoch")
     missing = [k for k in required if k not in doc]
     if missing:
         raise CheckpointError(f"{path}: missing keys in the metadata: {', '.join(missing)}")
+    _check_doc(path, doc)
     weights = _sub(tensors, "model.")
     absent = sorted(set(doc["weights"]) - set(weights))
     if absent:
@@ -380,41 +323,81 @@ def load_checkpoint(path_or_run_dir: str | os.PathLike, *, build_model: bool = T
     where = str(path)
     resume = _sub(tensors, "resume.model.") if doc.get("resume_weights") else None
     image_shape = doc.get("image_shape")
-    ckpt = Checkpoint(
-        path=path,
-        model=None,
-        state_dict=weights,
-        architecture=doc["architecture"],
-        config=_decode(doc["config"], tensors, where) or {},
-        class_names=doc.get("class_names"),
-        normalization=_decode(doc.get("normalization"), tensors, where),
-        features=_decode(doc.get("features"), tensors, where),
-        image_shape=tuple(image_shape) if image_shape is not None else None,
-        optimizer_state=_decode(doc.get("optimizer"), tensors, where),
-        scheduler_state=_decode(doc.get("scheduler"), tensors, where),
-        rng_state=_decode(doc.get("rng"), tensors, where),
-        loader_state=_decode(doc.get("loader"), tensors, where),
-        trainer_state=_decode(doc.get("trainer"), tensors, where),
-        resume_state_dict=resume,
-        epoch=doc["epoch"],
-        history=_decode(doc.get("history"), tensors, where),
-        version=version,
-        format_version=fmt,
-    )
+    try:
+        ckpt = Checkpoint(
+            path=path,
+            model=None,
+            state_dict=weights,
+            architecture=doc["architecture"],
+            config=_decode(doc["config"], tensors, where) or {},
+            class_names=doc.get("class_names"),
+            normalization=_decode(doc.get("normalization"), tensors, where),
+            features=_decode(doc.get("features"), tensors, where),
+            image_shape=tuple(image_shape) if image_shape is not None else None,
+            optimizer_state=_decode(doc.get("optimizer"), tensors, where),
+            scheduler_state=_decode(doc.get("scheduler"), tensors, where),
+            rng_state=_decode(doc.get("rng"), tensors, where),
+            loader_state=_decode(doc.get("loader"), tensors, where),
+            trainer_state=_decode(doc.get("trainer"), tensors, where),
+            resume_state_dict=resume,
+            epoch=doc["epoch"],
+            history=_decode(doc.get("history"), tensors, where),
+            version=version,
+            format_version=fmt,
+        )
+    except (TypeError, ValueError, AttributeError, RecursionError) as e:
+        raise CheckpointError(f"{path}: bad metadata: the 'chainrule' document's structure "
+                              f"is not a checkpoint's ({type(e).__name__}: {str(e)[:80]})"
+                              ) from None
+    if not isinstance(ckpt.config, dict):
+        raise CheckpointError(f"{path}: bad metadata: config must be an object")
     if build_model and ckpt.architecture is not None:
         ckpt.model = _build(ckpt)
     return ckpt
 
 
+def _check_doc(path: Path, doc: dict) -> None:
+    """The types of the metadata's fields (any of them may have been edited by hand)."""
+    problems = []
+    if not isinstance(doc["weights"], list) or not all(isinstance(w, str)
+                                                       for w in doc["weights"]):
+        problems.append("weights must be a list of names")
+    if doc["architecture"] is not None and not isinstance(doc["architecture"], dict):
+        problems.append("architecture must be an object")
+    names = doc.get("class_names")
+    if names is not None and (not isinstance(names, list) or not names
+                              or not all(isinstance(n, str) for n in names)):
+        problems.append(f"class_names must be a list of strings, got {short_repr(names, 80)}")
+    shape = doc.get("image_shape")
+    if shape is not None and (not isinstance(shape, list) or len(shape) != 3 or not all(
+            isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 65536 for d in shape)
+            or shape[2] not in (1, 3)):
+        problems.append(f"image_shape must be [height, width, 1 or 3], got "
+                        f"{short_repr(shape, 80)}")
+    epoch = doc["epoch"]
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int)
+                              or epoch < 0):
+        problems.append(f"epoch must be a whole number >= 0, got {short_repr(epoch, 40)}")
+    if problems:
+        raise CheckpointError(f"{path}: bad metadata: {'; '.join(problems)} (tampered or "
+                              "corrupt)")
+
+
 def _build(ckpt: Checkpoint) -> Any:
+    """The model of the stored architecture, once the stored weights are known to fit it.
+
+    The architecture is metadata anyone can edit: it is checked against the tensors in the
+    file (names and shapes, :func:`chainrule.nn.mlp.state_shapes`) before anything of its
+    size is allocated, so a file claiming a huge net is refused at once.
+    """
     from chainrule import nn
+    from chainrule.nn.mlp import state_shapes
 
     try:
-        model = nn.build_model(ckpt.architecture)
-    except (ValueError, TypeError, KeyError) as e:
+        expected = state_shapes(ckpt.architecture)
+    except (ValueError, TypeError, KeyError, OverflowError) as e:
         raise CheckpointError(f"{ckpt.path}: incompatible architecture "
-                              f"{ckpt.architecture!r}: {e}") from None
-    expected = {k: tuple(np.shape(getattr(v, "data", v))) for k, v in model.state_dict().items()}
+                              f"{short_repr(ckpt.architecture)}: {e}") from None
     missing = sorted(set(expected) - set(ckpt.state_dict))
     unexpected = sorted(set(ckpt.state_dict) - set(expected))
     if missing or unexpected:
@@ -430,6 +413,50 @@ def _build(ckpt: Checkpoint) -> Any:
         if got != shape:
             raise CheckpointError(f"{ckpt.path}: shape mismatch: {name} is {got} in the file, "
                                   f"the architecture needs {shape}")
+    for name, value in ckpt.state_dict.items():
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise CheckpointError(f"{ckpt.path}: {name} holds NaN or infinite values: the run "
+                                  "diverged, or the file is corrupt; its predictions would mean "
+                                  "nothing")
+    try:
+        model = nn.build_model(ckpt.architecture)
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{ckpt.path}: incompatible architecture "
+                              f"{short_repr(ckpt.architecture)}: {e}") from None
     model.load_state_dict(ckpt.state_dict)
+    _check_metadata_fits(ckpt, expected)
     model.eval()
     return model
+
+
+def _check_metadata_fits(ckpt: Checkpoint, shapes: dict[str, tuple[int, ...]]) -> None:
+    """Class names and image shape must fit the network they describe."""
+    arch = ckpt.architecture or {}
+    convnet = arch.get("type") == "ConvNet"  # takes images: its inputs are their channels
+    outputs, inputs = (arch.get("num_classes"), arch.get("in_channels")) if convnet \
+        else (arch.get("out_features"), arch.get("in_features"))
+    if ckpt.class_names is not None and len(ckpt.class_names) != outputs:
+        raise CheckpointError(f"{ckpt.path}: {len(ckpt.class_names)} class names for a network "
+                              f"with {outputs} outputs (tampered or corrupt metadata)")
+    features = ckpt.config.get("features", "pixels") if isinstance(ckpt.config, dict) else None
+    if convnet and ckpt.image_shape is not None:
+        channels = ckpt.image_shape[2] if len(ckpt.image_shape) == 3 else 1
+        if channels != inputs:
+            raise CheckpointError(f"{ckpt.path}: images of shape {ckpt.image_shape} have "
+                                  f"{channels} channels, but the network takes {inputs} "
+                                  "(tampered or corrupt metadata)")
+    elif ckpt.image_shape is not None and features == "pixels" and \
+            math.prod(ckpt.image_shape) != inputs:
+        raise CheckpointError(f"{ckpt.path}: images of shape {ckpt.image_shape} are "
+                              f"{math.prod(ckpt.image_shape)} pixels, but the network takes "
+                              f"{inputs} inputs (tampered or corrupt metadata)")
+    norm = ckpt.normalization
+    if isinstance(norm, dict):
+        for key in ("mean", "std"):
+            value = norm.get(key)
+            if value is not None and np.shape(value) != (inputs,):
+                raise CheckpointError(f"{ckpt.path}: normalization {key} has shape "
+                                      f"{np.shape(value)}, the network takes {inputs} inputs")
+            if value is not None and not np.isfinite(value).all():
+                raise CheckpointError(f"{ckpt.path}: normalization {key} holds NaN or "
+                                      "infinite values")

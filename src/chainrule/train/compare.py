@@ -25,6 +25,8 @@ one-cycle learning rate), for the same number of epochs.
 
 from __future__ import annotations
 
+import math
+import numbers
 import sys
 import time
 from collections.abc import Callable
@@ -33,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from chainrule.errors import ConfigError
+from chainrule.train.config import MAX_SEED
 from chainrule.train.inputs import ImageSplits
 from chainrule.train.preprocess import Preprocessor
 from chainrule.train.trainer import Trainer
@@ -69,6 +72,17 @@ class CompareConfig:
     conv: str | None = None
 
     def __post_init__(self) -> None:
+        for name in ("epochs", "hidden", "batch_size", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ConfigError(f"--{name.replace('_', '-')} must be a whole number, "
+                                  f"got {value!r}")
+        for name in ("lr", "reg", "val_fraction"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(
+                    value, numbers.Real) or not math.isfinite(value)):
+                raise ConfigError(f"--{name.replace('_', '-')} must be a finite number, "
+                                  f"got {value!r}")
         checks = [
             (bool(self.features), "--features: give at least one image feature"),
             (self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}"),
@@ -78,6 +92,7 @@ class CompareConfig:
             (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
             (0.0 <= self.val_fraction < 1.0,
              f"--val-fraction must be in [0, 1), got {self.val_fraction}"),
+            (0 <= self.seed <= MAX_SEED, f"--seed must be in [0, {MAX_SEED}], got {self.seed}"),
         ]
         for ok, message in checks:
             if not ok:

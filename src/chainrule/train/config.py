@@ -10,12 +10,14 @@ makes it a valid setting here and a choice of ``chainrule train``.
 >>> TrainConfig(epochs=0)
 Traceback (most recent call last):
     ...
-chainrule.errors.ConfigError: epochs must be >= 1, got 0
+chainrule.errors.ConfigError: --epochs must be >= 1, got 0
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,12 +30,32 @@ __all__ = [
     "AUGMENTATIONS",
     "AUTO_AUGMENT_BELOW",
     "DEFAULT_LR",
+    "MAX_SEED",
     "MODELS",
     "MODEL_DEFAULTS",
     "SCHEDULES",
     "TrainConfig",
 ]
 
+#: The largest side ``--image-size`` may ask for.
+MAX_IMAGE_SIDE = 4096
+
+
+def _image_size(value: object) -> list[int] | None:
+    """``None``, ``n`` or ``[h, w]`` as ``None`` or ``[h, w]``, each side in 1..MAX_IMAGE_SIDE."""
+    if value is None:
+        return None
+    sides = [value, value] if isinstance(value, numbers.Integral) else value
+    if isinstance(sides, (list, tuple)) and len(sides) == 2 and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool)
+            and 1 <= s <= MAX_IMAGE_SIDE for s in sides):
+        return [int(s) for s in sides]
+    raise ConfigError(f"--image-size must be N or HxW with sides in 1..{MAX_IMAGE_SIDE}, "
+                      f"got {value!r}")
+
+
+#: Seeds are whole numbers in ``[0, MAX_SEED]`` (NumPy's generators take no negative seed).
+MAX_SEED = 2**63 - 1
 #: Learning-rate schedules by name (built by :func:`chainrule.train.factories.build_scheduler`).
 SCHEDULES = ("none", "step", "cosine", "linear", "invsqrt", "onecycle")
 #: ``shift`` copies the data set (5x); ``crop`` and ``crop-flip`` change each batch of a
@@ -94,20 +116,27 @@ class TrainConfig:
     features: str = "pixels"
     early_stopping: int | None = None
     augment: str = "auto"
+    image_size: list[int] | None = None
+    label_column: str = "label"
 
     def __post_init__(self) -> None:
-        if self.model not in MODELS:
+        if not isinstance(self.model, str) or self.model not in MODELS:
             raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         for key, value in MODEL_DEFAULTS[self.model].items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
+        self._check_types()
         self.hidden = [int(h) for h in self.hidden]
+        self.image_size = _image_size(self.image_size)
         if self.model == "cnn" and self.features != "pixels":
             raise ConfigError(f"--features {self.features}: a ConvNet learns its features from "
                               "the pixels; image features need --model mlp")
         if self.conv is not None:
             if self.model != "cnn":
                 raise ConfigError("conv blocks (--conv) need --model cnn")
+            if not isinstance(self.conv, (str, list)):
+                raise ConfigError(f"--conv must be a spec such as '32 32 pool 64', "
+                                  f"got {self.conv!r}")
             self.conv = " ".join(str(b) for b in nn.parse_conv_spec(self.conv))
         checks = [
             (self.optimizer in optim.OPTIMIZERS,
@@ -119,20 +148,21 @@ class TrainConfig:
             (self.activation in nn.ACTIVATIONS,
              f"activation must be one of {', '.join(ACTIVATION_CHOICES)}, "
              f"got {self.activation!r}"),
-            (all(h >= 1 for h in self.hidden), f"hidden sizes must be >= 1, got {self.hidden}"),
-            (self.lr is None or self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
-            (self.reg >= 0, f"reg must be >= 0, got {self.reg}"),
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+            (all(h >= 1 for h in self.hidden), f"--hidden sizes must be >= 1, got {self.hidden}"),
+            (self.lr is None or self.lr > 0, f"--lr: learning rate must be > 0, got {self.lr}"),
+            (self.reg >= 0, f"--reg must be >= 0, got {self.reg}"),
+            (self.epochs >= 1, f"--epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
+            (0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), got {self.dropout}"),
             (0.0 <= self.val_fraction < 1.0,
-             f"val fraction must be in [0, 1), got {self.val_fraction}"),
+             f"--val-fraction must be in [0, 1), got {self.val_fraction}"),
             (self.augment in AUGMENTATIONS,
              f"augment must be one of {', '.join(AUGMENTATIONS)}, got {self.augment!r}"),
             (self.early_stopping is None or self.early_stopping >= 1,
-             f"early stopping patience must be >= 1, got {self.early_stopping}"),
+             f"--early-stopping patience must be >= 1, got {self.early_stopping}"),
             (self.early_stopping is None or self.val_fraction > 0,
              "early stopping needs a validation split: give --val-fraction > 0"),
+            (0 <= self.seed <= MAX_SEED, f"--seed must be in [0, {MAX_SEED}], got {self.seed}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -159,6 +189,39 @@ class TrainConfig:
             raise ConfigError(f"--augment {augment} changes each batch of a ConvNet's images: "
                               "use it with --model cnn (or --augment shift)")
         return augment
+
+    def _check_types(self) -> None:
+        """Whole numbers where counts go, finite numbers where rates go (a config may come from
+        a file: a checkpoint's JSON, a script)."""
+        wholes = {"epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed,
+                  "early_stopping": self.early_stopping}
+        reals = {"lr": self.lr, "reg": self.reg, "dropout": self.dropout,
+                 "val_fraction": self.val_fraction}
+        for name, value in wholes.items():
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, numbers.Integral)):
+                raise ConfigError(f"--{name.replace('_', '-')} must be a whole number, "
+                                  f"got {value!r}")
+        for name, value in reals.items():
+            finite = not isinstance(value, bool) and isinstance(value, numbers.Real) \
+                and math.isfinite(value)
+            if value is not None and not finite:
+                raise ConfigError(f"--{name.replace('_', '-')} must be a finite number, "
+                                  f"got {value!r}")
+        if isinstance(self.hidden, (str, bytes)) or not all(
+                isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in self.hidden):
+            raise ConfigError(f"--hidden sizes must be whole numbers, got {self.hidden!r}")
+        for name in ("data", "activation", "loss", "optimizer", "lr_schedule", "features",
+                     "augment", "label_column"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be a string, got {getattr(self, name)!r}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ConfigError(f"--data-dir must be a folder name, got {self.data_dir!r}")
+
+    @property
+    def image_size_arg(self) -> tuple[int, int] | None:
+        """``image_size`` as the ``size=(height, width)`` the image loaders take."""
+        return (self.image_size[0], self.image_size[1]) if self.image_size else None
 
     @property
     def learning_rate(self) -> float:

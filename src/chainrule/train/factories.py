@@ -12,6 +12,8 @@ or ``nn.ConvNet``; ``nn.LOSSES``, ``optim.OPTIMIZERS``); the learning-rate sched
 
 from __future__ import annotations
 
+import itertools
+import os
 from typing import Any
 
 from chainrule import nn, optim
@@ -25,17 +27,44 @@ __all__ = ["WARMUP", "build_loss", "build_model", "build_optimizer", "build_sche
 WARMUP = 0.2
 
 
+#: Bytes of memory a float32 parameter costs in training: the weight, its gradient, up to
+#: two optimizer moments and the best epoch's copy.
+BYTES_PER_PARAMETER = 5 * 4
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM of this machine (``None`` where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def build_model(cfg: TrainConfig, in_features: int, num_classes: int,
                 image_shape: tuple[int, ...] | None = None) -> nn.Module:
     """The run's model: the MLP ``in_features -> cfg.hidden... -> num_classes``, or for
     ``cfg.model == 'cnn'`` the ConvNet of ``cfg.conv`` (default: sized for the images of
-    ``image_shape``, ``(H, W, C)``)."""
+    ``image_shape``, ``(H, W, C)``).
+
+    An MLP too large for this machine's memory is refused before anything is allocated
+    (:class:`~chainrule.errors.ConfigError` naming ``--hidden``), instead of failing deep
+    inside NumPy, or swapping, after minutes of loading data.
+    """
     if cfg.model == "cnn":
         if image_shape is None or len(image_shape) != 3:
             raise ConfigError(f"--model cnn needs images; the inputs have shape {image_shape}")
         h, w, c = image_shape
         blocks = cfg.conv if cfg.conv is not None else nn.default_conv_spec(min(h, w))
         return nn.ConvNet(c, num_classes, blocks, dropout=cfg.dropout)
+    widths = [int(in_features), *cfg.hidden, int(num_classes)]
+    params = sum(a * b + b for a, b in itertools.pairwise(widths))
+    memory = physical_memory()
+    if memory is not None and params * BYTES_PER_PARAMETER > memory:
+        raise ConfigError(
+            f"--hidden {' '.join(map(str, cfg.hidden))}: a net of {params:,} parameters needs "
+            f"about {params * BYTES_PER_PARAMETER / 2**30:,.1f} GiB to train, more than this "
+            f"machine's {memory / 2**30:,.1f} GiB of memory"
+        )
     return nn.MLP(in_features, list(cfg.hidden), num_classes, activation=cfg.activation,
                   dropout=cfg.dropout, batchnorm=cfg.batchnorm)
 

@@ -15,20 +15,22 @@ on another data set matches its classes to the run's by name.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from chainrule.backend import require_device
-from chainrule.errors import DataError
+from chainrule.errors import ChainruleError, DataError
 from chainrule.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from chainrule.train.image_look import look_warnings, training_look
-from chainrule.train.inputs import load_splits, read_image_files
+from chainrule.train.inputs import load_splits, read_image_file, read_image_files
 from chainrule.train.metrics import Evaluation, evaluate, predict_scores
 from chainrule.train.preprocess import Preprocessor
 
-__all__ = ["ImageWarning", "evaluate_run", "load_run", "predict_images"]
+__all__ = ["FilePrediction", "ImageWarning", "evaluate_run", "load_run", "predict_files",
+           "predict_images"]
 
 
 class ImageWarning(UserWarning):
@@ -58,11 +60,17 @@ def evaluate_run(run: str | Path, data: str | None = None,
     (default: the CPU).
     """
     ckpt, pre = load_run(run, device)
-    name = data or ckpt.config.get("data", "digits")
-    image = {} if ckpt.image_shape is None or not data else {
-        "size": tuple(ckpt.image_shape[:2]), "grayscale": ckpt.image_shape[2] == 1}
+    stored = ckpt.config
+    name = data or stored.get("data", "digits")
+    if data:
+        image = {} if ckpt.image_shape is None else {
+            "size": tuple(ckpt.image_shape[:2]), "grayscale": ckpt.image_shape[2] == 1}
+    else:  # the run's own data, read as the run read it
+        size = stored.get("image_size")
+        image = {"size": tuple(size)} if size else {}
     ds, _, _, test_x, test_y = load_splits(
-        name, data_dir or (None if data else ckpt.config.get("data_dir")), **image)
+        name, data_dir or (None if data else stored.get("data_dir")), **image,
+        label_column=stored.get("label_column", "label"))
     test_y = _to_run_classes(name, list(ds.classes), ckpt.class_names, test_y)
     return evaluate(ckpt.model, pre.transform(test_x), test_y, class_names=ckpt.class_names)
 
@@ -99,19 +107,72 @@ def predict_images(run: str | Path, paths: list[str | Path], top: int = 3,
     training images' margin. The check needs a run on pixels (their mean image). The
     model runs on ``device`` (default: the CPU).
     """
-    import chainrule as cr
+    ckpt, pre = _image_run(run, device)
+    train = training_look(pre)
+    images, looks = read_image_files(paths, ckpt.image_shape, invert=invert,
+                                     fit=train if fit else None)
+    _warn(paths, looks, train, invert, fit)
+    return _ranked(ckpt, pre, images, top)
 
+
+@dataclass
+class FilePrediction:
+    """One file's result of :func:`predict_files`: its ``top`` classes, or the ``error``."""
+
+    path: str
+    top: list[tuple[str, float]] | None = None
+    error: str | None = None
+
+
+def predict_files(run: str | Path, paths: list[str | Path], top: int = 3,
+                  invert: bool = False, fit: bool = False, device: Any = None
+                  ) -> list[FilePrediction]:
+    """:func:`predict_images` file by file: a file that cannot be read gets its ``error`` (one
+    line naming the file), and the others are still predicted (and warned about).
+
+    >>> found = predict_files("runs/demo", ["7.png", "x.txt"])        # doctest: +SKIP
+    >>> [p.error or p.top[0][0] for p in found]                      # doctest: +SKIP
+    ['7', 'x.txt: not a readable PNG/JPEG image (cannot identify image file ...)']
+    """
+    ckpt, pre = _image_run(run, device)
+    train = training_look(pre)
+    results = [FilePrediction(str(p)) for p in paths]
+    images, looks, good = [], [], []
+    for i, p in enumerate(paths):
+        try:
+            image, look = read_image_file(p, ckpt.image_shape, invert, train if fit else None)
+        except (ChainruleError, OSError) as e:
+            results[i].error = str(e)
+        else:
+            images.append(image)
+            looks.append(look)
+            good.append(i)
+    _warn([paths[i] for i in good], looks, train, invert, fit)
+    if good:
+        for i, ranked in zip(good, _ranked(ckpt, pre, np.stack(images), top)):
+            results[i].top = ranked
+    return results
+
+
+def _image_run(run: str | Path, device: Any) -> tuple[Checkpoint, Preprocessor]:
     ckpt, pre = load_run(run, device)
     if ckpt.image_shape is None:
         raise DataError(f"{ckpt.path}: this run was trained on a table of features, "
                         "not on images; predict needs an image model")
-    train = training_look(pre)
-    images, looks = read_image_files(paths, ckpt.image_shape, invert=invert,
-                                     fit=train if fit else None)
+    return ckpt, pre
+
+
+def _warn(paths: list, looks: list, train: Any, invert: bool, fit: bool) -> None:
     if train is not None:
         for path, look in zip(paths, looks):
             for message in look_warnings(str(path), look, train, inverted=invert, fitted=fit):
-                warnings.warn(message, ImageWarning, stacklevel=2)
+                warnings.warn(message, ImageWarning, stacklevel=3)
+
+
+def _ranked(ckpt: Checkpoint, pre: Preprocessor, images: np.ndarray,
+            top: int) -> list[list[tuple[str, float]]]:
+    import chainrule as cr
+
     scores = predict_scores(ckpt.model, pre.transform(images))
     probs = cr.softmax(cr.tensor(scores), axis=1).data
     names: list[Any] = ckpt.class_names or [str(i) for i in range(probs.shape[1])]

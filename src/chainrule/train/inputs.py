@@ -15,36 +15,40 @@ from chainrule.errors import ConfigError, DataError
 from chainrule.train.image_look import ImageLook, fit_to_drawing
 
 __all__ = ["ImageSplits", "load_image_files", "load_image_splits", "load_splits",
-           "read_image_files"]
+           "read_image_file", "read_image_files"]
 
 #: ``{'train': (images, labels), 'test': (images, labels)}`` with uint8 ``(N, H, W, C)`` images.
 ImageSplits = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 def load_splits(data: str, data_dir: str | None = None, size: tuple[int, int] | None = None,
-                grayscale: bool = False
+                grayscale: bool = False, *, label_column: str = "label",
                 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The data set and its ``train_x, train_y, test_x, test_y`` (images or feature rows).
 
-    ``size`` and ``grayscale`` apply to image folders (see :func:`chainrule.data.load`).
+    ``size`` and ``grayscale`` apply to image folders (see :func:`chainrule.data.load`),
+    ``label_column`` to a CSV.
     Data sets without an official test split (digits, image folders without ``test/``) get
     the loader's seeded split with its default seed, whatever a run's ``--seed``: the test
     set belongs to the data, so runs with different seeds are measured on the same images.
     """
     from chainrule import data as crdata
 
-    ds = crdata.load(data, data_dir=data_dir, size=size, grayscale=grayscale)
+    ds = crdata.load(data, data_dir=data_dir, size=size, grayscale=grayscale,
+                     label_column=label_column)
     if hasattr(ds, "train_images"):
         return ds, ds.train_images, ds.train_labels, ds.test_images, ds.test_labels
     return ds, ds.train_features, ds.train_labels, ds.test_features, ds.test_labels
 
 
 def load_image_splits(data: str, data_dir: str | None = None, limit: int | None = None,
-                      seed: int = 0) -> tuple[ImageSplits, list[str], str]:
+                      seed: int = 0, size: tuple[int, int] | None = None
+                      ) -> tuple[ImageSplits, list[str], str]:
     """An image data set's splits (a random ``limit`` train and ``limit // 5`` test images).
 
     Returns the splits, the class names and the data set's title. The loader splits data
-    sets without a test split with ``seed``, which also draws the subsets.
+    sets without a test split with ``seed``, which also draws the subsets. ``size`` resizes
+    an image folder's images.
 
     >>> parts, classes, title = load_image_splits("digits", limit=100)   # doctest: +SKIP
     >>> len(parts["train"][0]), len(parts["test"][0])                     # doctest: +SKIP
@@ -52,7 +56,7 @@ def load_image_splits(data: str, data_dir: str | None = None, limit: int | None 
     """
     from chainrule.data import load
 
-    dataset = load(data, data_dir, seed=seed)
+    dataset = load(data, data_dir, seed=seed, size=size)
     if not hasattr(dataset, "train_images"):
         raise DataError(f"{data}: image features need an image data set, this one holds "
                         f"feature vectors")
@@ -89,30 +93,54 @@ def read_image_files(paths: list[str | Path], image_shape: tuple[int, int, int],
 
     With ``fit`` (the training images' look), each image is first cropped to a square
     around its drawing that the drawing fills as the training drawings fill theirs
-    (:func:`~chainrule.train.image_look.fit_to_drawing`).
+    (:func:`~chainrule.train.image_look.fit_to_drawing`). The first file that cannot be
+    read raises (:func:`chainrule.train.predict_files` goes on past bad files instead).
     """
-    from PIL import Image, UnidentifiedImageError
-
     h, w, c = image_shape
-    if c not in (1, 3):
-        raise DataError(f"predict: cannot convert files to {c}-channel images")
     out = np.empty((len(paths), h, w, c), dtype=np.uint8)
     looks = []
     for i, p in enumerate(paths):
-        try:
-            with Image.open(p) as img:
-                img = img.convert("L" if c == 1 else "RGB")
-                full = np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], c)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{p}: no such image file") from None
-        except (UnidentifiedImageError, OSError) as e:
-            raise DataError(f"{p}: not a readable PNG/JPEG image ({e})") from None
-        gray = full.mean(axis=2) / 255.0
-        looks.append(ImageLook.of(1.0 - gray if invert else gray))
-        if fit is not None:
-            full = fit_to_drawing(gray, full, fit)
-        img = Image.fromarray(full[..., 0] if c == 1 else full)
-        if img.size != (w, h):
-            img = img.resize((w, h), Image.Resampling.LANCZOS)
-        out[i] = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
-    return (255 - out if invert else out), looks
+        out[i], look = read_image_file(p, image_shape, invert, fit)
+        looks.append(look)
+    return out, looks
+
+
+def read_image_file(path: str | Path, image_shape: tuple[int, int, int],
+                    invert: bool = False, fit: ImageLook | None = None
+                    ) -> tuple[np.ndarray, ImageLook]:
+    """One file as :func:`read_image_files` reads it: ``(H, W, C)`` uint8 and its look.
+
+    The file is untrusted: one of more than 256 MB, or an image of more pixels than
+    :data:`chainrule.data.images.MAX_PIXELS` (a decompression bomb), is refused before it
+    is decoded; whatever Pillow raises on a malformed file is one line naming the file.
+    """
+    from chainrule.data.images import DECODE_ERRORS, check_member_size, open_image, pillow
+
+    Image = pillow()
+    h, w, c = image_shape
+    if c not in (1, 3):
+        raise DataError(f"predict: cannot convert files to {c}-channel images")
+    p = Path(path)
+    try:
+        check_member_size(str(p), p.stat().st_size)
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{p}: no such image file") from None
+    except IsADirectoryError:
+        raise DataError(f"{p}: is a folder, not an image file") from None
+    img = open_image(data, str(p), unreadable="not a readable PNG/JPEG image")
+    try:
+        with img:
+            img = img.convert("L" if c == 1 else "RGB")
+            full = np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], c)
+    except DECODE_ERRORS as e:
+        raise DataError(f"{p}: not a readable PNG/JPEG image ({e})") from None
+    gray = full.mean(axis=2) / 255.0
+    look = ImageLook.of(1.0 - gray if invert else gray)
+    if fit is not None:
+        full = fit_to_drawing(gray, full, fit)
+    img = Image.fromarray(full[..., 0] if c == 1 else full)
+    if img.size != (w, h):
+        img = img.resize((w, h), Image.Resampling.LANCZOS)
+    arr = np.asarray(img, dtype=np.uint8).reshape(h, w, c)
+    return (255 - arr if invert else arr), look

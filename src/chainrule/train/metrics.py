@@ -30,6 +30,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule._tensor import Tensor
+from chainrule.errors import DataError
 
 __all__ = ["Evaluation", "as_arrays", "confusion_matrix", "evaluate", "model_dtype",
            "predict_scores", "r2_score"]
@@ -178,6 +179,11 @@ def evaluate(
     ranks = comm.world_size() if distributed is not False else 1
     shard = slice(comm.rank(), None, ranks) if ranks > 1 else slice(None)
     scores = predict_scores(model, X[shard], batch_size)
+    finite = np.isfinite(scores).all(axis=1)
+    if not finite.all():  # argmax of NaN is class 0: an accuracy that means nothing
+        raise DataError(f"evaluate: the model's scores are NaN or infinite for "
+                        f"{int((~finite).sum()):,} of {len(scores):,} examples: its weights "
+                        "(a diverged run?) or its inputs are not finite")
     num_classes = scores.shape[1]
     if ranks > 1:  # a rank without examples has no score columns
         num_classes = int(comm.allreduce_(np.array([num_classes]), "max")[0])

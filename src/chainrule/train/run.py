@@ -34,8 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend import require_device
 from chainrule.data.loader import DataLoader
 from chainrule.data.sharding import shard_size
+from chainrule.errors import ConfigError, DataError
 from chainrule.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from chainrule.train.config import TrainConfig
 from chainrule.train.factories import build_loss, build_model, build_optimizer, build_scheduler
@@ -44,6 +46,8 @@ from chainrule.train.inputs import load_splits
 from chainrule.train.metrics import Evaluation, evaluate
 from chainrule.train.preprocess import ImagePreprocessor, Preprocessor, shift_augment
 from chainrule.train.report import write_metrics, write_report
+from chainrule.train.run_data import absolute_locations, check_same_data, resumed_locations
+from chainrule.train.run_folder import RunFolder
 from chainrule.train.trainer import Trainer
 
 __all__ = ["RunResult", "default_run_dir", "train_run"]
@@ -63,11 +67,17 @@ class RunResult:
     metrics: Path
 
 
-def default_run_dir(cfg: TrainConfig, root: str | Path = "runs") -> Path:
-    """``runs/<YYYYmmdd-HHMMSS>-<data>``, with a numeric suffix when that exists already."""
+def default_run_dir(cfg: TrainConfig | str, root: str | Path = "runs") -> Path:
+    """``runs/<YYYYmmdd-HHMMSS>-<data>``, with a numeric suffix when that exists already.
+
+    ``cfg`` is a run's config (its data set names the folder) or the name itself.
+    """
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = Path(cfg.data).stem if cfg.data not in ("digits", "mnist", "fashion-mnist",
-                                                    "cifar10") else cfg.data
+    if isinstance(cfg, str):
+        name = cfg
+    else:
+        name = Path(cfg.data).stem if cfg.data not in ("digits", "mnist", "fashion-mnist",
+                                                        "cifar10") else cfg.data
     base = Path(root) / f"{stamp}-{name}"
     candidate, i = base, 1
     while candidate.exists():
@@ -81,6 +91,9 @@ def train_run(
     out: str | Path | None = None,
     *,
     resume: str | Path | None = None,
+    data: str | None = None,
+    data_dir: str | None = None,
+    overwrite: bool = False,
     progress: bool = True,
     console: Any = None,
     callbacks: tuple = (),
@@ -91,31 +104,96 @@ def train_run(
     ``resume`` is a run folder (or checkpoint file) of an interrupted run: its configuration,
     weights, optimizer, scheduler, RNG and shuffling states are restored and training goes on
     to ``cfg.epochs`` (when ``cfg`` is given, only its ``epochs`` is used), giving the same
-    numbers as a run that was never interrupted. The run folder is ``out``, else the resumed
-    run's folder, else :func:`default_run_dir`. ``device`` (``'cuda'``) is where the model
-    trains; the model is built (and initialized) on the CPU first, so a seed gives the
-    same starting weights on every device, and the checkpoint loads anywhere.
+    numbers as a run that was never interrupted. ``data`` and ``data_dir`` point a resumed run
+    at its data when it moved (see :func:`~chainrule.train.run_data.resumed_locations`); the
+    data found must have the run's classes and image shape. ``device`` (``'cuda'``) is where
+    the model trains; the model is built (and initialized) on the CPU first, so a seed gives
+    the same starting weights on every device, and the checkpoint loads anywhere.
+
+    The run folder is ``out``, else the resumed run's folder, else :func:`default_run_dir`.
+    It is owned by this run (:class:`~chainrule.train.run_folder.RunFolder`): a folder that
+    holds another run is refused unless ``overwrite`` (or it is the resumed run's own), it is
+    locked while the run writes, and a run that fails before its first checkpoint leaves no
+    folder behind. Data paths are stored absolute.
     """
-    import chainrule as cr
     from chainrule.distributed import comm
 
     if device is not None:
-        cr.backend.require_device(device)  # before the data is loaded: fail fast
+        require_device(device)  # before the data is loaded: fail fast
     ckpt = None
     if resume is not None:
         ckpt = load_checkpoint(resume, build_model=False)
         stored = TrainConfig.from_dict(ckpt.config)
         if cfg is not None:
             stored.epochs = cfg.epochs
-        cfg = stored
+        cfg = resumed_locations(stored, data, data_dir)
         if out is None:
             out = ckpt.path.parent
-    cfg = cfg or TrainConfig()
+    elif data is not None or data_dir is not None:
+        raise ConfigError("train_run: data= and data_dir= point a resumed run at its data; "
+                          "a new run takes them in its TrainConfig")
+    else:
+        cfg = absolute_locations(cfg or TrainConfig())
     run_dir = Path(out) if out is not None else default_run_dir(cfg)
     run_dir = Path(comm.broadcast_object(str(run_dir)))  # rank 0's name on every rank
+    # Only rank 0 writes, so only rank 0 owns the folder (a single process is rank 0).
+    own_folder = ckpt is not None and _same_folder(run_dir, ckpt.path.parent)
+    folder = RunFolder(run_dir, overwrite=overwrite, resume=own_folder) \
+        if comm.is_main() else None
+    if folder is not None:
+        folder.check()  # before the data loads: a taken folder is refused at once
     started = time.perf_counter()
+    inputs = _prepare_inputs(cfg, ckpt)
+    if folder is None:
+        return _train_and_write(cfg, ckpt, inputs, run_dir, started, progress, console,
+                                callbacks, device)
+    folder.open()  # only once the data loaded and transformed
+    try:
+        result = _train_and_write(cfg, ckpt, inputs, run_dir, started, progress, console,
+                                  callbacks, device)
+    except BaseException:
+        folder.close(ok=False)
+        raise
+    folder.close()
+    return result
 
-    ds, train_x, train_y, test_x, test_y = load_splits(cfg.data, cfg.data_dir)
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+@dataclass
+class _Inputs:
+    """A run's data, ready to train on: model inputs, labels and the fitted preprocessing.
+
+    ``train_data`` is what the Trainer fits on: ``(inputs, labels)`` arrays, or for a
+    ConvNet a DataLoader that augments and standardizes each batch of the uint8 images.
+    """
+
+    train_data: Any
+    train_y: np.ndarray
+    val: tuple[np.ndarray, np.ndarray] | None
+    test_x: np.ndarray
+    test_y: np.ndarray
+    classes: list[str]
+    pre: Preprocessor
+    in_features: int
+
+
+def _prepare_inputs(cfg: TrainConfig, ckpt: Any) -> _Inputs:
+    """Load the data, split off validation, augment, fit (or restore) the preprocessing."""
+    from chainrule.distributed import comm
+
+    ds, train_x, train_y, test_x, test_y = load_splits(
+        cfg.data, cfg.data_dir, size=cfg.image_size_arg, label_column=cfg.label_column)
+    classes = list(ds.classes)
+    _check_classifiable(cfg.data, classes, train_y, test_y)
+    if ckpt is not None:
+        check_same_data(cfg.data, classes, getattr(ds, "image_shape", None),
+                        ckpt.class_names, ckpt.image_shape)
     if cfg.val_fraction > 0:
         from chainrule.data import train_val_split
 
@@ -143,15 +221,39 @@ def train_run(
             X_train = pre.fit_transform(train_x, seed=cfg.seed)
         train_data, in_features = (X_train, train_y), X_train.shape[1]
     val = (pre.transform(val_x), val_y) if val_x is not None else None
-    classes = list(ds.classes)
-    main = comm.is_main()  # only rank 0 writes the run folder
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)  # only once the data loaded and transformed
+    return _Inputs(train_data, train_y, val, test_x, test_y, classes, pre, in_features)
 
+
+def _check_classifiable(data: str, classes: list[str], train_y: np.ndarray,
+                        test_y: np.ndarray) -> None:
+    """Refuse data on which a classifier's accuracy cannot mean what it says."""
+    present = np.unique(np.asarray(train_y))
+    if len(classes) < 2 or len(present) < 2:
+        only = classes[int(present[0])] if len(present) == 1 and len(classes) > present[0] \
+            else (classes[0] if classes else "none")
+        raise DataError(f"{data}: the training images are all of one class ({only!r}): a "
+                        "classifier needs at least 2 classes (its accuracy would be 100% "
+                        "whatever it learned)")
+    if len(test_y) == 0:
+        raise DataError(f"{data}: the test split is empty: there is nothing to measure the "
+                        "run on (add images, or a test/ folder)")
+
+
+def _train_and_write(cfg: TrainConfig, ckpt: Any, inputs: _Inputs, run_dir: Path,
+                     started: float, progress: bool, console: Any,
+                     callbacks: tuple, device: Any) -> RunResult:
+    """Build, train (checkpoint each epoch), evaluate and write the run folder's files (rank
+    0 writes; the other ranks of an MPI job train with it)."""
+    import chainrule as cr
+    from chainrule.distributed import comm
+
+    main = comm.is_main()
+    pre, classes = inputs.pre, inputs.classes
     cr.manual_seed(cfg.seed)
-    model = build_model(cfg, in_features, len(classes), pre.image_shape)
+    model = build_model(cfg, inputs.in_features, len(classes), pre.image_shape)
     optimizer = build_optimizer(cfg, model)
-    steps_per_epoch = math.ceil(shard_size(len(train_y), comm.world_size()) / cfg.batch_size)
+    steps_per_epoch = math.ceil(shard_size(len(inputs.train_y), comm.world_size())
+                                / cfg.batch_size)
     scheduler, interval = build_scheduler(cfg, optimizer, steps_per_epoch)
     checkpoint_path = run_dir / CHECKPOINT_NAME
     extra = {"config": cfg.to_dict(), "class_names": classes, **pre.state_dict()}
@@ -161,17 +263,17 @@ def train_run(
 
     trainer = Trainer(
         model, build_loss(cfg), optimizer, scheduler, batch_size=cfg.batch_size, seed=cfg.seed,
-        reg=cfg.reg, early_stopping=cfg.early_stopping, keep_best=val is not None,
+        reg=cfg.reg, early_stopping=cfg.early_stopping, keep_best=inputs.val is not None,
         callbacks=(save_each_epoch, *callbacks), progress=progress,
         scheduler_interval=interval, console=console, device=device,
     )
     if ckpt is not None:
         trainer.resume(ckpt)
-    history = trainer.fit(train_data, val, epochs=cfg.epochs)
+    history = trainer.fit(inputs.train_data, inputs.val, epochs=cfg.epochs)
     trainer.save_checkpoint(checkpoint_path, **extra)
 
-    evaluation = evaluate(model, pre.transform(test_x), test_y, class_names=classes,
-                          loss=build_loss(cfg))
+    evaluation = evaluate(model, pre.transform(inputs.test_x), inputs.test_y,
+                          class_names=classes, loss=build_loss(cfg))
     seconds = time.perf_counter() - started
     metrics_path, report_path = run_dir / "metrics.json", run_dir / "report.html"
     if not main:
@@ -191,6 +293,7 @@ def train_run(
                             cfg.batch_size, "global_batch_size": cfg.batch_size
                             * comm.world_size()}} if comm.world_size() > 1 else {}),
     })
+    test_x = inputs.test_x
     report_path = write_report(
         run_dir, history=history, evaluation=evaluation, model=model,
         test_images=test_x if np.ndim(test_x) == 4 else None, image_shape=pre.image_shape,

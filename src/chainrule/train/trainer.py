@@ -25,6 +25,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.compiler.fallback import TrainStep
+from chainrule.errors import DataError, DivergenceError
 from chainrule.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from chainrule.train.history import History
 from chainrule.train.metrics import as_arrays, evaluate, model_dtype, predict_scores, r2_score
@@ -293,16 +294,19 @@ class Trainer:
             if len(X) == 0:
                 raise ValueError("Trainer.fit: no training examples")
             dtype = model_dtype(self.model)
+            X = np.asarray(X, dtype=dtype)
+            if not np.isfinite(X).all():  # would train to NaN and blame the learning rate
+                row = int(np.argwhere(~np.isfinite(X))[0][0])
+                raise DataError(f"Trainer.fit: the training inputs hold NaN or inf "
+                                f"(first in row {row})")
             labels = np.asarray(y, dtype=dtype if self.task == "regression" else np.int64)
             options = {"dtype": dtype}
             if self.task == "regression":
                 options["targets"] = "values"
             if self._parallel is not None:
-                return self._parallel.loader(np.asarray(X, dtype=dtype), labels, self.batch_size,
-                                             self.seed, **options)
-            return DataLoader(np.asarray(X, dtype=dtype), labels, batch_size=self.batch_size,
-                              shuffle=shuffle, seed=self.seed, device=self.device,
-                              **options)
+                return self._parallel.loader(X, labels, self.batch_size, self.seed, **options)
+            return DataLoader(X, labels, batch_size=self.batch_size, shuffle=shuffle,
+                              seed=self.seed, device=self.device, **options)
         return data
 
     @property
@@ -349,7 +353,10 @@ class Trainer:
             self._parallel.start(self.model, self.loader)
         for cb in self.callbacks:
             cb.on_train_begin(self)
-        with progress_bar(self.progress, self.console, self.task == "regression") as bar:
+        # Overflow on the way to a NaN loss is reported once, as a DivergenceError that says
+        # what to lower, not as NumPy warnings from deep inside a step.
+        with progress_bar(self.progress, self.console, self.task == "regression") as bar, \
+                np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while self.epoch < epochs and not self.stop_training:
                 self._run_epoch(val_data, epochs, bar)
         if self.keep_best and self.best_state is not None:
@@ -382,10 +389,7 @@ class Trainer:
             n = len(yb)
             batch_loss = objective.item()
             if not math.isfinite(batch_loss):
-                raise FloatingPointError(
-                    f"Trainer: the loss became {batch_loss} in epoch {epoch} (step "
-                    f"{self.step_count}); lower the learning rate (now {lr:g})"
-                )
+                raise self._divergence(batch_loss, epoch, lr)
             total_loss += batch_loss * n
             if classify:
                 xp = backend.namespace(scores.data)
@@ -424,6 +428,15 @@ class Trainer:
         if self.task == "regression":
             return r2_score(y, predict_scores(self.model, X).reshape(np.shape(y)))
         return evaluate(self.model, X, y, distributed=self._parallel is not None).accuracy
+
+    def _divergence(self, loss: float, epoch: int, lr: float) -> DivergenceError:
+        """The loss became NaN or inf: say where, and which setting to lower."""
+        cause = f"lower the learning rate (now {lr:g})"
+        if self.reg >= 1:  # an L2 strength above 1 outweighs any data loss
+            cause = f"lower the regularization (now {self.reg:g}) or the learning rate " \
+                    f"(now {lr:g})"
+        return DivergenceError(f"Trainer: training diverged: the loss became {loss} in epoch "
+                               f"{epoch} (step {self.step_count}); {cause}")
 
     def _step(self, xb: Any, yb: Any) -> tuple:
         """One optimization step on a batch; returns the objective and the scores."""

@@ -51,8 +51,8 @@ function drawFrame() {
   const f = state.frame;
   if (!f || !state.limits) return;
   $("epoch").textContent = String(f.epoch).padStart(6, "0");
-  $("train-loss").textContent = fmt(f.train_loss);
-  $("test-loss").textContent = fmt(f.test_loss);
+  $("train-loss").textContent = f.diverged ? "NaN" : fmt(f.train_loss);  // training paused
+  $("test-loss").textContent = f.diverged ? "NaN" : fmt(f.test_loss);
   $("train-acc").textContent = f.train_acc == null ? "" : `accuracy ${(100 * f.train_acc).toFixed(1)}%`;
   $("test-acc").textContent = f.test_acc == null ? "" : `accuracy ${(100 * f.test_acc).toFixed(1)}%`;
   const g = state.limits.grid;
