@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = TrainConfig(**settings)
         print(f"== {name}: {cfg.to_dict()}", flush=True)
         start = time.perf_counter()
-        result = train_run(cfg, out=args.out / name, progress=not args.quiet)
+        result = train_run(cfg, out=args.out / name, overwrite=True,  # a rerun replaces it
+                           progress=not args.quiet)
         seconds = time.perf_counter() - start
         acc = result.evaluation.accuracy
         passed = acc >= target and (seconds_target is None or seconds <= seconds_target)
