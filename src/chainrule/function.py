@@ -27,7 +27,9 @@ __all__ = [
     "enable_grad",
     "is_grad_enabled",
     "no_grad",
+    "restoring_state",
     "set_grad_enabled",
+    "updates_state",
 ]
 
 _grad_enabled = True
@@ -83,6 +85,46 @@ class enable_grad(set_grad_enabled):
 
     def __init__(self) -> None:
         super().__init__(True)
+
+
+#: While a :class:`restoring_state` block runs: ``(array, its value before)`` per array an
+#: op announced with :func:`updates_state`; otherwise None.
+_state_log: list[tuple[Any, Any]] | None = None
+
+
+def updates_state(*arrays: Any) -> None:
+    """Announce that the running op's ``forward`` is about to change ``arrays`` in place.
+
+    Ops whose forward updates state (batch norm's running statistics) call this before
+    writing, so that a tracer (``cr.compile``, which runs a step's forward to record it)
+    can put the arrays back with :class:`restoring_state`: recording a step must not count
+    as taking it. Outside such a block it costs one global lookup.
+    """
+    if _state_log is not None:
+        _state_log.extend((a, a.copy()) for a in arrays)
+
+
+class restoring_state:
+    """Context manager: arrays that ops change in place inside it (:func:`updates_state`)
+    get their old values back on exit.
+
+    >>> with restoring_state():
+    ...     model(x)                  # batch norm's running statistics move ...
+    >>> # ... and are back where they were
+    """
+
+    __slots__ = ("prev",)
+
+    def __enter__(self) -> None:
+        global _state_log
+        self.prev = _state_log
+        _state_log = []
+
+    def __exit__(self, *exc: object) -> None:
+        global _state_log
+        log, _state_log = _state_log, self.prev
+        for array, before in reversed(log or []):
+            array[...] = before
 
 
 class Context:

@@ -18,6 +18,7 @@ from chainrule.autograd import Context, topological_order
 from chainrule.compiler.arena import Arena
 from chainrule.compiler.codegen import MISS, Stale, generate
 from chainrule.compiler.plan import CompileError, Plan, build_plan
+from chainrule.function import restoring_state
 from chainrule.random import get_rng_state, set_rng_state
 
 __all__ = ["CompileError", "CompiledStep", "compile"]
@@ -146,19 +147,21 @@ class CompiledStep:
         self._check_model()
         # Tracing must not consume random numbers: the first replay then draws what an
         # eager step would have drawn (dropout masks), and resumed runs stay identical.
+        # Nor may it move what ops update in place (batch norm's running statistics).
         rng_state = get_rng_state()
-        try:
-            loss, extras, traced = self._run_traced(arrays)
-            nodes = topological_order([loss])
-            if self.check:
-                # Trace again: a constant that differs between two traces is a value drawn
-                # per call outside any op (a hand-made random mask), which a replay would
-                # freeze.
+        with restoring_state():
+            try:
+                loss, extras, traced = self._run_traced(arrays)
+                nodes = topological_order([loss])
+                if self.check:
+                    # Trace again: a constant that differs between two traces is a value
+                    # drawn per call outside any op (a hand-made random mask), which a
+                    # replay would freeze.
+                    set_rng_state(rng_state)
+                    loss2, _, _ = self._run_traced(arrays)
+                    _compare_constants(nodes, topological_order([loss2]))
+            finally:
                 set_rng_state(rng_state)
-                loss2, _, _ = self._run_traced(arrays)
-                _compare_constants(nodes, topological_order([loss2]))
-        finally:
-            set_rng_state(rng_state)
         self.traces += 1
         plan = build_plan(Plan(nodes, arrays, traced, extras), self.optimizer, self._arena)
         self._arena = plan.arena
@@ -207,8 +210,9 @@ def compile(
     parameters' ``.grad`` as in eager mode (no ``zero_grad`` needed: each step
     overwrites them). The optimizer's parameters may be packed into one array per group
     (their ``.data`` become views of it; see docs/compile.md). Pass ``model`` to have
-    modules that update state in Python in training mode (``Module.updates_in_training``:
-    batch norm), which cannot be replayed, refused up front. The replay is NumPy code: a
+    modules that update state in Python in training mode (``Module.updates_in_training``),
+    which cannot be replayed, refused up front. State that ops update in place (batch
+    norm's running statistics) is replayed with the op. The replay is NumPy code: a
     step on a GPU (CuPy arrays) raises :class:`CompileError`, and ``TrainStep`` (the
     Trainer's step) then runs it eagerly.
 

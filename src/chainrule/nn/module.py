@@ -97,9 +97,10 @@ class Module:
     training: bool
 
     #: What the module changes in Python on every call in training mode, outside any op
-    #: (BatchNorm1d: "its running statistics"), or ``None``. A compiled step replays the
-    #: recorded ops without running Python, so :func:`chainrule.compile` refuses a model
-    #: that holds such a module in training mode.
+    #: (e.g. "its call counter"), or ``None``. A compiled step replays the recorded ops
+    #: without running Python, so :func:`chainrule.compile` refuses a model that holds
+    #: such a module in training mode. (Batch norm needs none: its op updates the running
+    #: statistics itself.)
     updates_in_training: ClassVar[str | None] = None
 
     def __init__(self) -> None:
@@ -414,6 +415,8 @@ class Module:
             value, mod, name, kind = own[key]
             if kind == "parameter":
                 backend.assign(value.data, arr)
+            elif not isinstance(value, backend.NUMPY_TYPES) or value.flags.writeable:
+                backend.assign(value, arr)  # in place: a compiled step reads the same array
             else:
                 mod._buffers[name] = backend.asarray(arr, like=value, dtype=value.dtype,
                                                      copy=True)

@@ -101,8 +101,8 @@ class Trainer:
     compile:
         Run each training step through :func:`chainrule.compile` (traced once, replayed
         with preallocated buffers: the same arithmetic, less Python per step). Steps that
-        cannot be replayed (batch norm in training mode, a model on a GPU) fall back to
-        the eager step by themselves; ``False`` always uses the eager step.
+        cannot be replayed (a module that updates state in Python, a model on a GPU) fall
+        back to the eager step by themselves; ``False`` always uses the eager step.
     device:
         Move the model there first (``'cuda'``; its optimizer's state follows). Batches
         always go to the model's device; checkpoints are written from host memory, so
@@ -335,6 +335,7 @@ class Trainer:
         """
         if epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be >= 0, got {epochs}")
+        backend.reuse_freed_memory()  # every step allocates the same large arrays again
         if self.loader is None or not _same_data(train, self._train_arg):
             self.loader = self._make_loader(train, shuffle=True)
             self._train_arg = train
