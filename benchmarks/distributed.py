@@ -14,12 +14,14 @@ loopback for message sizes from 4 KiB to 64 MiB, and the ring all-reduce cost mo
 K = 8, 64, 256 ranks on 10 and 100 Gbit/s networks, and the per-rank batch at which it
 passes 90%.
 
-Models: the MNIST MLP of ``chainrule train`` (784 -> 512 -> 10) on MNIST-shaped random data
-(no download). A model factory per entry of ``MODELS``: a CIFAR ConvNet goes there when
-the library has one.
+Models (``MODELS``, random data of the right shape, no download): the MNIST MLP of
+``chainrule train`` (784 -> 512 -> 10), and the default CIFAR-10 ConvNet of ``chainrule
+train --model cnn`` (``32 pool 64 pool 128 128 pool``, batch norm, 3x32x32 inputs), timed
+over a tenth of the steps (one of its steps costs about 40 of the MLP's).
 
-    python benchmarks/distributed.py            # about 2 minutes
-    python benchmarks/distributed.py --quick    # about 30 seconds
+    python benchmarks/distributed.py                    # about 4 minutes
+    python benchmarks/distributed.py --quick            # about 1 minute
+    python benchmarks/distributed.py --models convnet   # the ConvNet only
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ from pathlib import Path
 import numpy as np
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-#: name -> (input shape, classes, builder(seed) -> model)
-MODELS = {"mlp": ((784,), 10, lambda cr: cr.nn.MLP(784, [512], 10))}
+#: name -> (input shape, classes, builder(cr) -> model, fraction of the steps timed)
+MODELS = {
+    "mlp": ((784,), 10, lambda cr: cr.nn.MLP(784, [512], 10), 1.0),
+    "convnet": ((3, 32, 32), 10, lambda cr: cr.nn.ConvNet(3, 10), 0.1),
+}
 SIZES = [2**k for k in range(12, 27, 2)]  # bytes: 4 KiB .. 64 MiB
 #: Networks of the projection: Gbit/s -> latency per ring step (10 GbE over TCP; a
 #: 100 Gbit/s InfiniBand or RoCE fabric).
@@ -53,7 +58,7 @@ def worker_step(model_name: str, global_batch: int, steps: int) -> None:
 
     dist.init()
     k, r = dist.world_size(), dist.rank()
-    shape, classes, build = MODELS[model_name]
+    shape, classes, build, _ = MODELS[model_name]
     cr.manual_seed(0)
     model = build(cr)
     opt = cr.optim.Adam(model.parameters(), lr=1e-3)
@@ -137,6 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument("--batch", type=int, default=128, help="global batch (default 128)")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS),
+                        help="the models to time (default: all)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -149,14 +156,15 @@ def main() -> None:
     steps, repeats = (30, 2) if args.quick else (100, 3)
     setups = [("1 process, 1 BLAS thread", 1, 1), ("1 process, 2 BLAS threads", 1, 2),
               ("2 ranks, 1 BLAS thread each", 2, 1)]
-    for name in MODELS:
+    for name in args.models:
+        timed = max(3, round(steps * MODELS[name][3]))
         results: dict[str, list[dict]] = {label: [] for label, _, _ in setups}
         for _ in range(repeats):  # interleaved
             for label, ranks, threads in setups:
                 results[label].append(run_job(ranks, threads, "step", name, str(args.batch),
-                                              str(steps)))
+                                              str(timed)))
         print(f"\n## {name}, global batch {args.batch} (medians of {repeats} interleaved "
-              f"jobs of {steps} steps)\n")
+              f"jobs of {timed} steps)\n")
         print("| setup | step ms | all-reduce ms | compute ms | speed-up |")
         print("|---|---|---|---|---|")
         base = statistics.median(r["step"] for r in results[setups[0][0]])

@@ -22,7 +22,8 @@ dtype=x.dtype, device=x.device)``. Four more rules keep code portable:
   write into ``out=``, where the library has it, and ``add_scaled``: BLAS ``axpy`` on
   the CPU), :func:`assign`, :func:`copy`, moves between devices
   (:func:`to_device`, :func:`to_numpy`) and random generators per device
-  (:func:`generator`).
+  (:func:`generator`). The image ops' windows (im2col, col2im, blocked products with
+  them, per-channel sums) follow the same split in :mod:`chainrule._images`.
 
 ``tests/portability/`` runs every op (a row of its ``cases.py``) on NumPy, on
 ``array_api_strict`` and, marked ``gpu``, on CuPy; ruff's banned-api rule keeps
@@ -53,6 +54,7 @@ import numpy as np
 from chainrule import _blas, cuda
 from chainrule._dtypes import is_floating, native_dtype, numpy_dtype
 from chainrule._inplace import AssigningNamespace, OutNamespace
+from chainrule._memory import reuse_freed_memory
 from chainrule._numpy_api import numpy_namespace
 from chainrule.devices import CPU, Device
 from chainrule.errors import DeviceError
@@ -85,6 +87,7 @@ __all__ = [
     "put",
     "require_device",
     "reshape",
+    "reuse_freed_memory",
     "scatter_add",
     "sum",
     "to_device",

@@ -26,14 +26,13 @@ __all__ = [
     "as_gradient_tuple",
     "enable_grad",
     "is_grad_enabled",
-    "is_tracing",
     "no_grad",
+    "restoring_state",
     "set_grad_enabled",
-    "tracing",
+    "updates_state",
 ]
 
 _grad_enabled = True
-_tracing = False
 
 
 def is_grad_enabled() -> bool:
@@ -88,33 +87,44 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
-def is_tracing() -> bool:
-    """Whether a compiled step is being traced (:func:`chainrule.compile`).
+#: While a :class:`restoring_state` block runs: ``(array, its value before)`` per array an
+#: op announced with :func:`updates_state`; otherwise None.
+_state_log: list[tuple[Any, Any]] | None = None
 
-    A trace runs the step's ops once to record them; it is not a training step. An op
-    that changes state besides computing its output (batch norm's running statistics)
-    leaves that state alone while tracing: the replays, which run the op on every step,
-    make the change.
+
+def updates_state(*arrays: Any) -> None:
+    """Announce that the running op's ``forward`` is about to change ``arrays`` in place.
+
+    Ops whose forward updates state (batch norm's running statistics) call this before
+    writing, so that a tracer (``cr.compile``, which runs a step's forward to record it)
+    can put the arrays back with :class:`restoring_state`: recording a step must not count
+    as taking it. Outside such a block it costs one global lookup.
     """
-    return _tracing
+    if _state_log is not None:
+        _state_log.extend((a, a.copy()) for a in arrays)
 
 
-class tracing:
-    """Context manager under which :func:`is_tracing` is True (the compiler's trace)."""
+class restoring_state:
+    """Context manager: arrays that ops change in place inside it (:func:`updates_state`)
+    get their old values back on exit.
+
+    >>> with restoring_state():
+    ...     model(x)                  # batch norm's running statistics move ...
+    >>> # ... and are back where they were
+    """
 
     __slots__ = ("prev",)
 
-    def __init__(self) -> None:
-        self.prev = False
-
     def __enter__(self) -> None:
-        global _tracing
-        self.prev = _tracing
-        _tracing = True
+        global _state_log
+        self.prev = _state_log
+        _state_log = []
 
     def __exit__(self, *exc: object) -> None:
-        global _tracing
-        _tracing = self.prev
+        global _state_log
+        log, _state_log = _state_log, self.prev
+        for array, before in reversed(log or []):
+            array[...] = before
 
 
 class Context:

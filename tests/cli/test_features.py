@@ -76,9 +76,18 @@ def test_compare_command_writes_report_and_metrics(image_folder, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     rows = [(r["model"], r["inputs"]) for r in metrics["results"]]
     assert rows == [("linear", "pixels"), ("linear", "hog+color"),
-                    ("2-layer", "pixels"), ("2-layer", "hog+color")]
+                    ("2-layer", "pixels"), ("2-layer", "hog+color"), ("ConvNet", "pixels")]
     assert all(0.0 <= r["test_accuracy"] <= 1.0 for r in metrics["results"])
     assert metrics["feature_config"]["extractors"][0]["config"]["cell_size"] == 4
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 2 and "<table>" in page
     assert "HOG cells" in page and "Gabor filter bank" in page
+    assert "2-layer nets and a ConvNet" in page
+
+
+def test_compare_without_the_convnet(image_folder, tmp_path):
+    out = tmp_path / "report"
+    assert main(["compare", "--data", str(image_folder), "--epochs", "1", "--hidden", "4",
+                 "--no-convnet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [r["model"] for r in metrics["results"]] == ["linear", "linear", "2-layer", "2-layer"]

@@ -221,12 +221,14 @@ def test_error_paths_print_one_line(run_dir, tmp_path, capsys, monkeypatch):
 
 def test_cli_defaults_are_the_library_defaults():
     from chainrule.cli import build_parser
+    from chainrule.train.config import MODEL_DEFAULTS
 
     args = build_parser().parse_args(["train"])
     defaults = TrainConfig()
     for key, value in defaults.to_dict().items():
-        if key == "epochs":
-            assert args.epochs is None  # None: 30, or the resumed run's
+        if key in MODEL_DEFAULTS["mlp"]:  # epochs: 30, or the resumed run's
+            assert getattr(args, key) is None, key  # None: the model's default
+            assert MODEL_DEFAULTS["mlp"][key] == value, key
             continue
         assert getattr(args, key) == value, key
 
@@ -365,3 +367,63 @@ def test_device_option(run_dir, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "pip install 'chainrule[cuda12]'" in err, err
     assert not (tmp_path / "gpu").exists()
+
+
+# ----------------------------------------------------------------------------- ConvNets
+@pytest.fixture(scope="module")
+def cnn_run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cnn")
+    cr.manual_seed(0)
+    assert main(["train", "--model", "cnn", "--conv", "8", "pool", "16", "--epochs", "3",
+                 "--batch-size", "32",
+                 "--quiet", "--out", str(out)]) == 0
+    return out
+
+
+def test_convnet_run_folder(cnn_run_dir):
+    metrics = json.loads((cnn_run_dir / "metrics.json").read_text())
+    assert metrics["model"]["architecture"] == {
+        "type": "ConvNet", "in_channels": 1, "num_classes": 10, "blocks": [8, "pool", 16],
+        "batchnorm": True, "dropout": 0.0}
+    assert metrics["config"]["optimizer"] == "nesterov" and metrics["config"]["model"] == "cnn"
+    assert metrics["test"]["accuracy"] > 0.5  # 135 steps; a broken gradient gives ~10%
+    html = (cnn_run_dir / "report.html").read_text()
+    assert "First layer&#x27;s filters" in html or "First layer's filters" in html
+    ckpt = load_checkpoint(cnn_run_dir)
+    assert isinstance(ckpt.model, cr.nn.ConvNet) and ckpt.normalization["mean"].shape == (1,)
+    assert type(ckpt.preprocessor()).__name__ == "ImagePreprocessor"
+
+
+def test_convnet_run_evaluates_predicts_and_explains(cnn_run_dir, tmp_path, capsys):
+    from PIL import Image
+
+    metrics = json.loads((cnn_run_dir / "metrics.json").read_text())
+    assert main(["evaluate", str(cnn_run_dir)]) == 0
+    assert f"test accuracy: {metrics['test']['accuracy']:.2%}" in capsys.readouterr().out
+    image = tmp_path / "digit.png"
+    Image.fromarray(np.full((20, 20), 128, np.uint8)).save(image)
+    assert main(["predict", str(cnn_run_dir), str(image), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)[0]["top"]) == 3
+    svg = tmp_path / "g.svg"
+    assert main(["explain", "--model", str(cnn_run_dir), "--image", str(image),
+                 "--svg", str(svg)]) == 0
+    out = capsys.readouterr().out
+    assert "conv2d" in out and "(1, 8, 8, 8)" in out and "max_pool2d" in out
+    assert "conv2d" in svg.read_text()
+
+
+def test_convnet_run_resumes_exactly(tmp_path):
+    cfg = TrainConfig(model="cnn", conv="4 pool 8", epochs=3, val_fraction=0.1)
+    train_run(cfg, out=tmp_path / "full", progress=False)
+
+    def crash_after_two(trainer, epoch, logs):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_run(cfg, out=tmp_path / "cut", progress=False, callbacks=(crash_after_two,))
+    assert main(["train", "--resume", str(tmp_path / "cut"), "--quiet"]) == 0
+    a = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "cut" / "metrics.json").read_text())
+    assert a["history"]["train_loss"] == b["history"]["train_loss"]
+    assert a["test"] == b["test"]

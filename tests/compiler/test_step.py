@@ -168,6 +168,31 @@ def test_a_change_of_mode_or_a_replaced_buffer_retraces() -> None:
                                rtol=1e-12)
 
 
+def test_batchnorm_in_training_mode_replays_its_running_statistics() -> None:
+    """The op updates the running statistics, so a replay moves them as eager steps do,
+    and tracing (which runs the forward twice) leaves them alone."""
+    models = []
+    for _ in range(2):
+        cr.manual_seed(0)
+        models.append(cr.nn.MLP(4, [8], 2, batchnorm=True).double())
+    eager, fast = models
+    opt_e = cr.optim.SGD(eager.parameters(), lr=0.1)
+    opt_f = cr.optim.SGD(fast.parameters(), lr=0.1)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast(x), y), opt_f, model=fast)
+    for s in range(3):
+        x, y = _data(8, 4, 2, dtype="float64", seed=s)
+        opt_e.zero_grad()
+        le = loss_fn(eager(cr.tensor(x, dtype="float64")), y)
+        le.backward()
+        opt_e.step()
+        assert step(x, y).item() == pytest.approx(le.item(), rel=1e-12)
+    assert step.traces == 1
+    for (k, a), b in zip(eager.state_dict().items(), fast.state_dict().values()):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14, err_msg=k)
+    assert int(fast[1].num_batches_tracked) == 3
+
+
 def test_a_module_that_updates_state_in_training_is_refused_by_its_attribute() -> None:
     class Counting(cr.nn.Module):
         """Counts its calls in Python: a replay would skip the count."""
@@ -269,6 +294,19 @@ def test_trainer_compiles_batchnorm_and_matches_its_eager_run() -> None:
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
     for name, value in runs[1][1].items():
         np.testing.assert_allclose(runs[0][1][name], value, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_trainer_compiles_batchnorm() -> None:
+    from chainrule.train import Trainer
+
+    x, y = _data(64, 6, 3)
+    model = cr.nn.MLP(6, [8], 3, batchnorm=True)
+    trainer = Trainer(model, cr.nn.CrossEntropyLoss(), cr.optim.Adam(model.parameters()),
+                      batch_size=16, progress=False)
+    history = trainer.fit((x, y), None, epochs=2)
+    assert trainer._compiled.compiled
+    assert int(model[1].num_batches_tracked) == 8
+    assert len(history.train_loss) == 2 and np.isfinite(history.train_loss).all()
 
 
 # ---------------------------------------------------------------- packed parameters

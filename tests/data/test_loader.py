@@ -94,6 +94,25 @@ def test_state_mismatch_and_bad_inputs() -> None:
     assert DataLoader(cr.tensor(X), cr.tensor(y), batch_size=5).num_samples == 10
 
 
+def test_transform_makes_each_batch_with_a_resumable_generator() -> None:
+    X = np.arange(10 * 2, dtype=np.uint8).reshape(10, 2)
+    y = np.arange(10)
+
+    def transform(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return batch.astype(np.float32) + rng.integers(0, 1000)
+
+    loader = DataLoader(X, y, batch_size=4, seed=3, transform=transform)
+    first = [xb.data.copy() for xb, _ in loader]
+    assert first[0].dtype == np.float32
+    loader.load_state_dict({**loader.state_dict(), "epoch": 0})
+    again = [xb.data.copy() for xb, _ in DataLoader(X, y, batch_size=4, seed=3,
+                                                    transform=transform)]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)  # same seed, epoch and batch: same draws
+    second_epoch = [xb.data for xb, _ in loader]
+    assert not all(np.array_equal(a, b) for a, b in zip(first, second_epoch))
+
+
 def test_sharded_loaders_split_each_epoch_between_ranks() -> None:
     X, y = data(10)
     loaders = [DataLoader(X, y, batch_size=2, seed=3, num_replicas=3, rank=r) for r in range(3)]

@@ -183,8 +183,9 @@ def test_requires_grad_toggle_freezes_parameters() -> None:
 
 def test_only_modules_that_update_state_in_python_say_so() -> None:
     assert nn.Module.updates_in_training is None and nn.Linear(2, 2).updates_in_training is None
-    # batch norm updates its running statistics inside its op, which a replay runs
+    # batch norm's op updates the running statistics itself: nothing happens in Python
     assert nn.BatchNorm1d(3).updates_in_training is None
+    assert nn.BatchNorm2d(3).updates_in_training is None
 
 
 def test_load_state_dict_copies_buffers_in_place() -> None:

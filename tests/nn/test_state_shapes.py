@@ -54,3 +54,33 @@ def test_the_shapes_are_those_of_the_built_model(config) -> None:
 def test_bad_architectures_are_refused_without_building(config) -> None:
     with pytest.raises((ValueError, TypeError)):
         state_shapes(config)
+
+
+@st.composite
+def convnet_configs(draw) -> dict:
+    blocks = draw(st.lists(st.one_of(st.integers(1, 5), st.just("pool")), min_size=1,
+                           max_size=5).filter(lambda b: any(x != "pool" for x in b)))
+    return {"type": "ConvNet", "in_channels": draw(st.integers(1, 3)),
+            "num_classes": draw(st.integers(1, 4)), "blocks": blocks,
+            "batchnorm": draw(st.booleans()), "dropout": draw(st.sampled_from([0.0, 0.25]))}
+
+
+@settings(max_examples=40, deadline=None)
+@given(config=convnet_configs())
+def test_a_convnets_shapes_are_those_of_the_built_model(config) -> None:
+    built = {k: tuple(v.shape) for k, v in nn.build_model(config).state_dict().items()}
+    assert state_shapes(config) == built
+
+
+@pytest.mark.parametrize("config", [
+    {"type": "ConvNet", "in_channels": 0, "num_classes": 2, "blocks": [4]},
+    {"type": "ConvNet", "in_channels": 1, "num_classes": 2.0, "blocks": [4]},
+    {"type": "ConvNet", "in_channels": 1, "num_classes": 2, "blocks": "4 pool x"},
+    {"type": "ConvNet", "in_channels": 1, "num_classes": 2, "blocks": ["pool"]},
+    {"type": "ConvNet", "in_channels": 1, "num_classes": 2, "blocks": [4], "dropout": 1.5},
+    {"type": "ConvNet", "in_channels": 1, "num_classes": 2, "blocks": [4], "batchnorm": "no"},
+    {"type": "ConvNet", "in_channels": 1, "num_classes": 2},
+])
+def test_bad_convnet_architectures_are_refused_without_building(config) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        state_shapes(config)

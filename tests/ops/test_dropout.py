@@ -1,4 +1,4 @@
-"""F.dropout: one gate whose mask is drawn in forward from chainrule's generator."""
+"""F.dropout and F.dropout2d: one gate each, the mask drawn in forward from chainrule's RNG."""
 
 from __future__ import annotations
 
@@ -47,3 +47,19 @@ def test_seed_reproduces_masks() -> None:
     cr.manual_seed(7)
     b = F.dropout(cr.ones(50), 0.5).data
     np.testing.assert_array_equal(a, b)
+
+
+def test_dropout2d_drops_whole_channels_and_scales_the_rest() -> None:
+    x = cr.ones(8, 16, 3, 3, requires_grad=True)
+    out = F.dropout2d(x, 0.5)
+    per_channel = out.data.reshape(8, 16, 9)
+    assert set(np.unique(per_channel)) <= {0.0, 2.0}
+    assert (per_channel.min(axis=2) == per_channel.max(axis=2)).all()  # a map is kept whole
+    assert 0 < (per_channel[:, :, 0] == 0).sum() < 8 * 16
+    out.backward(np.ones(out.shape, np.float32))
+    np.testing.assert_array_equal(x.grad, out.data)  # the same mask routes the gradient
+    assert F.dropout2d(x, 0.5, training=False) is x
+    with pytest.raises(cr.ShapeError, match=r"dropout2d: expected a batch of images"):
+        F.dropout2d(cr.ones(4, 3), 0.5)
+    with pytest.raises(ValueError, match=r"dropout2d: probability p must be in \[0, 1\]"):
+        F.dropout2d(x, 1.5)

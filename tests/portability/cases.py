@@ -81,6 +81,17 @@ class OpCase:
         return self.name
 
 
+def _running(x: cr.Tensor, channels: int) -> tuple[Any, Any]:
+    """Running mean and variance arrays for batch norm on ``x``'s device."""
+    mean = cr.linspace(-0.5, 0.5, channels, dtype="float64", device=x.device).data
+    return mean, cr.full((channels,), 1.5, dtype="float64", device=x.device).data
+
+
+def _count(x: cr.Tensor) -> Any:
+    """A batch norm's ``num_batches_tracked`` on ``x``'s device."""
+    return cr.full((), 3, dtype="int64", device=x.device).data
+
+
 # ----------------------------------------------------------------------------- the table
 OP_CASES: list[OpCase] = [
     # arithmetic
@@ -184,6 +195,44 @@ OP_CASES: list[OpCase] = [
     OpCase("log_softmax", lambda x: F.log_softmax(x, axis=0), (normal(3, 4),)),
     OpCase("maxout", lambda x: F.maxout(x, 2), (distinct(3, 6),)),
     OpCase("dropout", lambda x: F.dropout(x, 0.4), (normal(6, 5),), gradcheck=False,
+           random=True),
+    # images (NCHW)
+    OpCase("conv2d", F.conv2d, (normal(2, 3, 6, 5), normal(4, 3, 3, 3), normal(4))),
+    OpCase("conv2d same no bias", lambda x, w: F.conv2d(x, w, padding="same"),
+           (normal(2, 2, 5, 5), normal(3, 2, 3, 3))),
+    OpCase("conv2d stride padding dilation",
+           lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=(1, 2), dilation=(2, 1)),
+           (normal(2, 2, 7, 6), normal(3, 2, 2, 3), normal(3))),
+    OpCase("conv2d groups", lambda x, w: F.conv2d(x, w, padding=1, groups=2),
+           (normal(2, 4, 5, 5), normal(6, 2, 3, 3))),
+    OpCase("max_pool2d", lambda x: F.max_pool2d(x, 2), (distinct(2, 3, 6, 4),)),
+    OpCase("max_pool2d overlapping padded ceil",
+           lambda x: F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+           (distinct(2, 2, 7, 6),)),
+    OpCase("max_pool2d dilation", lambda x: F.max_pool2d(x, 2, stride=1, dilation=2),
+           (distinct(1, 2, 6, 6),)),
+    OpCase("avg_pool2d", lambda x: F.avg_pool2d(x, 2), (normal(2, 3, 6, 4),)),
+    OpCase("avg_pool2d padded ceil",
+           lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True,
+                                  count_include_pad=False), (normal(2, 2, 7, 6),)),
+    OpCase("adaptive_avg_pool2d global", lambda x: F.adaptive_avg_pool2d(x, 1),
+           (normal(2, 3, 4, 5),)),
+    OpCase("adaptive_avg_pool2d bins", lambda x: F.adaptive_avg_pool2d(x, (2, 3)),
+           (normal(2, 3, 5, 7),)),
+    OpCase("batch_norm images", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+           (normal(4, 3, 3, 2), positive(3), normal(3))),
+    OpCase("batch_norm images running statistics",
+           lambda x, w, b: F.batch_norm(x, *_running(x, 3), w, b, training=True),
+           (normal(4, 3, 3, 2), positive(3), normal(3))),
+    OpCase("batch_norm images eval", lambda x, w, b: F.batch_norm(x, *_running(x, 3), w, b),
+           (normal(4, 3, 3, 2), positive(3), normal(3))),
+    OpCase("batch_norm features", lambda x, w: F.batch_norm(x, *_running(x, 4), w,
+                                                            training=True, momentum=None,
+                                                            num_batches_tracked=_count(x)),
+           (normal(6, 4), positive(4))),
+    OpCase("batch_norm features eval", lambda x: F.batch_norm(x, *_running(x, 3)),
+           (normal(5, 3, 2),)),
+    OpCase("dropout2d", lambda x: F.dropout2d(x, 0.4), (normal(3, 4, 2, 2),), gradcheck=False,
            random=True),
     # losses
     OpCase("cross_entropy", F.cross_entropy, (normal(5, 4), labels(5, 4))),

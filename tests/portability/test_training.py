@@ -123,3 +123,31 @@ def test_the_trainer_on_the_device_and_its_checkpoints(device: str, tmp_path: Pa
     assert all(p.device == device for p in again.parameters())
     resumed.fit((X, y), (X, y), epochs=4)
     assert resumed.epoch == 4
+
+
+def _convnet_steps(device: str, steps: int = 3) -> tuple[list[float], nn.Module]:
+    """Eager ConvNet steps (conv, batch norm, ReLU, max pool, global pooling, linear;
+    Nesterov SGD) from the CPU's weights, on images."""
+    cr.manual_seed(2)
+    model = nn.ConvNet(2, 3, [4, "pool", 6], dtype="float64").to(device)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    rng = np.random.default_rng(8)
+    X, y = rng.standard_normal((8, 2, 6, 6)), rng.integers(0, 3, 8)
+    xb, yb = cr.tensor(X, device=device), cr.tensor(y, device=device)
+    losses = []
+    for _ in range(steps):
+        loss = nn.CrossEntropyLoss()(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, model
+
+
+def test_a_convnet_trains_as_on_numpy(device: str) -> None:
+    assert nn.ConvNet(1, 2, [4], device=device)[0].weight.device == device
+    got_losses, got = _convnet_steps(device)
+    want_losses, want = _convnet_steps("cpu")
+    assert_agree(np.array(got_losses), np.array(want_losses), device, "ConvNet losses")
+    for (name, g), w in zip(got.state_dict().items(), want.state_dict().values()):
+        assert_agree(g, w, device, f"ConvNet {name} after training")

@@ -231,3 +231,19 @@ def test_zero_dim_and_strided_arrays_keep_their_shape(tmp_path):
     ckpt = load_checkpoint(save_checkpoint(tmp_path, weights))
     assert ckpt.state_dict["count"].shape == () and ckpt.state_dict["count"] == 7
     np.testing.assert_array_equal(ckpt.state_dict["t"], weights["t"])
+
+
+def test_a_convnet_checkpoint_is_checked_against_its_images(tmp_path):
+    """A ConvNet takes images: its class names and image channels must fit the network."""
+    net = nn.ConvNet(3, 2, [4, "pool", 4])
+    path = save_checkpoint(tmp_path / "c.safetensors", net, class_names=["cat", "dog"],
+                           image_shape=(8, 8, 3))
+    ckpt = load_checkpoint(path)
+    assert isinstance(ckpt.model, nn.ConvNet)
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    doc = json.loads(json.loads(raw[8:8 + n])["__metadata__"]["chainrule"])
+    doc["image_shape"] = [8, 8, 1]
+    _rewrite_metadata(path, chainrule=json.dumps(doc))
+    with pytest.raises(CheckpointError, match="have 1 channels, but the network takes 3"):
+        load_checkpoint(path)

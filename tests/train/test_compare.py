@@ -30,20 +30,22 @@ def parts() -> dict:
     return {"train": split(40), "test": split(10)}
 
 
-def test_four_models_on_pixels_and_features(parts) -> None:
+def test_five_models_on_pixels_and_features(parts) -> None:
     lines: list[str] = []
-    cfg = CompareConfig(epochs=3, hidden=8, val_fraction=0.25, batch_size=8)
+    cfg = CompareConfig(epochs=3, hidden=8, val_fraction=0.25, batch_size=8, conv="4 pool 8")
     metrics = compare_features(parts, ["blue", "red"], cfg, progress=False, log=lines.append)
     rows = [(r["model"], r["inputs"], r["input_dim"]) for r in metrics["results"]]
     dim = metrics["feature_config"]["output_dim"]
     assert rows == [("linear", "pixels", 768), ("linear", "hog+color", dim),
-                    ("2-layer", "pixels", 768), ("2-layer", "hog+color", dim)]
+                    ("2-layer", "pixels", 768), ("2-layer", "hog+color", dim),
+                    ("ConvNet", "pixels", 768)]
     accuracies = [r["test_accuracy"] for r in metrics["results"]]
     assert accuracies[0] == accuracies[2] == 1.0  # red vs blue pixels: an easy task
     assert all(0 <= a <= 1 for a in accuracies)
     assert metrics["train_images"] == 30 and metrics["val_images"] == 10
     assert metrics["feature_config"]["extractors"][0]["config"]["cell_size"] == 4  # default
-    assert len(lines) == 5 and lines[0].startswith("features hog,color: ")
+    assert len(lines) == 6 and lines[0].startswith("features hog,color: ")
+    assert lines[-1].startswith("ConvNet  on pixels")
     json.dumps(metrics)  # what metrics.json holds
 
 
@@ -68,6 +70,8 @@ def test_settings_are_checked_and_options_merged() -> None:
         CompareConfig(epochs=0)
     with pytest.raises(cr.ConfigError, match="--val-fraction"):
         CompareConfig(val_fraction=1.0)
+    with pytest.raises(cr.ConfigError, match="conv spec"):
+        CompareConfig(conv="32 wide")
     merged = CompareConfig(options={"hog": {"orientations": 6}, "color": {"bins": 5}}) \
         .extractor_options()
     assert merged == {"hog": {"cell_size": 4, "orientations": 6}, "color": {"bins": 5}}
@@ -77,7 +81,8 @@ def test_settings_are_checked_and_options_merged() -> None:
 
 
 def test_report_writes_metrics_and_a_self_contained_page(parts, tmp_path) -> None:
-    metrics = compare_features(parts, ["blue", "red"], CompareConfig(epochs=1, hidden=4),
+    metrics = compare_features(parts, ["blue", "red"], CompareConfig(epochs=1, hidden=4,
+                                                                     convnet=False),
                                progress=False, log=lambda m: None)
     metrics["data"] = "tiny"
     page = write_comparison_report(tmp_path / "out", metrics, "Tiny <comparison>",

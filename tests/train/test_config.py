@@ -51,3 +51,44 @@ def test_every_optimizer_has_a_default_learning_rate() -> None:
 def test_dict_round_trip_ignores_unknown_keys() -> None:
     cfg = TrainConfig(hidden=[10, 5], features="hog", val_fraction=0.1, early_stopping=3)
     assert TrainConfig.from_dict({**cfg.to_dict(), "not_a_setting": 1}) == cfg
+
+
+def test_a_convnet_run_takes_its_own_defaults() -> None:
+    from chainrule.train.config import MODEL_DEFAULTS
+
+    cnn = TrainConfig(model="cnn")
+    for key, value in MODEL_DEFAULTS["cnn"].items():
+        assert getattr(cnn, key) == value, key
+    assert (cnn.optimizer, cnn.lr_schedule, cnn.batch_size) == ("nesterov", "onecycle", 128)
+    mlp = TrainConfig()
+    assert (mlp.optimizer, mlp.epochs, mlp.dropout) == ("adam", 30, 0.3)  # as before
+    given = TrainConfig(model="cnn", optimizer="adam", epochs=3, conv=[16, "M", 32])
+    assert (given.optimizer, given.epochs, given.conv) == ("adam", 3, "16 pool 32")
+    assert TrainConfig.from_dict(given.to_dict()) == given
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ({"model": "rnn"}, "model must be one of mlp, cnn, got 'rnn'"),
+    ({"conv": "32 pool"}, "conv blocks (--conv) need --model cnn"),
+    ({"model": "cnn", "conv": "32 big"}, "conv spec: 'big' is neither"),
+    ({"model": "cnn", "features": "hog"}, "a ConvNet learns its features from the pixels"),
+])
+def test_bad_convnet_settings(setting: dict, message: str) -> None:
+    with pytest.raises(cr.ConfigError) as err:
+        TrainConfig(**setting)
+    assert message in str(err.value)
+
+
+def test_augmentation_auto_follows_the_model_and_the_images() -> None:
+    import numpy as np
+
+    rgb, gray = np.zeros((20, 8, 8, 3), np.uint8), np.zeros((20, 8, 8, 1), np.uint8)
+    assert TrainConfig(model="cnn").augmentation(rgb) == "crop-flip"
+    assert TrainConfig(model="cnn").augmentation(gray) == "crop"
+    assert TrainConfig().augmentation(gray) == "shift"
+    assert TrainConfig().augmentation(np.zeros((20_000, 8, 8, 1), np.uint8)) == "none"
+    with pytest.raises(cr.ConfigError, match="--augment crop-flip changes each batch of a "
+                                             "ConvNet's images"):
+        TrainConfig(augment="crop-flip").augmentation(rgb)
+    with pytest.raises(cr.ConfigError, match="--augment shift needs images"):
+        TrainConfig(augment="shift").augmentation(np.zeros((5, 3)))

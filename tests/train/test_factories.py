@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import chainrule as cr
 from chainrule import nn, optim
 from chainrule.optim import lr_scheduler
 from chainrule.train import TrainConfig
@@ -46,6 +47,7 @@ def test_optimizer_is_the_registry_entry(name: str) -> None:
     ("cosine", lr_scheduler.CosineAnnealingLR, "step"),
     ("linear", lr_scheduler.LinearDecayLR, "step"),
     ("invsqrt", lr_scheduler.InverseSqrtLR, "epoch"),
+    ("onecycle", lr_scheduler.SequentialLR, "step"),
 ])
 def test_each_schedule(name: str, kind: type, interval: str) -> None:
     assert name in SCHEDULES
@@ -57,3 +59,25 @@ def test_each_schedule(name: str, kind: type, interval: str) -> None:
         assert sorted(scheduler.milestones.elements()) == [4, 6]  # 50% and 75% of 8 epochs
     if name == "cosine":
         assert scheduler.T_max == 80
+
+
+def test_onecycle_rises_to_the_learning_rate_then_falls_to_zero() -> None:
+    cfg = TrainConfig(lr_schedule="onecycle", epochs=5, optimizer="sgd", lr=1.0)
+    opt = build_optimizer(cfg, nn.MLP(2, [], 2))
+    scheduler, _ = build_scheduler(cfg, opt, steps_per_epoch=20)
+    lrs = []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        scheduler.step()
+    assert lrs[0] == pytest.approx(0.1) and max(lrs) == pytest.approx(1.0)
+    assert lrs.index(max(lrs)) == 20  # 20% of the 100 steps
+    assert lrs[-1] == pytest.approx(1 / 80) and opt.param_groups[0]["lr"] == 0
+
+
+def test_build_model_makes_a_convnet_sized_for_the_images() -> None:
+    model = build_model(TrainConfig(model="cnn"), 0, 10, (32, 32, 3))
+    assert isinstance(model, nn.ConvNet) and model.blocks == nn.default_conv_spec(32)
+    small = build_model(TrainConfig(model="cnn", conv="8 pool", dropout=0.1), 0, 4, (8, 8, 1))
+    assert small.in_channels == 1 and small.blocks == [8, "pool"] and small.dropout == 0.1
+    with pytest.raises(cr.ConfigError, match="--model cnn needs images"):
+        build_model(TrainConfig(model="cnn"), 64, 10, None)

@@ -96,3 +96,29 @@ def test_shift_augment_moves_by_one_pixel() -> None:
     assert moved.shape == (5, 3, 3, 1) and labels.tolist() == [4] * 5
     where = [tuple(int(v) for v in np.argwhere(m[..., 0] == 9)[0]) for m in moved]
     assert where == [(1, 1), (2, 1), (0, 1), (1, 2), (1, 0)]
+
+
+def test_image_preprocessor_standardizes_each_channel(images) -> None:
+    from chainrule.train import ImagePreprocessor
+
+    train, test = images
+    pre = ImagePreprocessor().fit(train)
+    out = pre.transform(train)
+    assert out.shape == (12, 3, 16, 16) and out.dtype == np.float32
+    assert out.transpose(0, 2, 3, 1).flags.c_contiguous  # channels-last memory, NCHW shape
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=(0, 2, 3)), 1, atol=1e-4)
+    state = pre.state_dict()
+    assert state["normalization"]["mean"].shape == (3,) and state["features"] is None
+    again = ImagePreprocessor()
+    again.load_state_dict(state)
+    np.testing.assert_array_equal(again.transform(test), pre.transform(test))
+    augmented = pre.batch_transform("crop-flip")(train, np.random.default_rng(0))
+    assert augmented.shape == out.shape and not np.array_equal(augmented, out)
+    np.testing.assert_array_equal(pre.batch_transform("none")(test, None), pre.transform(test))
+    with pytest.raises(cr.DataError, match="trained on images of shape 16x16x3"):
+        pre.transform(np.zeros((1, 8, 8, 3), np.uint8))
+    with pytest.raises(cr.ConfigError, match="a ConvNet needs images"):
+        ImagePreprocessor().fit(np.zeros((4, 5)))
+    with pytest.raises(cr.ConfigError, match="augment must be one of"):
+        pre.batch_transform("shift")

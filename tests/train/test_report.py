@@ -75,6 +75,22 @@ def test_metrics_json_is_strict_json(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temp files left
 
 
+def test_convnet_report_draws_the_first_filters_as_colour_images(tmp_path):
+    from chainrule.train.report import first_layer_filters
+
+    images, _, history, _ = _setup(shape=(8, 8, 3), classes=2)
+    model = nn.ConvNet(3, 2, "5 pool 7")
+    X = (images.astype(np.float32) / 255).transpose(0, 3, 1, 2)
+    ev = evaluate(model, X, np.arange(30) % 2, class_names=["a", "b"])
+    assert first_layer_filters(model).shape == (5, 3, 3, 3)
+    assert first_layer_filters(nn.MLP(4, [3], 2)) is None
+    html = write_report(tmp_path, history=history, evaluation=ev, model=model,
+                        test_images=images, image_shape=(8, 8, 3)).read_text()
+    assert "First layer's filters" in html and "templates" not in html
+    assert len(_pngs(html)) == 4  # curves, confusion, filters, mistakes
+    assert all(p.startswith(PNG_MAGIC) for p in _pngs(html))
+
+
 def test_misclassified_images_show_the_probabilities_of_both_classes() -> None:
     from chainrule.train.report import _mistake_title
 

@@ -26,13 +26,15 @@ Run the lecture's comparison of hand-made image features with features learned e
   2. linear classifier on image features (default HOG + hue histogram)
   3. 2-layer net on pixels (the hidden layer learns its own features)
   4. 2-layer net on image features
+  5. a ConvNet on pixels (convolutions learn the features end to end; --no-convnet: skip)
 
 Pixels are scaled to [0, 1] and standardized; features come from a FeaturePipeline fitted on
-the training split only. Each model trains with minibatch Adam, keeps the epoch with the best
-accuracy on a held-out validation split of the training images, and is scored on the test
-split. The output folder gets metrics.json and report.html (self-contained: a table of test
-accuracies and times, a picture of HOG cells, the Gabor filter bank); a folder that holds
-a comparison already is refused unless --overwrite.
+the training split only. Models 1-4 train with minibatch Adam, the ConvNet as 'chainrule
+train --model cnn' does; each keeps the epoch with the best accuracy on a held-out
+validation split of the training images, and is scored on the test split. The output
+folder gets metrics.json and report.html (self-contained: a table of test accuracies and
+times, a picture of HOG cells, the Gabor filter bank); a folder that holds a comparison
+already is refused unless --overwrite.
 """
 
 EPILOG = """\
@@ -45,7 +47,8 @@ examples:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = add_command(subparsers, "compare", DESCRIPTION, EPILOG,
-                    help="linear / 2-layer nets on pixels vs image features (report)")
+                    help="linear / 2-layer nets on pixels vs image features, and a ConvNet "
+                         "(report)")
     add_data_arguments(p)
     add_feature_arguments(
         p,
@@ -65,6 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=200, help="minibatch size (default 200)")
     p.add_argument("--val-fraction", type=float, default=0.05,
                    help="share of the training images held out for validation (default 0.05)")
+    p.add_argument("--convnet", action=argparse.BooleanOptionalAction, default=True,
+                   help="also train the ConvNet on pixels (default: yes)")
+    p.add_argument("--conv", nargs="+", default=None, metavar="BLOCK",
+                   help="the ConvNet's blocks, e.g. --conv 32 32 pool 64 64 pool (default: "
+                        "sized for the images)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder for report.html and metrics.json (default "
                         "runs/compare-<date-time>-<data>/); one that holds a comparison or a "
@@ -92,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         features=feature_names(args.features),
         options=parse_options(args.options, feature_names(args.features)),
         epochs=args.epochs, hidden=args.hidden, lr=args.lr, reg=args.reg,
-        batch_size=args.batch_size, val_fraction=args.val_fraction, seed=args.seed)
+        batch_size=args.batch_size, val_fraction=args.val_fraction, seed=args.seed,
+        convnet=args.convnet, conv=" ".join(args.conv) if args.conv else None)
     out = Path(args.out) if args.out else default_run_dir(f"compare-{Path(args.data).stem}")
     folder = RunFolder(out, overwrite=args.overwrite)
     folder.check()  # before hours of training: a taken folder is refused at once

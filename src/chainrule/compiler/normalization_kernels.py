@@ -41,12 +41,12 @@ class BatchNormKernel(ElementwiseKernel):
 
     @classmethod
     def accepts(cls, plan: Plan, i: int) -> bool:
-        """A 2-D floating input normalized over axis 0; parameters (or nothing) as
-        gamma and beta; running statistics of the input's dtype, if any."""
+        """A 2-D floating input (features, normalized over the batch axis 0); parameters
+        (or nothing) as gamma and beta; running statistics of the input's dtype, if any."""
         specs = plan.specs[i]
-        x, w, b, rm, rv, count, _, _, axes, training = plan.values(i)
+        x, w, b, rm, rv, count, training, _, _ = plan.values(i)
         if not (isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind == "f"
-                and axes == (0,) and all(kind == CONST for kind, _ in specs[3:])):
+                and all(kind == CONST for kind, _ in specs[3:])):
             return False
         for (kind, _), p in ((specs[1], w), (specs[2], b)):
             if not ((kind == LEAF and p.dtype == x.dtype) or (kind == CONST and p is None)):
@@ -58,7 +58,7 @@ class BatchNormKernel(ElementwiseKernel):
 
     def __init__(self, plan: Plan, i: int) -> None:
         super().__init__(plan, i)
-        x, w, b, rm, rv, count, momentum, eps, _, training = plan.values(i)
+        x, w, b, rm, rv, count, training, momentum, eps = plan.values(i)
         self.n = x.shape[0]
         self.w, self.b = w, b
         self.running = (rm, rv, count) if rm is not None else None

@@ -18,7 +18,7 @@ from chainrule.autograd import Context, topological_order
 from chainrule.compiler.arena import Arena
 from chainrule.compiler.codegen import MISS, Stale, generate
 from chainrule.compiler.plan import CompileError, Plan, build_plan
-from chainrule.function import tracing
+from chainrule.function import restoring_state
 from chainrule.random import get_rng_state, set_rng_state
 
 __all__ = ["CompileError", "CompiledStep", "compile"]
@@ -150,8 +150,7 @@ class CompiledStep:
                 traced.append(Tensor._from_op(a, None).requires_grad_(True))
             else:
                 traced.append(Tensor._from_op(a, None))
-        with tracing():  # not a step: ops leave their state (running statistics) alone
-            result = self.loss_fn(*traced)
+        result = self.loss_fn(*traced)
         loss, extras = (result[0], tuple(result[1:])) if isinstance(result, tuple) else (result, ())
         if not isinstance(loss, Tensor) or loss.grad_fn is None:
             raise CompileError("compile: the step function must return a loss Tensor with a graph")
@@ -163,19 +162,21 @@ class CompiledStep:
         self._check_model()
         # Tracing must not consume random numbers: the first replay then draws what an
         # eager step would have drawn (dropout masks), and resumed runs stay identical.
+        # Nor may it move what ops update in place (batch norm's running statistics).
         rng_state = get_rng_state()
-        try:
-            loss, extras, traced = self._run_traced(arrays)
-            nodes = topological_order([loss])
-            if self.check:
-                # Trace again: a constant that differs between two traces is a value drawn
-                # per call outside any op (a hand-made random mask), which a replay would
-                # freeze.
+        with restoring_state():
+            try:
+                loss, extras, traced = self._run_traced(arrays)
+                nodes = topological_order([loss])
+                if self.check:
+                    # Trace again: a constant that differs between two traces is a value
+                    # drawn per call outside any op (a hand-made random mask), which a
+                    # replay would freeze.
+                    set_rng_state(rng_state)
+                    loss2, _, _ = self._run_traced(arrays)
+                    _compare_constants(nodes, topological_order([loss2]))
+            finally:
                 set_rng_state(rng_state)
-                loss2, _, _ = self._run_traced(arrays)
-                _compare_constants(nodes, topological_order([loss2]))
-        finally:
-            set_rng_state(rng_state)
         self.traces += 1
         plan = build_plan(Plan(nodes, arrays, traced, extras), self.optimizer, self._arena)
         self._arena = plan.arena
@@ -227,9 +228,10 @@ def compile(
     (their ``.data`` become views of it; see docs/compile.md). Pass ``model`` to have
     modules that update state in Python in training mode (``Module.updates_in_training``),
     which cannot be replayed, refused up front, and the step traced again when a module
-    is switched between ``train()`` and ``eval()`` or a buffer it uses is replaced. The
-    replay is NumPy code: a step on a GPU (CuPy arrays) raises :class:`CompileError`, and
-    ``TrainStep`` (the Trainer's step) then runs it eagerly.
+    is switched between ``train()`` and ``eval()`` or a buffer it uses is replaced.
+    State that ops update in place (batch norm's running statistics) is replayed with
+    the op. The replay is NumPy code: a step on a GPU (CuPy arrays) raises
+    :class:`CompileError`, and ``TrainStep`` (the Trainer's step) then runs it eagerly.
 
     ``gradient_hook(grads)``, when given, runs after the backward pass and before the
     update, and may change the gradients in place: it gets each packed parameter group's

@@ -24,7 +24,7 @@ permutation (:mod:`chainrule.data.sharding`: every K-th index, shards made equal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,9 @@ class DataLoader:
     (``shard_tail="pad"``: the permutation's first examples fill the last shards) or
     ``floor(N / K)`` (``"drop"``); ``len(loader)`` counts the shard's batches. A sharded
     loader that shuffles needs an explicit ``seed``, the same on every rank.
+    ``transform(X_batch, rng)``, when given, makes each batch's inputs instead
+    (augmentation, normalization) with a generator seeded by the loader's seed, the epoch,
+    the rank and the batch, so a resumed run draws the same augmentations.
 
     >>> loader = DataLoader(np.zeros((10, 3)), np.zeros(10, np.int64), batch_size=4, seed=0)
     >>> len(loader), sum(len(yb) for _, yb in loader)
@@ -78,6 +81,7 @@ class DataLoader:
         num_replicas: int = 1,
         rank: int = 0,
         shard_tail: str = "pad",
+        transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
         device: Any = None,
     ) -> None:
         X = backend.to_numpy(X.data) if isinstance(X, Tensor) else np.asarray(X)
@@ -113,6 +117,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.transform = transform
         self.device = None if device is None else Device(device)
         check_shard(num_replicas, rank, shard_tail, "DataLoader")
         self.num_replicas, self.rank = int(num_replicas), int(rank)
@@ -167,7 +172,12 @@ class DataLoader:
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, size)
             index: Any = order[lo:hi] if order is not None else slice(lo, hi)
             self._position = b + 1
-            xb, yb = np.asarray(self.X[index], dtype=self.dtype), self.y[index]
+            xb, yb = self.X[index], self.y[index]
+            if self.transform is None:
+                xb = np.asarray(xb, dtype=self.dtype)
+            else:
+                rng = np.random.default_rng((self.seed, self._epoch, self.rank, b))
+                xb = np.asarray(self.transform(xb, rng), dtype=self.dtype)
             if self.device is not None:
                 xb, yb = backend.to_device(xb, self.device), backend.to_device(yb, self.device)
             yield Tensor(xb), Tensor(yb)

@@ -1,7 +1,8 @@
 """Explain a trained network: its loss on one input as a graph, with gradient norms per layer.
 
 A trained MLP's graph is small (one ``linear`` gate per layer, its activation, the loss),
-but every wire carries a tensor. The report lists, per gate, the shapes going in and out
+but every wire carries a tensor; a ConvNet's has one ``conv2d`` gate per convolution, with
+its batch norm, ReLU and pooling gates. The report lists, per gate, the shapes going in and out
 and the norm of the gradient flowing back, and per parameter ``||W||`` and ``||dL/dW||``:
 the numbers to look at when gradients vanish or explode.
 
@@ -83,23 +84,32 @@ class ModelReport:
         ])
 
 
-def _in_features(model: Any) -> int:
+def _input_shape(model: Any, image_shape: Any) -> tuple[int, ...]:
+    """One input's shape: ``(C, H, W)`` for a ConvNet (its first weight is a 4-D filter
+    bank), else ``(D,)`` read from the first weight matrix."""
     for p in model.parameters():
+        if p.data.ndim == 4:
+            if image_shape is None:
+                raise ExplainError("--model: the checkpoint of this ConvNet has no image shape")
+            h, w, c = (int(s) for s in image_shape)
+            return c, h, w
         if p.data.ndim == 2:
-            return int(p.data.shape[1])
-    raise ExplainError("--model: the model has no 2-D weight to read its input size from")
+            return (int(p.data.shape[1]),)
+    raise ExplainError("--model: the model has no weight to read its input size from")
 
 
 def trace_model(model: Any, x: np.ndarray, label: int, loss: str = "softmax",
                 title: str | None = None) -> tuple[Trace, dict[str, cr.Tensor], float, int]:
-    """Trace ``loss(model(x), label)`` for one input vector ``x`` (no ``.grad`` is changed)."""
+    """Trace ``loss(model(x), label)`` for one input ``x`` (no ``.grad`` is changed): a
+    vector, or for a ConvNet an image ``(C, H, W)``."""
     import chainrule.functional as F
 
     params = dict(model.named_parameters()) if hasattr(model, "named_parameters") else {}
     if hasattr(model, "eval"):
         model.eval()
     dtype = next(iter(params.values())).data.dtype if params else np.float32
-    xt = cr.tensor(np.asarray(x, dtype=dtype).reshape(1, -1))
+    x = np.asarray(x, dtype=dtype)
+    xt = cr.tensor(x.reshape(1, *x.shape) if x.ndim == 3 else x.reshape(1, -1))
     xt.name = "input"
     scores = model(xt)
     scores.name = "scores"
@@ -130,7 +140,8 @@ def explain_model(run: str | os.PathLike, image: str | os.PathLike | None = None
     if model is None:
         raise ExplainError(f"--model: {run}: the checkpoint holds no rebuildable model")
     names = list(ckpt.class_names or [])
-    d = _in_features(model)
+    shape = _input_shape(model, ckpt.image_shape)
+    d = int(np.prod(shape))
     if image is not None:
         from chainrule.train import load_image_files
 
@@ -142,16 +153,17 @@ def explain_model(run: str | os.PathLike, image: str | os.PathLike | None = None
         source = f"image {image}"
     elif input_path is not None:
         try:
-            x = np.load(input_path, allow_pickle=False).astype(np.float64).reshape(-1)
+            x = np.load(input_path, allow_pickle=False).astype(np.float64)
         except ValueError as e:  # not a .npy file, or not numbers
             raise ExplainError(f"--model: {input_path}: not a .npy array of numbers ({e})"
                                ) from None
         source = f"features from {input_path}"
     else:
-        x = np.random.default_rng(seed).standard_normal(d)
+        x = np.random.default_rng(seed).standard_normal(shape)
         source = f"a random standardized input (seed {seed}; pass --image or --input for real data)"
     if x.size != d:
         raise ExplainError(f"--model: the input has {x.size} features, the model takes {d}")
+    x = x.reshape(shape)
     config = ckpt.config if isinstance(ckpt.config, dict) else {}
     loss_kind = str(config.get("loss", "softmax"))
     tr, params, _, predicted = trace_model(model, x, 0, loss_kind)

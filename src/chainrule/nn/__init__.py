@@ -21,7 +21,9 @@ from chainrule.nn.activations import (
     Tanh,
     activation,
 )
-from chainrule.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, Linear, Maxout, Sequential
+from chainrule.nn.conv import Conv2d
+from chainrule.nn.convnet import ConvNet, default_conv_spec, parse_conv_spec
+from chainrule.nn.layers import Dropout, Dropout2d, Flatten, Identity, Linear, Maxout, Sequential
 from chainrule.nn.losses import (
     LOSSES,
     CrossEntropyLoss,
@@ -32,6 +34,8 @@ from chainrule.nn.losses import (
 )
 from chainrule.nn.mlp import MLP, build_model
 from chainrule.nn.module import IncompatibleKeys, Module, Parameter, StateDictError
+from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d
+from chainrule.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from chainrule.nn.regularization import l1_penalty, l2_penalty, regularized_parameters
 
 __all__ = [
@@ -40,9 +44,15 @@ __all__ = [
     "ELU",
     "LOSSES",
     "MLP",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "ConvNet",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout2d",
     "Flatten",
     "Identity",
     "IncompatibleKeys",
@@ -50,6 +60,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "MSELoss",
+    "MaxPool2d",
     "Maxout",
     "MaxoutPool",
     "Module",
@@ -64,9 +75,11 @@ __all__ = [
     "Tanh",
     "activation",
     "build_model",
+    "default_conv_spec",
     "init",
     "l1_penalty",
     "l2_penalty",
     "loss",
+    "parse_conv_spec",
     "regularized_parameters",
 ]

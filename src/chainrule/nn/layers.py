@@ -1,9 +1,9 @@
 """Layers: the fully-connected layer and the pieces networks are stacked from.
 
 ``Linear`` is the lecture's ``W x + b`` as one fused graph node (CS231n's
-``affine_forward``/``affine_backward``); ``Sequential`` chains modules; ``Dropout`` and
-``BatchNorm1d`` behave differently in training and evaluation (``model.train()`` /
-``model.eval()``).
+``affine_forward``/``affine_backward``); ``Sequential`` chains modules; ``Dropout``
+behaves differently in training and evaluation (``model.train()`` / ``model.eval()``), as
+do the batch norm layers (:mod:`chainrule.nn.normalization`).
 """
 
 from __future__ import annotations
@@ -14,17 +14,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import chainrule.functional as F
-from chainrule import backend
 from chainrule._tensor import Tensor
-from chainrule.autograd import Context, Function
-from chainrule.creation import full, zeros
+from chainrule.creation import zeros
 from chainrule.dtypes import as_dtype, get_default_dtype
 from chainrule.errors import ShapeError
-from chainrule.function import is_tracing
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "Dropout", "Flatten", "Identity", "Linear", "Maxout", "Sequential"]
+__all__ = ["Dropout", "Dropout2d", "Flatten", "Identity", "Linear", "Maxout", "Sequential"]
 
 
 def _float_dtype(dtype: Any) -> Any:
@@ -215,150 +212,19 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class _BatchNorm(Function):
-    """Batch normalization ``y = gamma (x - mean) / sqrt(var + eps) + beta`` in one node.
-
-    With ``training`` the mean and (biased) variance are the batch's, over ``axes``, and
-    the running statistics, when given, move towards them in place (PyTorch's rule)::
-
-        running = (1 - f) running + f batch     (the variance unbiased: * n / (n - 1))
-
-    with ``f = momentum``, or ``1 / num_batches_tracked`` for a cumulative average
-    (``momentum=None``); otherwise the running statistics normalize. The update is part
-    of the op's forward, so a compiled step's replays make it on every step (a trace,
-    which is not a step, does not: :func:`chainrule.function.is_tracing`).
-
-    With batch statistics the mean and variance depend on x, and the backward is::
-
-        dxhat = upstream * gamma
-        dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / sqrt(var + eps)
-
-    (means over the batch axes); with running statistics ``dx = dxhat / sqrt(var + eps)``.
+class Dropout2d(Module):
+    """Channel dropout for NCHW images: in training, zero whole feature maps with
+    probability ``p`` and scale the others by ``1 / (1 - p)``; evaluation passes through.
     """
 
-    symbol = "batchnorm"
-    kernel = "chainrule.compiler.normalization_kernels:BatchNormKernel"
-    operands = ("x", "weight", "bias")
-    parameters = ("running_mean", "running_var", "num_batches_tracked", "momentum", "eps",
-                  "axes", "training")
-    fresh_gradients = True
-
-    @staticmethod
-    def forward(ctx: Context, x: Any, weight: Any, bias: Any, running_mean: Any,
-                running_var: Any, num_batches_tracked: Any, momentum: float | None,
-                eps: float, axes: tuple, training: bool) -> Any:
-        shape = tuple(1 if a in axes else n for a, n in enumerate(x.shape))
-        xp = backend.namespace(x)
-        if training:
-            mean = xp.mean(x, axis=axes, keepdims=True)
-            var = xp.var(x, axis=axes, keepdims=True)
-            if running_mean is not None and not is_tracing():
-                count = x.size // mean.size
-                _update_running(running_mean, running_var, num_batches_tracked, momentum,
-                                xp.reshape(mean, (-1,)),
-                                xp.reshape(var, (-1,)) * (count / (count - 1)))
-        else:
-            mean = backend.reshape(running_mean, shape)
-            var = backend.reshape(running_var, shape)
-        mean = backend.astype(mean, x.dtype, copy=False)
-        var = backend.astype(var, x.dtype, copy=False)
-        inv_std = 1.0 / xp.sqrt(var + eps)
-        xhat = (x - mean) * inv_std
-        w = None if weight is None else xp.reshape(weight, shape)
-        out = xhat * w if w is not None else backend.copy(xhat)
-        if bias is not None:
-            out += xp.reshape(bias, shape)
-        ctx.save_for_backward(xhat, inv_std, w)
-        ctx.axes, ctx.batch_stats = axes, training
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, upstream: Any) -> tuple:
-        xhat, inv_std, w = ctx.saved_tensors
-        axes = ctx.axes
-        xp = backend.namespace(upstream)
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gw = xp.sum(upstream * xhat, axis=axes) if need_w else None
-        gb = xp.sum(upstream, axis=axes) if need_b else None
-        gx = None
-        if need_x:
-            dxhat = upstream * w if w is not None else upstream
-            if ctx.batch_stats:
-                gx = (dxhat - xp.mean(dxhat, axis=axes, keepdims=True)
-                      - xhat * xp.mean(dxhat * xhat, axis=axes, keepdims=True)) * inv_std
-            else:
-                gx = dxhat * inv_std
-        return gx, gw, gb, None, None, None, None, None, None, None
-
-
-def _update_running(running_mean: Any, running_var: Any, num_batches_tracked: Any,
-                    momentum: float | None, mean: Any, unbiased_var: Any) -> None:
-    """``running = (1 - f) running + f batch`` in place, after counting the batch."""
-    num_batches_tracked += 1
-    factor = 1.0 / float(num_batches_tracked) if momentum is None else float(momentum)
-    running_mean *= 1 - factor
-    running_mean += factor * backend.astype(mean, running_mean.dtype, copy=False)
-    running_var *= 1 - factor
-    running_var += factor * backend.astype(unbiased_var, running_var.dtype, copy=False)
-
-
-class BatchNorm1d(Module):
-    """Batch normalization over the batch of ``(N, C)`` or ``(N, C, L)`` inputs.
-
-    Training: normalize with the batch mean and (biased) variance per feature, and
-    update ``running_mean``/``running_var`` (the variance unbiased) with
-    ``running = (1 - momentum) running + momentum batch`` (``momentum=None``: a
-    cumulative average). Evaluation: normalize with the running statistics. Then scale
-    by ``weight`` (gamma, init 1) and shift by ``bias`` (beta, init 0). Buffers and
-    parameters carry PyTorch's names, so state dicts are interchangeable. The update
-    happens inside the batch-norm op, so compiled training steps make it too.
-    """
-
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True,
-                 dtype: Any = None, device: Any = None) -> None:
+    def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        dt = _float_dtype(dtype)
-        self.num_features = int(num_features)
-        self.eps = float(eps)
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(full(num_features, 1.0, dtype=dt, device=device))
-            self.bias = Parameter(zeros(num_features, dtype=dt, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dt, device=device))
-            self.register_buffer("running_var", full(num_features, 1.0, dtype=dt, device=device))
-            self.register_buffer("num_batches_tracked",
-                                 full((), 0, dtype="int64", device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout2d: probability p must be in [0, 1], got {p}")
+        self.p = float(p)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ShapeError(
-                f"BatchNorm1d({self.num_features}): expected input of shape (N, "
-                f"{self.num_features}) or (N, {self.num_features}, L), got {tuple(x.shape)}"
-            )
-        axes = (0,) if x.ndim == 2 else (0, 2)
-        use_batch = self.training or not self.track_running_stats
-        if use_batch and x.size // self.num_features < 2:
-            raise ValueError(
-                f"BatchNorm1d: expected more than 1 value per feature when training, "
-                f"got input of shape {tuple(x.shape)}"
-            )
-        track = self.track_running_stats
-        return _BatchNorm.apply(
-            x, self.weight, self.bias, self.running_mean if track else None,
-            self.running_var if track else None, self.num_batches_tracked if track else None,
-            None if self.momentum is None else float(self.momentum), self.eps, axes, use_batch)
+        return F.dropout2d(x, self.p, self.training)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return f"p={self.p}"

@@ -26,8 +26,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainrule.nn.activations import activation as make_activation
-from chainrule.nn.layers import BatchNorm1d, Dropout, Linear, Sequential
+from chainrule.nn.convnet import ConvNet, convnet_state_shapes
+from chainrule.nn.layers import Dropout, Linear, Sequential
 from chainrule.nn.module import Module
+from chainrule.nn.normalization import BatchNorm1d
 
 __all__ = ["MLP", "build_model", "state_shapes"]
 
@@ -138,6 +140,14 @@ _MLP_KEYS = ("in_features", "hidden", "out_features", "activation", "dropout", "
              "activation_kwargs")
 
 
+#: Model types ``build_model`` rebuilds: class, accepted keys, required keys.
+_MODELS: dict[str, tuple[type, tuple[str, ...], tuple[str, ...]]] = {
+    "MLP": (MLP, _MLP_KEYS, ("in_features", "hidden", "out_features")),
+    "ConvNet": (ConvNet, ("in_channels", "num_classes", "blocks", "batchnorm", "dropout"),
+                ("in_channels", "num_classes", "blocks")),
+}
+
+
 def _whole(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"MLP config: {name} must be a whole number >= 1, got {value!r}")
@@ -153,7 +163,9 @@ def state_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     >>> state_shapes({"in_features": 4, "hidden": [8], "out_features": 3})
     {'0.weight': (8, 4), '0.bias': (8,), '2.weight': (3, 8), '2.bias': (3,)}
     """
-    args = _checked_config(config)
+    cls, args = _checked_config(config)
+    if cls is ConvNet:
+        return convnet_state_shapes(args)
     hidden = args["hidden"]
     hidden = [hidden] if isinstance(hidden, int) and not isinstance(hidden, bool) else hidden
     if not isinstance(hidden, list):
@@ -189,25 +201,30 @@ def state_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
 def build_model(config: dict[str, Any]) -> Module:
     """Rebuild a model from its ``config()`` (checkpoints store it beside the weights).
 
-    ``{"type": "MLP", "in_features": 3072, "hidden": [100], "out_features": 10, ...}``;
-    ``"type"`` defaults to ``"MLP"`` and ``"hidden": []`` gives a linear classifier.
+    ``{"type": "MLP", "in_features": 3072, "hidden": [100], "out_features": 10, ...}``
+    (``"type"`` defaults to ``"MLP"``; ``"hidden": []`` gives a linear classifier) or
+    ``{"type": "ConvNet", "in_channels": 3, "num_classes": 10, "blocks": [32, "pool"]}``.
     """
-    return MLP(**_checked_config(config))
+    cls, args = _checked_config(config)
+    return cls(**args)
 
 
-def _checked_config(config: Any) -> dict[str, Any]:
-    """The MLP constructor's arguments in ``config``, or an error naming what is wrong."""
+def _checked_config(config: Any) -> tuple[type, dict[str, Any]]:
+    """The model class of ``config`` and its constructor's arguments, or an error naming
+    what is wrong."""
     if not isinstance(config, dict):
         raise TypeError(f"build_model: config must be a dict, got {type(config).__name__}")
     kind = config.get("type", "MLP")
-    if kind != "MLP":
-        raise ValueError(f"build_model: unknown model type {kind!r} (known: 'MLP')")
+    if kind not in _MODELS:
+        raise ValueError(f"build_model: unknown model type {kind!r} "
+                         f"(known: {', '.join(repr(k) for k in _MODELS)})")
+    cls, keys, required = _MODELS[kind]
     args = {k: v for k, v in config.items() if k != "type"}
-    unknown = sorted(set(args) - set(_MLP_KEYS))
+    unknown = sorted(set(args) - set(keys))
     if unknown:
-        raise ValueError(f"build_model: unknown MLP config keys {unknown}; "
-                         f"valid keys are {list(_MLP_KEYS)}")
-    missing = [k for k in ("in_features", "hidden", "out_features") if k not in args]
+        raise ValueError(f"build_model: unknown {kind} config keys {unknown}; "
+                         f"valid keys are {list(keys)}")
+    missing = [k for k in required if k not in args]
     if missing:
-        raise ValueError(f"build_model: MLP config is missing {missing}")
-    return args
+        raise ValueError(f"build_model: {kind} config is missing {missing}")
+    return cls, args

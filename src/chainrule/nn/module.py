@@ -103,10 +103,10 @@ class Module:
     training: bool
 
     #: What the module changes in Python on every call in training mode, outside any op
-    #: (say "its call counter"), or ``None``. A compiled step replays the recorded ops
+    #: (e.g. "its call counter"), or ``None``. A compiled step replays the recorded ops
     #: without running Python, so :func:`chainrule.compile` refuses a model that holds
-    #: such a module in training mode. (Batch norm updates its running statistics inside
-    #: its op, which a replay runs: it needs no such entry.)
+    #: such a module in training mode. (Batch norm needs none: its op updates the running
+    #: statistics itself.)
     updates_in_training: ClassVar[str | None] = None
 
     def __init__(self) -> None:
@@ -421,7 +421,7 @@ class Module:
             value, mod, name, kind = own[key]
             if kind == "parameter":
                 backend.assign(value.data, arr)
-            elif _writeable(value):  # in place, as PyTorch: a compiled step holds it
+            elif _writeable(value):  # in place, as PyTorch: a compiled step reads it
                 backend.assign(value, arr)
             else:
                 mod._buffers[name] = backend.asarray(arr, like=value, dtype=value.dtype,

@@ -83,7 +83,7 @@ def _sequential(m: Any, x: Value, graph: Graph, name: str) -> Value:
     return x
 
 
-@register(nn.Identity, nn.Dropout)
+@register(nn.Identity, nn.Dropout, nn.Dropout2d)
 def _pass_through(m: Any, x: Value, graph: Graph, name: str) -> Value:
     return x  # evaluation form: the input unchanged
 
@@ -151,7 +151,7 @@ def _flatten(m: Any, x: Value, graph: Graph, name: str) -> Value:
                       name or "flatten", shape)
 
 
-@register(nn.BatchNorm1d)
+@register(nn.BatchNorm1d, nn.BatchNorm2d)
 def _batch_norm(m: Any, x: Value, graph: Graph, name: str) -> Value:
     """``gamma (x - running_mean) / sqrt(running_var + eps) + beta`` over axis 1."""
     if m.running_mean is None:

@@ -23,7 +23,7 @@ import numpy as np
 
 from chainrule.atomic import atomic_open
 from chainrule.errors import ExportError
-from chainrule.onnx import preprocessing  # noqa: F401  (registers the preprocessing steps)
+from chainrule.onnx import image_converters, preprocessing  # noqa: F401  (register converters)
 from chainrule.onnx.converters import convert
 from chainrule.onnx.graph import Graph
 

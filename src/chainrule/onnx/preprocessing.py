@@ -17,7 +17,7 @@ from chainrule.data import Standardizer
 from chainrule.errors import ExportError
 from chainrule.onnx.converters import register
 from chainrule.onnx.graph import Graph, Value
-from chainrule.train.preprocess import Preprocessor
+from chainrule.train.preprocess import ImagePreprocessor, Preprocessor
 
 __all__: list[str] = []
 
@@ -51,3 +51,21 @@ def _preprocessor(p: Any, x: Value, graph: Graph, name: str) -> Value:
     if p.standardizer is None:
         raise ExportError("onnx export: the Preprocessor is not fitted")
     return _standardize(p.standardizer, x, graph, name)
+
+
+@register(ImagePreprocessor)
+def _image_preprocessor(p: Any, x: Value, graph: Graph, name: str) -> Value:
+    """A ConvNet run's images ``(N, H, W, C)`` in ``[0, 1]``: to ``(N, C, H, W)``, then
+    ``(x - mean_c) / std_c`` per colour channel."""
+    if p.mean is None:
+        raise ExportError("onnx export: the ImagePreprocessor is not fitted")
+    if x.rank != 4 or tuple(x.shape[1:]) != tuple(p.image_shape):
+        raise ExportError(f"onnx export: the run takes images of shape {p.image_shape}, the "
+                          f"input has {x.shape[1:]}")
+    n, h, w, c = x.shape
+    images = graph.node("Transpose", [x.name], "nchw", (n, c, h, w), perm=[0, 3, 1, 2])
+    channel = (1, c, 1, 1)
+    centred = graph.node("Sub", [images.name, graph.constant(p.mean.reshape(channel), "mean")],
+                         "centred", images.shape)
+    return graph.node("Div", [centred.name, graph.constant(p.std.reshape(channel), "std")],
+                      "standardized", images.shape)

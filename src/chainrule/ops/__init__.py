@@ -2,7 +2,8 @@
 
 Grouped as the lecture groups them: arithmetic, elementwise, reductions, linear
 algebra, shape, selection (gather, sort, topk), activations, losses and weight
-penalties.
+penalties; then the layers of a ConvNet: convolution, pooling and batch
+normalization (dropout: ``chainrule.ops.dropout``).
 """
 
 from chainrule.ops.activation import (
@@ -17,6 +18,7 @@ from chainrule.ops.activation import (
     tanh,
 )
 from chainrule.ops.arithmetic import add, div, mul, neg, pow, sub
+from chainrule.ops.conv import conv2d
 from chainrule.ops.elementwise import (
     abs,
     cast,
@@ -33,7 +35,9 @@ from chainrule.ops.elementwise import (
 )
 from chainrule.ops.linalg import linear, matmul, mm
 from chainrule.ops.loss import cross_entropy, l2_loss, mse_loss, multiclass_hinge_loss
+from chainrule.ops.normalization import batch_norm
 from chainrule.ops.penalty import l1_penalty, l2_penalty
+from chainrule.ops.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from chainrule.ops.reduce import logsumexp, max, mean, min, std, sum, var
 from chainrule.ops.selection import ValuesIndices, argmax, argmin, gather, sort, topk
 from chainrule.ops.shape import (
@@ -52,10 +56,11 @@ from chainrule.ops.shape import (
 )
 
 __all__ = [
-    "ValuesIndices", "abs", "add", "argmax", "argmin", "broadcast_to", "cast", "cat", "clamp",
-    "clip", "concatenate", "cos", "cross_entropy", "div", "elu", "exp", "expand", "flatten",
-    "gather", "getitem", "l1_penalty", "l2_loss", "l2_penalty", "leaky_relu", "linear", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "maximum", "maxout", "mean", "min", "minimum",
+    "ValuesIndices", "abs", "adaptive_avg_pool2d", "add", "argmax", "argmin", "avg_pool2d",
+    "batch_norm", "broadcast_to", "cast", "cat", "clamp", "clip", "concatenate", "conv2d",
+    "cos", "cross_entropy", "div", "elu", "exp", "expand", "flatten", "gather", "getitem",
+    "l1_penalty", "l2_loss", "l2_penalty", "leaky_relu", "linear", "log", "log_softmax",
+    "logsumexp", "matmul", "max", "max_pool2d", "maximum", "maxout", "mean", "min", "minimum",
     "mm", "mse_loss", "mul", "multiclass_hinge_loss", "neg", "permute", "pow", "prelu", "relu",
     "reshape", "sigmoid", "sin", "softmax", "sort", "sqrt", "squeeze", "stack", "std", "sub",
     "sum", "tanh", "topk", "transpose", "unsqueeze", "var", "where",

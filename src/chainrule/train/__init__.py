@@ -4,7 +4,8 @@
 module                 what it holds
 =====================  ===============================================================
 ``config``             :class:`TrainConfig`: the settings of a run, checked
-``preprocess``         :class:`Preprocessor`: images -> standardized model inputs
+``preprocess``         :class:`Preprocessor`: images -> standardized model inputs;
+                       :class:`ImagePreprocessor`: a ConvNet's (N, C, H, W) inputs
 ``factories``          model, loss, optimizer and schedule of a config
 ``trainer``            :class:`Trainer`: epochs of minibatch steps, callbacks, keep-best
 ``history``            :class:`History`: one row per epoch
@@ -53,7 +54,7 @@ from chainrule.train.inference import (
 )
 from chainrule.train.inputs import load_image_files, load_image_splits, load_splits
 from chainrule.train.metrics import Evaluation, confusion_matrix, evaluate, predict_scores
-from chainrule.train.preprocess import Preprocessor, shift_augment
+from chainrule.train.preprocess import ImagePreprocessor, Preprocessor, shift_augment
 from chainrule.train.report import write_metrics, write_report
 from chainrule.train.run import RunResult, default_run_dir, train_run
 from chainrule.train.trainer import Callback, Trainer
@@ -67,6 +68,7 @@ __all__ = [
     "Evaluation",
     "FilePrediction",
     "History",
+    "ImagePreprocessor",
     "ImageWarning",
     "Preprocessor",
     "RunResult",

@@ -42,7 +42,7 @@ from chainrule.atomic import write_bytes
 from chainrule.train.checkpoint_file import DTYPES, CheckpointError, read_file, short_repr
 
 if TYPE_CHECKING:
-    from chainrule.train.preprocess import Preprocessor
+    from chainrule.train.preprocess import ImagePreprocessor, Preprocessor
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -88,17 +88,19 @@ class Checkpoint:
     version: str = ""
     format_version: int = FORMAT_VERSION
 
-    def preprocessor(self) -> Preprocessor:
+    def preprocessor(self) -> Preprocessor | ImagePreprocessor:
         """The run's fitted preprocessing (features, standardization), rebuilt from the file.
 
         >>> pre = load_checkpoint("runs/demo").preprocessor()     # doctest: +SKIP
         >>> pre.transform(images).shape                           # doctest: +SKIP
         """
-        from chainrule.train.preprocess import Preprocessor
+        from chainrule.train.preprocess import ImagePreprocessor, Preprocessor
 
         if self.normalization is None:
             raise CheckpointError(f"{self.path}: the checkpoint has no normalization statistics")
-        pre = Preprocessor(self.config.get("features", "pixels"))
+        pre: Preprocessor | ImagePreprocessor = (
+            ImagePreprocessor() if self.config.get("model") == "cnn"  # images in, per channel
+            else Preprocessor(self.config.get("features", "pixels")))
         pre.load_state_dict({"image_shape": self.image_shape, "normalization": self.normalization,
                              "features": self.features})
         return pre
@@ -430,12 +432,20 @@ def _build(ckpt: Checkpoint) -> Any:
 def _check_metadata_fits(ckpt: Checkpoint, shapes: dict[str, tuple[int, ...]]) -> None:
     """Class names and image shape must fit the network they describe."""
     arch = ckpt.architecture or {}
-    outputs, inputs = arch.get("out_features"), arch.get("in_features")
+    convnet = arch.get("type") == "ConvNet"  # takes images: its inputs are their channels
+    outputs, inputs = (arch.get("num_classes"), arch.get("in_channels")) if convnet \
+        else (arch.get("out_features"), arch.get("in_features"))
     if ckpt.class_names is not None and len(ckpt.class_names) != outputs:
         raise CheckpointError(f"{ckpt.path}: {len(ckpt.class_names)} class names for a network "
                               f"with {outputs} outputs (tampered or corrupt metadata)")
     features = ckpt.config.get("features", "pixels") if isinstance(ckpt.config, dict) else None
-    if ckpt.image_shape is not None and features == "pixels" and \
+    if convnet and ckpt.image_shape is not None:
+        channels = ckpt.image_shape[2] if len(ckpt.image_shape) == 3 else 1
+        if channels != inputs:
+            raise CheckpointError(f"{ckpt.path}: images of shape {ckpt.image_shape} have "
+                                  f"{channels} channels, but the network takes {inputs} "
+                                  "(tampered or corrupt metadata)")
+    elif ckpt.image_shape is not None and features == "pixels" and \
             math.prod(ckpt.image_shape) != inputs:
         raise CheckpointError(f"{ckpt.path}: images of shape {ckpt.image_shape} are "
                               f"{math.prod(ckpt.image_shape)} pixels, but the network takes "

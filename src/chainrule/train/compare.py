@@ -1,18 +1,21 @@
 """The lecture's comparison of hand-made image features with features learned end to end.
 
-:func:`compare_features` trains four models on the same images and measures them on the
+:func:`compare_features` trains five models on the same images and measures them on the
 same test split:
 
   1. linear classifier (softmax) on pixels
   2. linear classifier on image features (default HOG + hue histogram)
   3. 2-layer net on pixels (the hidden layer learns its own features)
   4. 2-layer net on image features
+  5. a ConvNet on the pixels: features learned end to end, as the lecture promises
 
 Inputs go through the training code's :class:`~chainrule.train.Preprocessor` (pixels in
 [0, 1], or a :class:`~chainrule.features.FeaturePipeline`; then standardization), fitted on
-the training images minus a held-out validation split. Each model trains with minibatch Adam
+the training images minus a held-out validation split. Models 1-4 train with minibatch Adam
 and a cosine learning rate in a :class:`~chainrule.train.Trainer`, which keeps the epoch with
-the best validation accuracy.
+the best validation accuracy; the ConvNet trains as ``chainrule train --model cnn`` does
+(its images standardized per channel, augmented per batch; SGD with Nesterov momentum and a
+one-cycle learning rate), for the same number of epochs.
 
 >>> parts, classes, title = load_image_splits("cifar10", limit=5000)       # doctest: +SKIP
 >>> metrics = compare_features(parts, classes, CompareConfig(epochs=5))    # doctest: +SKIP
@@ -51,8 +54,9 @@ class CompareConfig:
     ``features`` and ``options`` make the :class:`~chainrule.features.FeaturePipeline` of
     models 2 and 4 (``options`` by extractor name, over :data:`DEFAULT_OPTIONS`). ``lr`` and
     ``reg`` default to 3e-4 and 1e-3 for the linear models, 1e-3 and 1e-4 for the 2-layer
-    nets of ``hidden`` units. A setting out of range raises
-    :class:`~chainrule.errors.ConfigError`.
+    nets of ``hidden`` units. ``convnet`` adds the ConvNet of ``conv`` (a block spec;
+    default sized for the images, :func:`chainrule.nn.default_conv_spec`). A setting out of
+    range raises :class:`~chainrule.errors.ConfigError`.
     """
 
     features: list[str] = field(default_factory=lambda: ["hog", "color"])
@@ -64,6 +68,8 @@ class CompareConfig:
     batch_size: int = 200
     val_fraction: float = 0.05
     seed: int = 0
+    convnet: bool = True
+    conv: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "hidden", "batch_size", "seed"):
@@ -91,6 +97,10 @@ class CompareConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        if self.conv is not None:
+            from chainrule import nn
+
+            self.conv = " ".join(str(b) for b in nn.parse_conv_spec(self.conv))
 
     def extractor_options(self) -> dict[str, dict]:
         """:data:`DEFAULT_OPTIONS` updated with ``options``, extractor by extractor."""
@@ -124,7 +134,7 @@ _MODELS = (("linear", "pixels", False), ("linear", "features", False),
 def compare_features(parts: ImageSplits, classes: list[str], config: CompareConfig | None = None,
                      *, progress: bool | None = None,
                      log: Callable[[str], object] = print) -> dict:
-    """Train the four models and return the metrics (what ``metrics.json`` holds).
+    """Train the models and return the metrics (what ``metrics.json`` holds).
 
     ``parts`` maps ``'train'``/``'test'`` to ``(images uint8 (N, H, W, C), labels)`` (see
     :func:`~chainrule.train.load_image_splits`). ``progress``: progress bars (``None``: when
@@ -162,6 +172,13 @@ def compare_features(parts: ImageSplits, classes: list[str], config: CompareConf
             (X_fit, y_fit), (X_val, y_val), (X_test, y_test), len(classes), cfg,
             hidden=[cfg.hidden] if two_layer else [], show=show,
             input_seconds=pixel_seconds if kind == "pixels" else feature_seconds)
+        results.append(result)
+        log(f"{result.model:8s} on {result.inputs:16s} test accuracy "
+            f"{result.test_accuracy:.4f} (train {result.train_accuracy:.4f}) in "
+            f"{result.train_seconds:.1f} s")
+    if cfg.convnet:
+        result = _train_convnet(train_x, (fit_idx, val_idx), train_y, (test_x, y_test),
+                                len(classes), cfg, show=show)
         results.append(result)
         log(f"{result.model:8s} on {result.inputs:16s} test accuracy "
             f"{result.test_accuracy:.4f} (train {result.train_accuracy:.4f}) in "
@@ -216,3 +233,44 @@ def _train_one(name: str, inputs: str, fit: tuple, val: tuple, test: tuple, clas
         train_accuracy=float(evaluate(model, *fit).accuracy),
         train_seconds=seconds, feature_seconds=input_seconds, epochs=cfg.epochs,
         history=history.to_dict())
+
+
+def _train_convnet(train_x: np.ndarray, split: tuple[np.ndarray, np.ndarray],
+                   train_y: np.ndarray, test: tuple, classes: int, cfg: CompareConfig, *,
+                   show: bool) -> ModelResult:
+    """Train the ConvNet as ``chainrule train --model cnn`` does, and measure it."""
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.data import DataLoader
+    from chainrule.train.config import TrainConfig
+    from chainrule.train.factories import build_model, build_optimizer, build_scheduler
+    from chainrule.train.metrics import evaluate
+    from chainrule.train.preprocess import ImagePreprocessor
+
+    run = TrainConfig(model="cnn", conv=cfg.conv, epochs=cfg.epochs, seed=cfg.seed)
+    fit_idx, val_idx = split
+    labels = np.asarray(train_y)
+    start = time.perf_counter()
+    pre = ImagePreprocessor().fit(train_x[fit_idx])
+    augment = run.augmentation(train_x)
+    loader = DataLoader(train_x[fit_idx], labels[fit_idx], batch_size=run.batch_size,
+                        seed=cfg.seed, transform=pre.batch_transform(augment))
+    val = (pre.transform(train_x[val_idx]), labels[val_idx])
+    input_seconds = time.perf_counter() - start
+    cr.manual_seed(cfg.seed)
+    model = build_model(run, 0, classes, pre.image_shape)
+    optimizer = build_optimizer(run, model)
+    scheduler, interval = build_scheduler(run, optimizer, len(loader))
+    trainer = Trainer(model, nn.loss("softmax"), optimizer, scheduler, batch_size=run.batch_size,
+                      seed=cfg.seed, reg=run.reg, progress=show, scheduler_interval=interval)
+    has_val = len(val_idx) > 0
+    start = time.perf_counter()
+    history = trainer.fit(loader, val if has_val else None, epochs=run.epochs)
+    seconds = time.perf_counter() - start
+    fit_eval = evaluate(model, pre.transform(train_x[fit_idx]), labels[fit_idx])
+    return ModelResult(
+        model="ConvNet", inputs="pixels", input_dim=int(np.prod(train_x.shape[1:])),
+        test_accuracy=float(evaluate(model, pre.transform(test[0]), test[1]).accuracy),
+        val_accuracy=evaluate(model, *val).accuracy if has_val else None,
+        train_accuracy=float(fit_eval.accuracy), train_seconds=seconds,
+        feature_seconds=input_seconds, epochs=run.epochs, history=history.to_dict())

@@ -118,7 +118,8 @@ def write_comparison_report(out: str | os.PathLike, metrics: dict, title: str,
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px;text-align:right}}
 th{{background:#f3f3f3}}td:nth-child(-n+2){{text-align:left}}</style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>Image features + a linear classifier versus features learned end to end (2-layer nets).
+<p>Image features + a linear classifier versus features learned end to end (2-layer nets{
+    " and a ConvNet" if any(r["model"] == "ConvNet" for r in metrics["results"]) else ""}).
 {metrics['train_images']:,} training, {metrics['val_images']:,} validation and
 {metrics['test_images']:,} test images of {'x'.join(map(str, metrics['image_shape']))};
 {metrics['epochs']} epochs per model, {metrics['hidden']} hidden units.</p>

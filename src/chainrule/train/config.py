@@ -20,6 +20,8 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from chainrule import nn, optim
 from chainrule.errors import ConfigError
 
@@ -29,6 +31,8 @@ __all__ = [
     "AUTO_AUGMENT_BELOW",
     "DEFAULT_LR",
     "MAX_SEED",
+    "MODELS",
+    "MODEL_DEFAULTS",
     "SCHEDULES",
     "TrainConfig",
 ]
@@ -53,8 +57,21 @@ def _image_size(value: object) -> list[int] | None:
 #: Seeds are whole numbers in ``[0, MAX_SEED]`` (NumPy's generators take no negative seed).
 MAX_SEED = 2**63 - 1
 #: Learning-rate schedules by name (built by :func:`chainrule.train.factories.build_scheduler`).
-SCHEDULES = ("none", "step", "cosine", "linear", "invsqrt")
-AUGMENTATIONS = ("auto", "none", "shift")
+SCHEDULES = ("none", "step", "cosine", "linear", "invsqrt", "onecycle")
+#: ``shift`` copies the data set (5x); ``crop`` and ``crop-flip`` change each batch of a
+#: ConvNet's images as it is drawn (:mod:`chainrule.data.augment`).
+AUGMENTATIONS = ("auto", "none", "shift", "crop", "crop-flip")
+#: The models a run trains: a fully-connected net on vectors, or a ConvNet on images.
+MODELS = ("mlp", "cnn")
+#: The settings a run leaves out (``None``) take these values, per model: an MLP trains
+#: with Adam and dropout; a ConvNet with batch norm, SGD with Nesterov momentum, a
+#: one-cycle learning rate, weight decay and larger batches.
+MODEL_DEFAULTS: dict[str, dict[str, object]] = {
+    "mlp": {"optimizer": "adam", "lr_schedule": "cosine", "epochs": 30, "batch_size": 64,
+            "dropout": 0.3, "reg": 1e-4},
+    "cnn": {"optimizer": "nesterov", "lr_schedule": "onecycle", "epochs": 10,
+            "batch_size": 128, "dropout": 0.0, "reg": 2.5e-4},
+}
 #: ``augment='auto'`` shifts the training images of data sets smaller than this.
 AUTO_AUGMENT_BELOW = 10_000
 #: The activation names a run offers: ``nn.ACTIVATIONS`` without its aliases.
@@ -70,24 +87,29 @@ class TrainConfig:
 
     The defaults train a 2-layer net (64 -> 512 -> 10, ReLU, dropout 0.3) on the embedded
     digits (plus their one-pixel shifts) with Adam, a cosine learning-rate schedule and a
-    little L2: 98-99% test accuracy in seconds. ``val_fraction`` is 0 by default: the 1,438
-    digit training images are few, and every one of them helps more than a validation split
-    (set it to e.g. 0.1 to watch validation accuracy and keep the best epoch).
+    little L2: 98-99% test accuracy in seconds. ``model='cnn'`` trains a ConvNet on the
+    images themselves (``conv``: its blocks, e.g. ``'32 32 pool 64 64 pool'``; default:
+    sized for the images); settings left as ``None`` take :data:`MODEL_DEFAULTS`.
+    ``val_fraction`` is 0 by default: the 1,438 digit training images are few, and every
+    one of them helps more than a validation split (set it to e.g. 0.1 to watch validation
+    accuracy and keep the best epoch).
     A setting out of range raises :class:`~chainrule.errors.ConfigError`.
     """
 
     data: str = "digits"
     data_dir: str | None = None
+    model: str = "mlp"
+    conv: str | None = None
     hidden: list[int] = field(default_factory=lambda: [512])
     activation: str = "relu"
     loss: str = "softmax"
-    optimizer: str = "adam"
+    optimizer: str | None = None
     lr: float | None = None
-    reg: float = 1e-4
-    lr_schedule: str = "cosine"
-    epochs: int = 30
-    batch_size: int = 64
-    dropout: float = 0.3
+    reg: float | None = None
+    lr_schedule: str | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    dropout: float | None = None
     batchnorm: bool = False
     val_fraction: float = 0.0
     seed: int = 0
@@ -98,9 +120,24 @@ class TrainConfig:
     label_column: str = "label"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.model, str) or self.model not in MODELS:
+            raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        for key, value in MODEL_DEFAULTS[self.model].items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
         self._check_types()
         self.hidden = [int(h) for h in self.hidden]
         self.image_size = _image_size(self.image_size)
+        if self.model == "cnn" and self.features != "pixels":
+            raise ConfigError(f"--features {self.features}: a ConvNet learns its features from "
+                              "the pixels; image features need --model mlp")
+        if self.conv is not None:
+            if self.model != "cnn":
+                raise ConfigError("conv blocks (--conv) need --model cnn")
+            if not isinstance(self.conv, (str, list)):
+                raise ConfigError(f"--conv must be a spec such as '32 32 pool 64', "
+                                  f"got {self.conv!r}")
+            self.conv = " ".join(str(b) for b in nn.parse_conv_spec(self.conv))
         checks = [
             (self.optimizer in optim.OPTIMIZERS,
              f"optimizer must be one of {', '.join(optim.OPTIMIZERS)}, got {self.optimizer!r}"),
@@ -130,6 +167,28 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+
+    def augmentation(self, train_x: np.ndarray) -> str:
+        """``augment`` with ``auto`` decided for these training inputs, and checked.
+
+        ``auto``: a ConvNet gets random crops, plus mirror images for colour images (a
+        mirrored digit is another symbol); an MLP gets one-pixel shifts of image sets
+        under :data:`AUTO_AUGMENT_BELOW` images.
+        """
+        images = np.ndim(train_x) == 4
+        augment = self.augment
+        if augment == "auto":
+            if self.model == "cnn":
+                augment = "crop-flip" if images and train_x.shape[-1] == 3 else "crop"
+            else:
+                augment = "shift" if images and len(train_x) < AUTO_AUGMENT_BELOW else "none"
+        if augment != "none" and not images:
+            raise ConfigError(f"--augment {augment} needs images; this data set is a table of "
+                              "features")
+        if augment in ("crop", "crop-flip") and self.model != "cnn":
+            raise ConfigError(f"--augment {augment} changes each batch of a ConvNet's images: "
+                              "use it with --model cnn (or --augment shift)")
+        return augment
 
     def _check_types(self) -> None:
         """Whole numbers where counts go, finite numbers where rates go (a config may come from

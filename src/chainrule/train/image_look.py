@@ -72,9 +72,10 @@ def _ink_box(gray: np.ndarray, background: float, threshold: float
 
 
 def training_look(pre: Any) -> ImageLook | None:
-    """The look of a run's training images, from their mean (runs on pixels only)."""
+    """The look of a run's training images, from their mean (runs on pixels standardized
+    per pixel only: a ConvNet's per-channel statistics hold no mean image)."""
     if not getattr(pre, "on_pixels", False) or pre.image_shape is None \
-            or pre.standardizer is None:
+            or getattr(pre, "standardizer", None) is None:
         return None
     mean = np.asarray(pre.standardizer.state_dict()["mean"], dtype=np.float64)
     if mean.size != int(np.prod(pre.image_shape)):

@@ -3,7 +3,9 @@
 Each image becomes one vector: its pixels scaled to ``[0, 1]`` (``features='pixels'``) or the
 image features of a :class:`~chainrule.features.FeaturePipeline`; then every feature is
 standardized with the training split's statistics, ``x' = (x - mean) / std``.
-:func:`shift_augment` adds one-pixel shifts of small training sets.
+:func:`shift_augment` adds one-pixel shifts of small training sets. A ConvNet takes the
+images themselves: :class:`ImagePreprocessor` standardizes each colour channel and keeps
+the ``(N, C, H, W)`` layout.
 
 >>> pre = Preprocessor("pixels").fit(train_images)        # doctest: +SKIP
 >>> pre.transform(test_images).shape                      # doctest: +SKIP
@@ -12,13 +14,14 @@ standardized with the training split's statistics, ``x' = (x - mean) / std``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from chainrule.errors import ConfigError, DataError
 
-__all__ = ["Preprocessor", "shift_augment"]
+__all__ = ["ImagePreprocessor", "Preprocessor", "crop_padding", "shift_augment"]
 
 
 class Preprocessor:
@@ -153,3 +156,102 @@ def shift_augment(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, n
 
 def _fmt_shape(shape: Any) -> str:
     return "x".join(str(int(s)) for s in shape)
+
+
+def crop_padding(image_size: int) -> int:
+    """How far random crops shift an image: 4 pixels for 32x32, 3 for 28x28, 1 for 8x8."""
+    return max(1, int(image_size) // 8)
+
+
+class ImagePreprocessor:
+    """Images -> the NCHW float32 inputs of a ConvNet, standardized per colour channel.
+
+    ``x' = (x / 255 - mean_c) / std_c`` with the mean and std of channel ``c`` over every
+    pixel of the training split. The images stay images: ``(N, H, W, C)`` uint8 in,
+    ``(N, C, H, W)`` out, whose memory is the channels-last input (a transposed view, which
+    the image ops read without a copy). :meth:`batch_transform` gives the DataLoader's
+    per-batch transform, with augmentation.
+
+    >>> pre = ImagePreprocessor().fit(np.zeros((4, 8, 8, 3), np.uint8))
+    >>> pre.transform(np.zeros((2, 8, 8, 3), np.uint8)).shape
+    (2, 3, 8, 8)
+    """
+
+    features = "pixels"
+    on_pixels = True
+    pipeline = None
+
+    def __init__(self, image_shape: tuple[int, ...] | None = None, mean: Any = None,
+                 std: Any = None) -> None:
+        self.image_shape = tuple(image_shape) if image_shape is not None else None
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
+        self.std = None if std is None else np.asarray(std, dtype=np.float32)
+
+    def fit(self, train: np.ndarray, seed: int = 0) -> ImagePreprocessor:
+        """The per-channel mean and std of the training images' pixels (in [0, 1])."""
+        if np.ndim(train) != 4 or len(train) == 0:
+            raise ConfigError(f"a ConvNet needs images (N, H, W, C); this data set has shape "
+                              f"{np.shape(train)} (use --model mlp for tables of features)")
+        self.image_shape = tuple(int(s) for s in train.shape[1:])
+        total = np.zeros(train.shape[-1])
+        squares = np.zeros(train.shape[-1])
+        for start in range(0, len(train), 4096):  # in blocks: no float64 copy of the set
+            block = np.asarray(train[start:start + 4096], dtype=np.float64) / 255.0
+            total += block.sum(axis=(0, 1, 2))
+            squares += (block * block).sum(axis=(0, 1, 2))
+        count = train.size // train.shape[-1]
+        mean = total / count
+        std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
+        std[std < 1e-8] = 1.0
+        self.mean, self.std = mean.astype(np.float32), std.astype(np.float32)
+        return self
+
+    def fit_transform(self, train: np.ndarray, seed: int = 0) -> np.ndarray:
+        return self.fit(train, seed).transform(train)
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        """``(N, H, W, C)`` uint8 images -> standardized float32 ``(N, C, H, W)``."""
+        if self.mean is None or self.std is None:
+            raise RuntimeError("ImagePreprocessor.transform: call fit(train_images) first")
+        images = np.asarray(images)
+        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape:
+            raise DataError(
+                f"the model was trained on images of shape {_fmt_shape(self.image_shape)}, "
+                f"these are {_fmt_shape(images.shape[1:])}")
+        scale = (1.0 / (255.0 * self.std)).astype(np.float32)
+        out = images.astype(np.float32)
+        out *= scale
+        out -= self.mean / self.std
+        return out.transpose(0, 3, 1, 2)
+
+    def batch_transform(self, augment: str = "none"
+                        ) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
+        """The DataLoader's ``transform``: ``augment`` (``none``, ``crop`` or ``crop-flip``,
+        see :mod:`chainrule.data.augment`) each batch, then :meth:`transform` it."""
+        from chainrule.data.augment import AUGMENTATIONS, random_crop_flip
+
+        if augment not in AUGMENTATIONS:
+            raise ConfigError(f"augment must be one of {', '.join(AUGMENTATIONS)} for image "
+                              f"batches, got {augment!r}")
+        if augment == "none":
+            return lambda batch, rng: self.transform(batch)
+        padding = crop_padding(self.image_shape[0] if self.image_shape else 32)
+        flip = augment == "crop-flip"
+        return lambda batch, rng: self.transform(random_crop_flip(batch, rng, padding, flip))
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint stores: ``image_shape`` and ``normalization`` (per channel)."""
+        return {"image_shape": self.image_shape,
+                "normalization": None if self.mean is None else {"mean": self.mean,
+                                                                 "std": self.std},
+                "features": None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        shape = state.get("image_shape")
+        self.image_shape = tuple(int(s) for s in shape) if shape is not None else None
+        norm = state.get("normalization")
+        if norm is None:
+            raise DataError("ImagePreprocessor.load_state_dict: the state has no normalization "
+                            "statistics")
+        self.mean = np.asarray(norm["mean"], dtype=np.float32)
+        self.std = np.asarray(norm["std"], dtype=np.float32)

@@ -8,6 +8,7 @@ that opens anywhere:
 - the first layer's weights shown as images: for a net on raw pixels each hidden unit's row of
   ``W1`` has one number per pixel, so it can be drawn as a picture, the lecture's "templates"
   (a linear classifier learns one per class, a 2-layer net "learns 100 templates instead of 10");
+  for a ConvNet the first convolution's filters, as small colour images;
 - a grid of misclassified test images with their true and predicted labels and the
   probabilities the model gave both.
 
@@ -31,7 +32,7 @@ import numpy as np
 from chainrule.atomic import write_text
 from chainrule.train.figures import img_tag, png_base64, pyplot
 
-__all__ = ["first_layer_weights", "write_metrics", "write_report"]
+__all__ = ["first_layer_filters", "first_layer_weights", "write_metrics", "write_report"]
 
 
 def _jsonable(obj: Any) -> Any:
@@ -56,6 +57,15 @@ def write_metrics(run_dir: str | os.PathLike, metrics: dict) -> Path:
     text = json.dumps(_jsonable(metrics), indent=2, allow_nan=False)
     write_text(path, text + "\n")
     return path
+
+
+def first_layer_filters(model: Any) -> np.ndarray | None:
+    """The filters ``(out, in, kh, kw)`` of the model's first convolution, or ``None``."""
+    for name, value in model.state_dict().items():
+        arr = np.asarray(value)
+        if name.endswith("weight") and arr.ndim == 4:
+            return arr
+    return None
 
 
 def first_layer_weights(model: Any) -> np.ndarray | None:
@@ -167,6 +177,21 @@ def _templates(weights: np.ndarray, image_shape: tuple[int, int, int], limit: in
                  f"{len(weights)} units; each scaled to its own min..max)")
 
 
+def _filters(filters: np.ndarray, limit: int = 64) -> str:
+    """The first convolution's filters as small images: colour for RGB inputs."""
+    shown = filters[:limit]
+    rgb = shown.shape[1] == 3
+    images = []
+    for f in shown:
+        img = f.transpose(1, 2, 0).astype(np.float64) if rgb else f.mean(axis=0)
+        lo, hi = img.min(), img.max()
+        images.append((img - lo) / (hi - lo) if hi > lo else np.zeros_like(img))
+    return _grid(images, [""] * len(images), None if rgb else "gray",
+                 f"First-layer filters ({len(shown)} of {len(filters)}, "
+                 f"{shown.shape[2]}x{shown.shape[3]}; each scaled to its own min..max)",
+                 cols=min(16, len(images)))
+
+
 def _misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray,
                    class_names: Sequence[str], limit: int = 40,
                    probabilities: np.ndarray | None = None) -> tuple[str | None, int]:
@@ -188,6 +213,27 @@ def _misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.ndarr
     png = _grid(pics, titles, "gray" if gray else None,
                 f"Misclassified test images ({len(chosen)} of {len(wrong)})")
     return png, len(wrong)
+
+
+def _templates_section(model: Any, image_shape: tuple | None, on_pixels: bool,
+                       names: list[str]) -> str:
+    """The first layer's weights drawn as images (the templates), when it reads pixels."""
+    out = ["<h2>First layer's weights: the templates</h2>"]
+    w1 = first_layer_weights(model)
+    if w1 is not None and image_shape is not None and on_pixels \
+            and w1.shape[1] == int(np.prod(image_shape)):
+        linear = sum(1 for k, v in model.state_dict().items()
+                     if k.endswith("weight") and np.ndim(v) == 2) == 1
+        out.append('<p class="note">Each row of W1 has one weight per input pixel; drawn as '
+                   "an image it is the template that unit matches (bright: positive)"
+                   + (": a linear classifier has one template per class." if linear else
+                      ".") + "</p>")
+        out.append(img_tag(_templates(w1, tuple(image_shape), names=names if linear else None),
+                           "first-layer weights"))
+    else:
+        out.append('<p class="note">Not shown: the first layer reads image features, not '
+                   "pixels, so its weights have no image layout.</p>")
+    return "\n".join(out)
 
 
 def _mistake_title(i: int, labels: np.ndarray, predictions: np.ndarray,
@@ -266,21 +312,16 @@ def write_report(
     parts.append(_table(["class", "precision", "recall", "support"],
                         [[n, f"{p:.3f}", f"{r:.3f}", int(s)] for n, p, r, s in
                          zip(names, evaluation.precision, evaluation.recall, support)]))
-    parts.append("<h2>First layer's weights: the templates</h2>")
-    w1 = first_layer_weights(model)
-    if w1 is not None and image_shape is not None and first_layer_on_pixels \
-            and w1.shape[1] == int(np.prod(image_shape)):
-        linear = sum(1 for k, v in model.state_dict().items()
-                     if k.endswith("weight") and np.ndim(v) == 2) == 1
-        parts.append('<p class="note">Each row of W1 has one weight per input pixel; drawn as '
-                     "an image it is the template that unit matches (bright: positive)"
-                     + (": a linear classifier has one template per class." if linear else
-                        ".") + "</p>")
-        parts.append(img_tag(_templates(w1, tuple(image_shape), names=names if linear else None),
-                          "first-layer weights"))
+    filters = first_layer_filters(model)
+    if filters is not None:
+        parts.append("<h2>First layer's filters: the learned features</h2>")
+        parts.append('<p class="note">Each filter of the first convolution is a small image '
+                     "that it slides over the input, answering strongly where the image looks "
+                     "like it: the features a ConvNet learns instead of hand-made ones (as "
+                     "AlexNet's first-layer figure shows: edges and colour blobs).</p>")
+        parts.append(img_tag(_filters(filters), "first-layer filters"))
     else:
-        parts.append('<p class="note">Not shown: the first layer reads image features, not '
-                     "pixels, so its weights have no image layout.</p>")
+        parts.append(_templates_section(model, image_shape, first_layer_on_pixels, names))
     parts.append("<h2>Misclassified test images</h2>")
     if test_images is not None:
         labels = _labels_from(evaluation)

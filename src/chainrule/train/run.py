@@ -6,9 +6,11 @@
    of the training images;
 2. turn images into vectors: raw pixels scaled to ``[0, 1]`` (or the image features of
    ``--features``), then standardize each feature with the training split's mean and std
-   (:class:`~chainrule.train.Preprocessor`);
-3. build the MLP, the loss (softmax or SVM), the optimizer and the learning-rate schedule
-   (:mod:`chainrule.train.factories`);
+   (:class:`~chainrule.train.Preprocessor`); for a ConvNet (``--model cnn``) keep them
+   images, standardize each colour channel, and augment each batch as it is drawn
+   (:class:`~chainrule.train.preprocess.ImagePreprocessor`);
+3. build the MLP or the ConvNet, the loss (softmax or SVM), the optimizer and the
+   learning-rate schedule (:mod:`chainrule.train.factories`);
 4. train with :class:`~chainrule.train.Trainer`, saving a checkpoint after every epoch;
 5. evaluate on the test split and write the run folder: ``checkpoint.safetensors``,
    ``metrics.json`` and ``report.html``.
@@ -33,15 +35,16 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import require_device
+from chainrule.data.loader import DataLoader
 from chainrule.data.sharding import shard_size
 from chainrule.errors import ConfigError, DataError
 from chainrule.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from chainrule.train.config import AUTO_AUGMENT_BELOW, TrainConfig
+from chainrule.train.config import TrainConfig
 from chainrule.train.factories import build_loss, build_model, build_optimizer, build_scheduler
 from chainrule.train.history import History
 from chainrule.train.inputs import load_splits
 from chainrule.train.metrics import Evaluation, evaluate
-from chainrule.train.preprocess import Preprocessor, shift_augment
+from chainrule.train.preprocess import ImagePreprocessor, Preprocessor, shift_augment
 from chainrule.train.report import write_metrics, write_report
 from chainrule.train.run_data import absolute_locations, check_same_data, resumed_locations
 from chainrule.train.run_folder import RunFolder
@@ -164,19 +167,26 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 @dataclass
 class _Inputs:
-    """A run's data, ready to train on: model inputs, labels and the fitted preprocessing."""
+    """A run's data, ready to train on: model inputs, labels and the fitted preprocessing.
 
-    X_train: np.ndarray
+    ``train_data`` is what the Trainer fits on: ``(inputs, labels)`` arrays, or for a
+    ConvNet a DataLoader that augments and standardizes each batch of the uint8 images.
+    """
+
+    train_data: Any
     train_y: np.ndarray
     val: tuple[np.ndarray, np.ndarray] | None
     test_x: np.ndarray
     test_y: np.ndarray
     classes: list[str]
     pre: Preprocessor
+    in_features: int
 
 
 def _prepare_inputs(cfg: TrainConfig, ckpt: Any) -> _Inputs:
     """Load the data, split off validation, augment, fit (or restore) the preprocessing."""
+    from chainrule.distributed import comm
+
     ds, train_x, train_y, test_x, test_y = load_splits(
         cfg.data, cfg.data_dir, size=cfg.image_size_arg, label_column=cfg.label_column)
     classes = list(ds.classes)
@@ -191,22 +201,27 @@ def _prepare_inputs(cfg: TrainConfig, ckpt: Any) -> _Inputs:
                                                          seed=cfg.seed)
     else:
         val_x = val_y = None
-    augment = cfg.augment
-    if augment == "auto":
-        augment = "shift" if np.ndim(train_x) == 4 and len(train_x) < AUTO_AUGMENT_BELOW else "none"
+    augment = cfg.augmentation(train_x)
     if augment == "shift":
-        if np.ndim(train_x) != 4:
-            raise ConfigError("--augment shift needs images; this data set is a table of "
-                              "features")
         train_x, train_y = shift_augment(train_x, train_y)
-    if ckpt is not None:
-        pre = ckpt.preprocessor()
-        X_train = pre.transform(train_x)
+    if cfg.model == "cnn":
+        pre: Any = ckpt.preprocessor() if ckpt is not None else ImagePreprocessor().fit(train_x)
+        # The images stay uint8; each batch is augmented and standardized as it is drawn.
+        train_data: Any = DataLoader(
+            train_x, train_y, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed,
+            transform=pre.batch_transform("none" if augment == "shift" else augment),
+            num_replicas=comm.world_size(), rank=comm.rank())
+        in_features = 0
     else:
-        pre = Preprocessor(cfg.features)
-        X_train = pre.fit_transform(train_x, seed=cfg.seed)
+        if ckpt is not None:
+            pre = ckpt.preprocessor()
+            X_train = pre.transform(train_x)
+        else:
+            pre = Preprocessor(cfg.features)
+            X_train = pre.fit_transform(train_x, seed=cfg.seed)
+        train_data, in_features = (X_train, train_y), X_train.shape[1]
     val = (pre.transform(val_x), val_y) if val_x is not None else None
-    return _Inputs(X_train, train_y, val, test_x, test_y, classes, pre)
+    return _Inputs(train_data, train_y, val, test_x, test_y, classes, pre, in_features)
 
 
 def _check_classifiable(data: str, classes: list[str], train_y: np.ndarray,
@@ -233,11 +248,12 @@ def _train_and_write(cfg: TrainConfig, ckpt: Any, inputs: _Inputs, run_dir: Path
     from chainrule.distributed import comm
 
     main = comm.is_main()
-    X_train, pre, classes = inputs.X_train, inputs.pre, inputs.classes
+    pre, classes = inputs.pre, inputs.classes
     cr.manual_seed(cfg.seed)
-    model = build_model(cfg, X_train.shape[1], len(classes))
+    model = build_model(cfg, inputs.in_features, len(classes), pre.image_shape)
     optimizer = build_optimizer(cfg, model)
-    steps_per_epoch = math.ceil(shard_size(len(X_train), comm.world_size()) / cfg.batch_size)
+    steps_per_epoch = math.ceil(shard_size(len(inputs.train_y), comm.world_size())
+                                / cfg.batch_size)
     scheduler, interval = build_scheduler(cfg, optimizer, steps_per_epoch)
     checkpoint_path = run_dir / CHECKPOINT_NAME
     extra = {"config": cfg.to_dict(), "class_names": classes, **pre.state_dict()}
@@ -253,7 +269,7 @@ def _train_and_write(cfg: TrainConfig, ckpt: Any, inputs: _Inputs, run_dir: Path
     )
     if ckpt is not None:
         trainer.resume(ckpt)
-    history = trainer.fit((X_train, inputs.train_y), inputs.val, epochs=cfg.epochs)
+    history = trainer.fit(inputs.train_data, inputs.val, epochs=cfg.epochs)
     trainer.save_checkpoint(checkpoint_path, **extra)
 
     evaluation = evaluate(model, pre.transform(inputs.test_x), inputs.test_y,

@@ -336,6 +336,7 @@ class Trainer:
         """
         if epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be >= 0, got {epochs}")
+        backend.reuse_freed_memory()  # every step allocates the same large arrays again
         if self.loader is None or not _same_data(train, self._train_arg):
             self.loader = self._make_loader(train, shuffle=True)
             self._train_arg = train
