@@ -7,12 +7,17 @@ import pytest
 
 import chainrule as cr
 import chainrule.functional as F
+from chainrule.compiler.activation_kernels import ReLUKernel, TanhKernel
 from chainrule.compiler.kernel import GenericKernel, Kernel, kernel_class
-from chainrule.compiler.kernels import CrossEntropyKernel, LinearKernel, ReLUKernel
+from chainrule.compiler.kernels import CrossEntropyKernel, LinearKernel
+from chainrule.compiler.loss_kernels import MulticlassHingeKernel
+from chainrule.compiler.penalty_kernels import PenaltyKernel
 from chainrule.compiler.plan import Plan
 from chainrule.ops.activation import ReLU, Tanh
+from chainrule.ops.elementwise import Exp
 from chainrule.ops.linalg import Linear
-from chainrule.ops.loss import CrossEntropy
+from chainrule.ops.loss import CrossEntropy, MulticlassHinge
+from chainrule.ops.penalty import L1Penalty, L2Penalty
 
 
 class SquareKernel(Kernel):
@@ -68,7 +73,23 @@ def test_built_in_ops_name_their_kernels() -> None:
     assert kernel_class(Linear) is LinearKernel
     assert kernel_class(ReLU) is ReLUKernel
     assert kernel_class(CrossEntropy) is CrossEntropyKernel
-    assert kernel_class(Tanh) is None
+    assert kernel_class(MulticlassHinge) is MulticlassHingeKernel
+    assert kernel_class(Tanh) is TanhKernel
+    assert kernel_class(L1Penalty) is kernel_class(L2Penalty) is PenaltyKernel
+    assert kernel_class(Exp) is None
+
+
+def test_every_op_of_a_training_option_names_a_kernel() -> None:
+    from chainrule.nn.layers import _BatchNorm
+    from chainrule.ops import activation, arithmetic, dropout, loss, shape
+
+    ops = [activation.ReLU, activation.LeakyReLU, activation.PReLU, activation.ELU,
+           activation.Sigmoid, activation.Tanh, activation.Maxout, dropout.Dropout,
+           _BatchNorm, loss.CrossEntropy, loss.MulticlassHinge, loss.MSE, L2Penalty,
+           L1Penalty, arithmetic.Add, shape.Reshape, Linear]
+    for op in ops:
+        cls = kernel_class(op)
+        assert cls is not None and issubclass(cls, Kernel), op.__name__
     assert kernel_class(Square) is SquareKernel
 
 

@@ -7,23 +7,8 @@ import pytest
 
 import chainrule as cr
 import chainrule.functional as F
-
-
-def _pair(sizes: tuple, dtype: str = "float32", **mlp_kw: object) -> tuple:
-    cr.manual_seed(1)
-    a = cr.nn.MLP(sizes[0], list(sizes[1:-1]), sizes[-1], **mlp_kw)
-    b = cr.nn.MLP(sizes[0], list(sizes[1:-1]), sizes[-1], **mlp_kw)
-    b.load_state_dict(a.state_dict())
-    if dtype == "float64":
-        for m in (a, b):
-            for p in m.parameters():
-                p.data = p.data.astype(np.float64)
-    return a, b
-
-
-def _data(n: int, d: int, c: int, dtype: str = "float32", seed: int = 0) -> tuple:
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, d)).astype(dtype), rng.integers(0, c, n)
+from tests.compiler.equivalence import mlp_data as _data
+from tests.compiler.equivalence import mlp_pair as _pair
 
 
 def test_the_package_and_the_function_have_names_of_their_own() -> None:
@@ -139,6 +124,50 @@ def test_dropout_replays_fresh_masks_from_the_eager_random_stream() -> None:
         np.testing.assert_allclose(pf.data, pe.data, rtol=1e-10, atol=1e-12)
 
 
+def test_batchnorm_is_replayed_and_updates_its_running_statistics_as_eager() -> None:
+    eager_model, fast_model = _pair((4, 8, 2), "float64", batchnorm=True)
+    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.1)
+    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.1)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+    for s in range(3):
+        _assert_same_step(step, eager_model, opt_e, loss_fn, *_data(8, 4, 2, "float64", seed=s))
+    assert "batchnorm, batch statistics" in step.source
+    bn = fast_model[1]
+    assert int(bn.num_batches_tracked) == 3  # one update per step: the traces make none
+    for name, value in eager_model.state_dict().items():
+        np.testing.assert_allclose(fast_model.state_dict()[name], value, rtol=1e-10,
+                                   atol=1e-12, err_msg=name)
+
+
+def test_a_change_of_mode_or_a_replaced_buffer_retraces() -> None:
+    eager_model, fast_model = _pair((4, 8, 3), "float64", batchnorm=True, dropout=0.5)
+    opt_e = cr.optim.SGD(eager_model.parameters(), lr=0.1)
+    opt_f = cr.optim.SGD(fast_model.parameters(), lr=0.1)
+    loss_fn = cr.nn.CrossEntropyLoss()
+    step = cr.compile(lambda x, y: loss_fn(fast_model(x), y), opt_f, model=fast_model)
+
+    def both(s: int) -> None:
+        cr.manual_seed(s)
+        expected = _eager_step(eager_model, opt_e, loss_fn, *_data(10, 4, 3, "float64", seed=s))
+        cr.manual_seed(s)
+        assert step(*_data(10, 4, 3, "float64", seed=s)).item() == pytest.approx(expected,
+                                                                                 rel=1e-12)
+
+    both(0)
+    for m in (eager_model, fast_model):
+        m.eval()  # running statistics, no dropout: another graph
+    both(1)
+    assert step.traces == 2 and "batchnorm, running statistics" in step.source
+    for m in (eager_model, fast_model):
+        m.train()
+        m[1].running_mean = np.full(8, 0.5)  # a new array, not an in-place change
+    both(2)
+    assert step.traces == 3
+    np.testing.assert_allclose(fast_model[1].running_mean, eager_model[1].running_mean,
+                               rtol=1e-12)
+
+
 def test_batchnorm_in_training_mode_replays_its_running_statistics() -> None:
     """The op updates the running statistics, so a replay moves them as eager steps do,
     and tracing (which runs the forward twice) leaves them alone."""
@@ -246,6 +275,25 @@ def test_trainer_compiled_and_eager_runs_agree(dropout: float) -> None:
     assert histories[0].train_acc == histories[1].train_acc
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_trainer_compiles_batchnorm_and_matches_its_eager_run() -> None:
+    from chainrule.train import Trainer
+
+    x, y = _data(64, 6, 3)
+    runs = []
+    for use_compile in (True, False):
+        cr.manual_seed(0)
+        model = cr.nn.MLP(6, [8], 3, batchnorm=True)
+        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        trainer = Trainer(model, cr.nn.CrossEntropyLoss(), opt, batch_size=16, reg=1e-3,
+                          progress=False, compile=use_compile)
+        history = trainer.fit((x, y), None, epochs=2)
+        assert trainer._compiled.compiled == use_compile
+        runs.append((history.train_loss, model.state_dict()))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    for name, value in runs[1][1].items():
+        np.testing.assert_allclose(runs[0][1][name], value, rtol=1e-4, atol=1e-6, err_msg=name)
 
 
 def test_trainer_compiles_batchnorm() -> None:

@@ -121,3 +121,33 @@ def test_digits() -> None:
     np.testing.assert_array_equal(all_labels[order_ours], raw.target[order_ref])
     np.testing.assert_array_equal(load_digits().test_labels, ds.test_labels)  # seeded
     assert len(load_digits(test_fraction=0.5).test_labels) == 898
+
+
+def test_digits_are_read_without_importing_scikit_learn() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from chainrule.data.digits import load_digits; load_digits(); "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_digits_through_scikit_learn_where_its_file_moved(monkeypatch, tmp_path) -> None:
+    import importlib.util
+
+    from chainrule.data import digits
+
+    spec = importlib.util.find_spec("sklearn")
+    moved = type(spec)(spec.name, spec.loader, origin=spec.origin, is_package=True)
+    moved.submodule_search_locations = [str(tmp_path)]  # no datasets/data/digits.csv.gz
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: moved)
+    ds = load_digits()
+    monkeypatch.undo()
+    reference = load_digits()
+    np.testing.assert_array_equal(ds.train_images, reference.train_images)
+    np.testing.assert_array_equal(ds.test_labels, reference.test_labels)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(cr.DataError, match="scikit-learn"):
+        digits.load_digits()

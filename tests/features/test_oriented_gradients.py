@@ -13,11 +13,10 @@ skfeature = pytest.importorskip("skimage.feature")
 
 def _reference(images: np.ndarray, cell, orientations: int, block: int, norm: str,
                **kwargs) -> np.ndarray:
-    """skimage's HOG image by image, on the same [0, 1] floats chainrule uses."""
-    floats = images / 255.0 if images.dtype == np.uint8 else images
+    """skimage's HOG image by image, on the same images (uint8 as they are)."""
     cell = (cell, cell) if np.isscalar(cell) else cell
     rows = []
-    for image in floats:
+    for image in images:
         if image.shape[-1] == 1:
             rows.append(skfeature.hog(image[..., 0], orientations, cell, (block, block), norm,
                                       **kwargs))
@@ -67,6 +66,46 @@ def test_structured_images_with_ties_and_diagonals_match_skimage():
         ours = hog(x, 8, orientations, 2, "L1", dtype=np.float64)
         np.testing.assert_allclose(ours, _reference(x, 8, orientations, 2, "L1"), rtol=1e-5,
                                    atol=1e-9)
+
+
+def _tied_pixels(images: np.ndarray) -> int:
+    """Pixels where two channels have the same gradient magnitude but not the same
+    gradient (so the choice between them matters)."""
+    x = images.astype(np.int32)
+    g_row = np.zeros_like(x)
+    g_col = np.zeros_like(x)
+    g_row[:, 1:-1] = x[:, 2:] - x[:, :-2]
+    g_col[:, :, 1:-1] = x[:, :, 2:] - x[:, :, :-2]
+    square = g_row**2 + g_col**2
+    strongest = square.max(axis=-1, keepdims=True)
+    top = square == strongest
+    first = top.argmax(axis=-1)[..., None]
+    same = (np.take_along_axis(g_row, first, -1) == g_row) & (
+        np.take_along_axis(g_col, first, -1) == g_col)
+    return int((top & ~same & (strongest > 0)).sum())
+
+
+def test_channel_ties_go_to_the_first_channel_as_in_skimage():
+    # Few distinct values: many pixels where channels tie in magnitude with different
+    # gradients, e.g. (3, 4) and (5, 0). scikit-image's argmax keeps the first channel.
+    rng = np.random.default_rng(5)
+    x = rng.choice(np.array([0, 3, 4, 5, 8], np.uint8), size=(40, 16, 16, 3))
+    assert _tied_pixels(x) > 500
+    for norm in ("L1", "L2-Hys"):
+        ours = hog(x, 4, 9, 2, norm, dtype=np.float64)
+        np.testing.assert_allclose(ours, _reference(x, 4, 9, 2, norm), rtol=1e-5, atol=1e-9)
+        # the rule matters: with the channels in another order the features change
+        assert not np.allclose(hog(x[..., ::-1], 4, 9, 2, norm, dtype=np.float64), ours)
+
+
+def test_random_color_images_match_skimage_where_channels_tie():
+    # The CIFAR-sized setting: 32x32 RGB, 8x8 cells, 2x2 L2-Hys blocks. Exact ties between
+    # channels occur in some images; every image must still equal scikit-image's HOG.
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (200, 32, 32, 3), dtype=np.uint8)
+    assert _tied_pixels(x) > 0
+    ours = hog(x, 8, 9, 2, "L2-Hys", dtype=np.float64)
+    np.testing.assert_allclose(ours, _reference(x, 8, 9, 2, "L2-Hys"), rtol=1e-5, atol=1e-9)
 
 
 def test_float_images_gray_option_and_sqrt_match_skimage():

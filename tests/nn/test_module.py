@@ -186,3 +186,15 @@ def test_only_modules_that_update_state_in_python_say_so() -> None:
     # batch norm's op updates the running statistics itself: nothing happens in Python
     assert nn.BatchNorm1d(3).updates_in_training is None
     assert nn.BatchNorm2d(3).updates_in_training is None
+
+
+def test_load_state_dict_copies_buffers_in_place() -> None:
+    bn = nn.BatchNorm1d(3)
+    arrays = [bn.running_mean, bn.running_var, bn.num_batches_tracked]
+    bn.load_state_dict({"weight": np.full(3, 2.0), "bias": np.zeros(3),
+                        "running_mean": np.arange(3.0), "running_var": np.full(3, 4.0),
+                        "num_batches_tracked": np.array(7)})
+    assert all(a is b for a, b in zip(arrays, [bn.running_mean, bn.running_var,
+                                               bn.num_batches_tracked]))
+    np.testing.assert_array_equal(bn.running_mean, [0.0, 1.0, 2.0])
+    assert bn.running_var.dtype == np.float32 and int(bn.num_batches_tracked) == 7

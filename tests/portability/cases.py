@@ -250,6 +250,11 @@ OP_CASES: list[OpCase] = [
     OpCase("l2_loss", F.l2_loss, (normal(4, 3), normal(4, 3))),
     OpCase("l2_loss none", lambda p, t: F.l2_loss(p, t, reduction="none"),
            (normal(4, 3, 2), normal(4, 3, 2))),
+    # weight penalties
+    OpCase("l2_penalty", lambda w, v: cr.ops.l2_penalty([w, v], 0.3),
+           (normal(3, 4), normal(2, 3))),
+    OpCase("l1_penalty", lambda w, v: cr.ops.l1_penalty([w, v], 0.3),
+           (away_from_zero(3, 4), away_from_zero(2, 3))),
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._tensor import Tensor
+from chainrule.compiler.parallel import PartedUpdate, parts_for
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -139,7 +140,8 @@ class FlatOptimizer:
     optimizer with ``elementwise = True``) treats every element on its own with
     hyperparameters shared by the group, so its public ``update(group, param, state)``
     applied to the group's flat parameter array is the per-parameter step, in a handful
-    of NumPy calls instead of a handful per parameter. Its state (``exp_avg``, ...) then
+    of NumPy calls instead of a handful per parameter (a large group in parts, one per
+    thread: :mod:`chainrule.compiler.parallel`). Its state (``exp_avg``, ...) then
     lives in flat arrays too, and ``optimizer.state[p]`` holds views of them plus the
     shared counters, so ``state_dict()``, checkpoints and an eager ``step()`` see what
     they always see.
@@ -150,7 +152,7 @@ class FlatOptimizer:
     """
 
     __slots__ = ("arena", "data", "entries", "flat", "flat_state", "group", "index",
-                 "optimizer", "params", "sources", "state_obj")
+                 "optimizer", "params", "parted", "sources", "state_obj")
 
     def __init__(self, optimizer: Any, arena: Arena, index: int) -> None:
         self.optimizer = optimizer
@@ -165,6 +167,7 @@ class FlatOptimizer:
         self.entries: list[tuple[Tensor, dict[str, Any], dict[str, np.ndarray]]] = []
         self.sources: dict[str, np.ndarray] = {}  # the flat arrays the views show
         self.state_obj: Any = None
+        self.parted: PartedUpdate | None = None  # a large group: its parts in threads
 
     def ready(self) -> bool:
         """Whether ``step()`` may run: the flat state is (or has just become) the state."""
@@ -181,10 +184,16 @@ class FlatOptimizer:
         return self._adopt()
 
     def step(self) -> None:
-        self.optimizer.update(self.group, self.flat, self.flat_state)
-        if self.flat.data is not self.data:  # an update that assigned a new array
-            self.data[...] = self.flat.data
-            self.flat.data = self.data
+        parts = parts_for(self.data.size)
+        if parts > 1:
+            if self.parted is None or self.parted.count != parts:
+                self.parted = PartedUpdate(self.optimizer, self.group, self.flat, parts)
+            self.parted.run(self.flat_state)
+        else:
+            self.optimizer.update(self.group, self.flat, self.flat_state)
+            if self.flat.data is not self.data:  # an update that assigned a new array
+                self.data[...] = self.flat.data
+                self.flat.data = self.data
         if self.flat_state:
             self._publish()
 

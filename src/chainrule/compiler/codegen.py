@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule._tensor import Tensor
 from chainrule.autograd import unbroadcast
 from chainrule.compiler.arena import updates_packed
 from chainrule.compiler.plan import INPUT, LEAF, NODE
@@ -26,12 +27,15 @@ MISS = object()  # what a plan's fast entry returns for inputs of another signat
 # np.sum/np.max add a Python wrapper per call.
 _NAMESPACE: dict[str, Any] = {
     "_add": np.add, "_subtract": np.subtract, "_multiply": np.multiply, "_divide": np.divide,
-    "_maximum": np.maximum, "_sign": np.sign, "_greater": np.greater,
-    "_exp": np.exp, "_log": np.log,
+    "_maximum": np.maximum, "_minimum": np.minimum, "_sign": np.sign,
+    "_greater": np.greater, "_greater_equal": np.greater_equal, "_equal": np.equal,
+    "_less_equal": np.less_equal,
+    "_absolute": np.absolute, "_negative": np.negative, "_copysign": np.copysign,
+    "_exp": np.exp, "_expm1": np.expm1, "_log": np.log, "_tanh": np.tanh, "_sqrt": np.sqrt,
     "_dot": np.dot, "_matmul": np.matmul, "_copyto": np.copyto,
     "_zeros": np.zeros, "_add_reduce": np.add.reduce, "_max_reduce": np.maximum.reduce,
     "_unbroadcast": unbroadcast, "_check_labels": check_labels, "_ndarray": np.ndarray,
-    "_Stale": Stale, "_MISS": MISS,
+    "_Stale": Stale, "_MISS": MISS, "_Tensor": Tensor,
 }
 
 
@@ -74,10 +78,10 @@ def generate(plan: Plan, optimizer: Any = None, gradient_hook: Any = None) -> No
     The generated ``replay`` checks that the parameters still hold the arrays it was
     built on, runs each kernel's forward, then each backward in reverse order (routing
     gradients exactly as the eager engine would), sets the ``.grad`` of every parameter
-    and runs the optimizer. ``fast`` is the entry for plain arrays of the traced shapes
-    and dtypes; it returns ``MISS`` for anything else. Sets the plan's ``run``, ``fast``
-    and ``source``. A ``gradient_hook`` is called between the backward pass and the
-    update (:func:`_emit_gradient_hook`).
+    and runs the optimizer. ``fast`` is the entry for arrays (or Tensors) of the traced
+    shapes and dtypes; it returns ``MISS`` for anything else. Sets the plan's ``run``,
+    ``fast`` and ``source``. A ``gradient_hook`` is called between the backward pass and
+    the update (:func:`_emit_gradient_hook`).
     """
     src = Source()
     loss = plan.nodes[-1].out
@@ -85,10 +89,13 @@ def generate(plan: Plan, optimizer: Any = None, gradient_hook: Any = None) -> No
     src.lines.append(f"def replay({names}):")
     leaves = [src.const(leaf, "L") for leaf in plan.leaves]
     data = [src.const(leaf.data, "D") for leaf in plan.leaves]
-    if leaves:
-        src.emit("# the parameters must still be the arrays this plan was built on")
-        stale = " or ".join(f"{L}.data is not {D}" for L, D in zip(leaves, data))
-        src.emit(f"if {stale}: raise _Stale")
+    stale = [f"{L}.data is not {D}" for L, D in zip(leaves, data)]
+    stale += [f"{src.const(obj, 'M')}.{attr} is not {src.const(value, 'was')}"
+              for obj, attr, value in plan.guards]
+    if stale:
+        src.emit("# the parameters (and the modules' modes and buffers) must still be what "
+                 "this plan was built on")
+        src.emit(f"if {' or '.join(stale)}: raise _Stale")
 
     values: list[str] = []
     for i, (kernel, specs) in enumerate(plan.forward):
@@ -122,7 +129,9 @@ def generate(plan: Plan, optimizer: Any = None, gradient_hook: Any = None) -> No
         f"type(a{k}) is not _ndarray or a{k}.shape != {shape!r} or a{k}.dtype != "
         f"{src.const(dtype, 'dtype')}" for k, (shape, dtype) in enumerate(plan.signature)
     ) or "False"
-    src.lines += [f"def fast({names}):", f"    if {fits}: return _MISS",
+    unwrap = [f"    if type(a{k}) is _Tensor: a{k} = a{k}.data"
+              for k in range(len(plan.signature))]
+    src.lines += [f"def fast({names}):", *unwrap, f"    if {fits}: return _MISS",
                   f"    return replay({names})"]
     source = "\n".join(src.lines)
     code = compile(source, "<chainrule.compiler replay>", "exec")
@@ -138,10 +147,12 @@ def _emit_backward(src: Source, plan: Plan, loss_shape: tuple, loss_dtype: np.dt
     known: dict[int, np.ndarray | None] = {last: None}
     for i, kernel, routes in plan.backward:
         dests = [None] * len(plan.forward[i][1])
-        for k, kind, payload, first, _ in routes:
-            if kind == LEAF and first:
-                dests[k] = plan.grad_buffers[payload]
         src.emit(f"# backward of node {i}: {kernel.describe()}")
+        for k, kind, payload, first, _ in routes:
+            if kind == LEAF and (first or kernel.accumulates):
+                dests[k] = plan.grad_buffers[payload]
+                if first and kernel.accumulates:  # it adds: start from zero
+                    src.emit(f"{src.const(dests[k], 'G')}.fill(0)")
         grads = kernel.emit_backward(src, f"g{i}", i, i == last, known.get(i), dests)
         for k, kind, payload, first, shape in routes:
             expr, wrote, array = grads[k]

@@ -54,15 +54,22 @@ class Kernel:
     5. ``emit_backward(src, up, i, seed, up_array, dests)`` writes the backward from
        the upstream gradient named ``up`` (``seed``: the node is the loss and ``up`` is
        ones; ``up_array``: the array behind ``up`` when known, else None; ``dests``:
-       per input, a parameter's gradient array it may write into, else None).
+       per input, a parameter's gradient array it may write into (where its gradient is
+       the first contribution there), else None).
 
     ``buffered = True`` promises that every gradient returned is a complete array of
     its input's shape; otherwise the compiler turns None into zeros and sums broadcast
     gradients back to the input's shape, as the eager engine does.
+
+    ``accumulates = True`` says the kernel adds its gradients for parameters into the
+    arrays ``dests`` offers (every parameter's gradient array, not only where it is the
+    first contribution; the compiler zeroes it first where it is) and returns them as
+    written (``wrote_dest`` True): one pass instead of a gradient and an addition.
     """
 
     __slots__ = ("value",)
     buffered = False
+    accumulates = False
     #: The kernel class to try when ``accepts`` says no (None: the generic replay).
     fallback: type[Kernel] | None = None
 

@@ -1,4 +1,4 @@
-"""The built-in kernels: Linear, ReLU and the losses over labels, the ops of an MLP.
+"""The built-in kernels of Linear and of the softmax loss, and what the kernels share.
 
 Each is named by its op (``Linear.kernel = "chainrule.compiler.kernels:LinearKernel"``)
 and writes the op's forward and backward as NumPy calls into buffers allocated once (see
@@ -38,10 +38,6 @@ SMALL_PRODUCT = 1 << 17
 
 #: A row-layout Linear weight with ``in >= INPUT_MAJOR * out`` is stored transposed.
 INPUT_MAJOR = 1
-
-#: ReLU masks up to this many elements come from np.sign (see ReLUKernel).
-SIGN_MASK = 4096
-
 
 def transposed(a: np.ndarray | None) -> bool:
     """Whether ``a`` is stored as its transpose (column layout), i.e. ``a.T`` is C-ordered."""
@@ -228,71 +224,6 @@ class LinearKernel(Kernel):
             src.emit(f"_dot({upt}, {c(self.ones, 'ones')}, out={c(dest, 'gb')})")
             grads[2] = (c(dest, "gb"), dest is dests[2], dest)
         return grads
-
-
-class ReLUKernel(Kernel):
-    """``max(0, x)``; backward multiplies by the saved 0/1 mask.
-
-    Operands of the input's own shape, dtype and layout (a zero array, a float mask) keep
-    NumPy on its fastest loops. The mask is ``out > 0`` written as floats; below
-    ``SIGN_MASK`` elements ``sign(out)`` (``out >= 0``) gives it about 2 us sooner, but
-    propagates a NaN where the eager step's mask gives 0. In the column layout the
-    output can be written above a row of ones, the augmented input of the next Linear.
-    """
-
-    __slots__ = ("aug", "col", "grad", "mask", "out", "x_array", "zeros")
-    buffered = True
-
-    def __init__(self, plan: Plan, i: int) -> None:
-        super().__init__(plan, i)
-        x = plan.values(i)[0]
-        producer = plan.producer(i)
-        x_array = producer.value if producer is not None else None
-        augment = plan.feeds_bias_row(i)
-        self.x_array = x_array
-        self.col = transposed(x_array)
-        self.aug = None
-        if self.col:  # work on the (features, N) transposes
-            f, n = x_array.T.shape
-            if augment:
-                self.aug = np.ones((f + 1, n), dtype=x_array.dtype)
-                self.out = self.aug[:-1]
-            else:
-                self.out = np.empty((f, n), dtype=x_array.dtype)
-            self.value = self.out.T
-        else:
-            self.out = np.empty_like(x)
-            self.value = self.out
-        self.zeros = np.zeros_like(self.out)
-        self.mask = np.empty_like(self.out)
-        self.grad = np.empty_like(self.out)
-
-    def describe(self) -> str:
-        return "relu, columns" if self.col else "relu, rows"
-
-    def emit_forward(self, src: Source, args: list[str], i: int) -> str:
-        c = src.const
-        out, zeros, mask = c(self.out, "out"), c(self.zeros, "zeros"), c(self.mask, "mask")
-        x = c(self.x_array.T, "xt") if self.col else args[0]
-        src.emit(f"_maximum({x}, {zeros}, out={out})")
-        if self.out.size <= SIGN_MASK:
-            src.emit(f"_sign({out}, out={mask})")
-        else:
-            src.emit(f"_greater({out}, {zeros}, out={mask})")
-        return c(self.value, "v")
-
-    def emit_backward(self, src: Source, up: str, i: int, seed: bool,
-                      up_array: np.ndarray | None, dests: list) -> list:
-        c = src.const
-        grad = c(self.grad, "grad")
-        if self.col and transposed(up_array):
-            src.emit(f"_multiply({c(up_array.T, 'upt')}, {c(self.mask, 'mask')}, out={grad})")
-        elif self.col:  # logical (N, features) views: any upstream layout
-            src.emit(f"_multiply({up}, {c(self.mask.T, 'mask')}, out={c(self.grad.T, 'grad')})")
-        else:
-            src.emit(f"_multiply({up}, {c(self.mask, 'mask')}, out={grad})")
-        value = self.grad.T if self.col else self.grad
-        return [(c(value, "g"), False, value)]
 
 
 def labels_dtype(plan: Plan, i: int) -> np.dtype | None:

@@ -15,8 +15,8 @@ plan and adds its own part (the recorded graph itself is only read):
 5. :func:`pack_parameters`: the optimizer's parameters packed into one array per group
    (an :class:`~chainrule.compiler.arena.Arena`), laid out as asked.
 6. :func:`build_kernels`: one kernel per node, with buffers sized from the traced values.
-7. :func:`build_routes`: per backward node, where each gradient goes and whether it is
-   the first contribution there.
+7. :func:`build_routes`: per backward node (in :func:`backward_order`), where each
+   gradient goes and whether it is the first contribution there.
 8. :func:`allocate_grad_buffers`: one gradient array per parameter that gets one.
 
 Then :func:`chainrule.compiler.codegen.generate` writes the replay.
@@ -37,8 +37,8 @@ from chainrule.errors import ChainruleError
 
 __all__ = [
     "CONST", "INPUT", "LEAF", "NODE", "CompileError", "Plan", "allocate_grad_buffers",
-    "build_kernels", "build_plan", "build_routes", "choose_layouts", "mark_gradients",
-    "pack_parameters", "resolve_sources", "select_kernels",
+    "backward_order", "build_kernels", "build_plan", "build_routes", "choose_layouts",
+    "mark_gradients", "pack_parameters", "resolve_sources", "select_kernels",
 ]
 
 #: Where a node's argument comes from on replay: ``(NODE, index of the node)``,
@@ -64,7 +64,8 @@ class Plan:
 
     __slots__ = (
         "arena", "arrays", "backward", "bias_blocks", "columns", "extras", "fast", "folded",
-        "forward", "grad_buffers", "grad_nodes", "has_grad", "input_major", "kernel_classes",
+        "forward", "grad_buffers", "grad_nodes", "guards", "has_grad", "input_major",
+        "kernel_classes",
         "leaves", "needs", "nodes", "outputs", "run", "signature", "source", "specs",
         "traced", "users",
     )
@@ -100,7 +101,9 @@ class Plan:
         self.forward: list[tuple[Any, list]] = []  # (kernel, specs) per node
         self.backward: list[tuple[int, Any, list]] = []  # (node, kernel, routes)
         self.grad_buffers: dict[int, np.ndarray] = {}  # leaf slot -> its .grad array
-        # the replay (codegen.generate)
+        # the replay (codegen.generate); guards: (object, attribute, value) that must
+        # hold on every call (a module's mode, a buffer's array), else the step retraces
+        self.guards: list[tuple[Any, str, Any]] = []
         self.run: Callable[..., Any] = _no_plan
         self.fast: Callable[..., Any] = _no_plan  # run(), or MISS for other inputs
         self.source = ""
@@ -122,6 +125,11 @@ class Plan:
         users = self.users.get(i, [])
         return (len(users) == 1 and users[0] in self.folded
                 and self.specs[users[0]][0] == (NODE, i))
+
+    def constant_arrays(self) -> set[int]:
+        """The ids of the arrays the nodes take as constants (e.g. running statistics)."""
+        return {id(p) for specs in self.specs for kind, p in specs
+                if kind == CONST and isinstance(p, np.ndarray)}
 
     def release_trace(self) -> None:
         """Drop the recorded graph and the traced arrays: the replay needs only kernels."""
@@ -234,14 +242,23 @@ def build_kernels(plan: Plan) -> None:
         plan.forward.append((cls(plan, i), plan.specs[i]))
 
 
+def backward_order(plan: Plan) -> list[int]:
+    """The nodes that run a backward, in the order they run it: reverse forward order,
+    except that nodes reading only parameters and constants (a weight penalty) come
+    last. Nothing waits for their gradients, so moving them is always valid, and the
+    layers reading a parameter then write its gradient first, straight into its array,
+    to which such a node adds its term."""
+    order = [i for i in range(len(plan.nodes) - 1, -1, -1) if plan.grad_nodes[i]]
+    late = [i for i in order if all(kind in (LEAF, CONST) for kind, _ in plan.specs[i])]
+    return [i for i in order if i not in late] + late
+
+
 def build_routes(plan: Plan) -> None:
-    """Backward in reverse order: each route says where a gradient goes and whether it is
-    the first contribution there (assign) or a later one (add), as ``(argument, kind,
-    payload, first, shape)``."""
+    """Backward in :func:`backward_order`: each route says where a gradient goes and
+    whether it is the first contribution there (assign) or a later one (add), as
+    ``(argument, kind, payload, first, shape)``."""
     seen: set = set()
-    for i in range(len(plan.nodes) - 1, -1, -1):
-        if not plan.grad_nodes[i]:
-            continue
+    for i in backward_order(plan):
         kernel, specs = plan.forward[i]
         routes = []
         for k, (kind, payload) in enumerate(specs):

@@ -127,6 +127,21 @@ class CompiledStep:
                     f"updates {updates} in Python on every call); use the eager step"
                 )
 
+    def _guards(self, plan: Plan) -> list[tuple[Any, str, Any]]:
+        """What the model's replay depends on besides its parameters: each module's mode
+        (``train()``/``eval()`` change the graph: dropout, batch norm) and the buffers
+        the ops read or update (a buffer replaced by a new array must not be missed)."""
+        if self.model is None:
+            return []
+        used = plan.constant_arrays()
+        guards: list[tuple[Any, str, Any]] = []
+        for m in self.model.modules():
+            guards.append((m, "training", m.training))
+            for name, buffer in m.named_buffers(recurse=False):
+                if id(buffer) in used:
+                    guards.append((m, name, buffer))
+        return guards
+
     def _run_traced(self, arrays: list) -> tuple[Tensor, tuple, list]:
         traced = []
         for a in arrays:
@@ -165,6 +180,7 @@ class CompiledStep:
         self.traces += 1
         plan = build_plan(Plan(nodes, arrays, traced, extras), self.optimizer, self._arena)
         self._arena = plan.arena
+        plan.guards = self._guards(plan)
         generate(plan, self.optimizer, self.gradient_hook)
         plan.release_trace()
         return plan
@@ -211,10 +227,11 @@ def compile(
     overwrites them). The optimizer's parameters may be packed into one array per group
     (their ``.data`` become views of it; see docs/compile.md). Pass ``model`` to have
     modules that update state in Python in training mode (``Module.updates_in_training``),
-    which cannot be replayed, refused up front. State that ops update in place (batch
-    norm's running statistics) is replayed with the op. The replay is NumPy code: a
-    step on a GPU (CuPy arrays) raises :class:`CompileError`, and ``TrainStep`` (the
-    Trainer's step) then runs it eagerly.
+    which cannot be replayed, refused up front, and the step traced again when a module
+    is switched between ``train()`` and ``eval()`` or a buffer it uses is replaced.
+    State that ops update in place (batch norm's running statistics) is replayed with
+    the op. The replay is NumPy code: a step on a GPU (CuPy arrays) raises
+    :class:`CompileError`, and ``TrainStep`` (the Trainer's step) then runs it eagerly.
 
     ``gradient_hook(grads)``, when given, runs after the backward pass and before the
     update, and may change the gradients in place: it gets each packed parameter group's

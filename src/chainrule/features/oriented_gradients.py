@@ -2,15 +2,17 @@
 
 The lecture's recipe: divide the image into 8x8-pixel cells and, in each cell, quantize the
 edge direction into 9 bins; a 320x240 image gives 40 x 30 cells x 9 bins = 10,800 numbers.
-The computation follows ``skimage.feature.hog`` exactly (same numbers to rtol 1e-5), but
-runs on a whole batch at once in NumPy instead of one image at a time:
+The computation follows ``skimage.feature.hog`` exactly (same numbers to rtol 1e-5, on the
+same uint8 or float image), but runs on a whole batch at once in NumPy instead of one image
+at a time:
 
 1. gradients by central differences, zero on the image border::
 
        g_row[r, c] = I[r+1, c] - I[r-1, c]        g_col[r, c] = I[r, c+1] - I[r, c-1]
 
    for color images per channel, keeping at each pixel the channel with the largest
-   magnitude (``color='max'``, scikit-image's rule), or on the luminance (``color='gray'``);
+   magnitude, the first one where channels tie (``color='max'``: scikit-image's rule, its
+   argmax over the channels), or on the luminance (``color='gray'``);
 2. magnitude ``m = hypot(g_row, g_col)`` and unsigned orientation
    ``theta = degrees(atan2(g_row, g_col)) mod 180``;
 3. per cell, each pixel votes its magnitude into the bin of its orientation
@@ -95,23 +97,6 @@ def _central_differences(x: np.ndarray, dtype: type) -> tuple[np.ndarray, np.nda
     return g_row, g_col
 
 
-def _float_gradient_at(
-    images: np.ndarray, where: tuple[np.ndarray, ...], channel: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-image's float gradients (differences of ``uint8 / 255``) at a few pixels."""
-    n, r, c = where
-    h, w = images.shape[1:3]
-
-    def value(rr: np.ndarray, cc: np.ndarray) -> np.ndarray:
-        return images[n, np.clip(rr, 0, h - 1), np.clip(cc, 0, w - 1), channel] / 255.0
-
-    inner_r = (r > 0) & (r < h - 1)
-    inner_c = (c > 0) & (c < w - 1)
-    g_row = np.where(inner_r, value(r + 1, c) - value(r - 1, c), 0.0)
-    g_col = np.where(inner_c, value(r, c + 1) - value(r, c - 1), 0.0)
-    return g_row, g_col
-
-
 def _orientation_edges(orientations: int) -> np.ndarray:
     # scikit-image's kernel keeps the bin edges in single precision: edge_k = float32(180/B) * k.
     step = np.float32(180.0 / orientations)
@@ -139,38 +124,30 @@ _PAIRS = 511  # integer central differences of uint8 images lie in [-255, 255]
 
 
 @functools.lru_cache(maxsize=8)
-def _uint8_tables(orientations: int) -> tuple[np.ndarray, np.ndarray, int, int, bool]:
-    """Lookup tables over every integer gradient ``(g_row, g_col)`` of uint8 images.
+def _key_table(orientations: int) -> tuple[np.ndarray, int]:
+    """Every integer gradient ``(g_row, g_col)`` of uint8 images, as one int32 key.
 
     Central differences of uint8 images are integers in [-255, 255], so the 511 x 511
-    possible gradients are tabulated once and the per-pixel work is a lookup of
-    ``keys[g_row * 511 + g_col]`` (negative indices wrap, as NumPy indexing does)::
+    possible gradients are binned once (as scikit-image bins them), and a pixel's key is
+    ``keys[g_row * 511 + g_col]`` (laid out so that negative indices wrap, as NumPy's
+    do)::
 
-        key = (g_row^2 + g_col^2) << shift  |  diagonal << bin_bits  |  orientation bin
+        key = (g_row^2 + g_col^2) << shift  |  orientation bin
 
-    A maximum of the keys over channels is the strongest channel's key; its high bits give
-    the magnitude (``magnitude[square]``), its low bits the vote's bin. ``diagonal`` marks
-    ``|g_row| == |g_col| > 0``, used only when a bin edge sits at 45, 90 or 135 degrees:
-    there scikit-image's float rounding of ``a/255 - b/255`` can tip a vote across the edge,
-    so those pixels are recomputed its way. Returns ``(keys, magnitude, shift, bin_bits,
-    diagonal_edge)``.
+    The maximum of a pixel's keys over its channels is then its strongest channel's,
+    once the channel's rank sits between the two (``rank << bin_bits``, added per
+    channel: the first channel ranks highest, so it wins where channels tie). Returns
+    ``(keys, bin_bits)``; ``shift = bin_bits + 2``.
     """
     k = np.arange(-255, 256)
     g_row, g_col = np.meshgrid(k, k, indexing="ij")
-    squares = g_row**2 + g_col**2
     bins = _orientation_bins(g_row.astype(float), g_col.astype(float), orientations)
     bin_bits = int(orientations).bit_length()
-    inner_edges = _orientation_edges(orientations)[1:-1]
-    diagonal_edge = bool(np.isin(inner_edges, (45.0, 90.0, 135.0)).any())
-    shift = bin_bits + int(diagonal_edge)
-    key = (squares << shift) | bins
-    if diagonal_edge:
-        key |= ((np.abs(g_row) == np.abs(g_col)) & (g_row != 0)) << bin_bits
-    dtype = np.int32 if int(squares.max()) < (1 << (31 - shift)) else np.int64
+    key = ((g_row**2 + g_col**2) << (bin_bits + 2)) | bins
+    dtype = np.int32 if int(key.max()) < (1 << 31) else np.int64
     keys = np.empty(key.size, dtype)
-    keys[(g_row * _PAIRS + g_col).ravel()] = key.ravel()  # laid out for wrapping indices
-    magnitude = np.sqrt(np.arange(int(squares.max()) + 1)) / 255.0
-    return keys, magnitude, shift, bin_bits, diagonal_edge
+    keys[(g_row * _PAIRS + g_col).ravel()] = key.ravel()
+    return keys, bin_bits
 
 
 def _strongest_channel(
@@ -188,30 +165,20 @@ def _strongest_channel(
     return square, picked
 
 
-def _skimage_choice(batch: np.ndarray, where: tuple[np.ndarray, ...]
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-image's float gradient at a few pixels: strongest channel by ``hypot``."""
-    floats = [_float_gradient_at(batch, where, np.full(where[0].size, ch))
-              for ch in range(batch.shape[-1])]
-    winner = np.stack([np.hypot(r, c) for r, c in floats]).argmax(axis=0)
-    pick = np.arange(winner.size)
-    return (np.stack([r for r, _ in floats])[winner, pick],
-            np.stack([c for _, c in floats])[winner, pick])
-
-
 def _oriented_gradients(
     batch: np.ndarray, color: str, transform_sqrt: bool, orientations: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel gradient magnitude and orientation bin, ``(N, H, W)`` each.
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per-pixel gradient magnitude and orientation bin, ``(N, H, W)`` each, and the
+    scale of the magnitudes (the units scikit-image would compute them in).
 
     uint8 images take an exact integer path: int16 central differences, the strongest
-    channel decided on exact int32 squared magnitudes, and magnitude and orientation bin
-    looked up in a table of all integer gradient pairs. The rare pixels where scikit-image's
-    float rounding could decide (channels tied in magnitude, or a diagonal gradient when a
-    bin edge sits at 45/90/135 degrees) are recomputed exactly as scikit-image does.
+    channel decided on exact int32 squared magnitudes (the first on ties, as
+    scikit-image's argmax decides on the uint8 image, whose gradients are exact too), the
+    orientation bin looked up in a table of all integer gradients. Magnitudes are in
+    [0, 1] units, ``1/255`` of scikit-image's on the uint8 image.
     """
     if batch.dtype == np.uint8 and not transform_sqrt and color == "max":
-        return _oriented_gradients_uint8(batch, orientations)
+        return (*_oriented_gradients_uint8(batch, orientations), 1.0 / 255.0)
     x = batch.astype(np.float64)
     if batch.dtype == np.uint8:
         x /= 255.0
@@ -223,6 +190,7 @@ def _oriented_gradients(
     squares = [r * r + c * c for r, c in zip(rows, cols)]
     square, (g_row, g_col) = _strongest_channel(squares, list(zip(rows, cols)))
     if len(squares) > 1:
+        # Near ties: scikit-image's argmax over hypot (not over squares) decides.
         tied = (sum((q >= square * (1 - 1e-12)).astype(np.int8) for q in squares) > 1)
         tied &= square > 0
         if tied.any():
@@ -232,44 +200,32 @@ def _oriented_gradients(
             pick = np.arange(winner.size)
             g_row[where] = np.stack([r[where] for r in rows])[winner, pick]
             g_col[where] = np.stack([c[where] for c in cols])[winner, pick]
-    return np.hypot(g_col, g_row), _orientation_bins(g_row, g_col, orientations)
+    return np.hypot(g_col, g_row), _orientation_bins(g_row, g_col, orientations), 1.0
 
 
 def _oriented_gradients_uint8(
     batch: np.ndarray, orientations: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    key_table, magnitude_table, shift, bin_bits, diagonal_edge = _uint8_tables(orientations)
-    rows, cols = _central_differences(np.ascontiguousarray(np.moveaxis(batch, -1, 0)), np.int16)
-    keys = []
-    for g_row, g_col in zip(rows, cols):
-        pair = np.multiply(g_row, _PAIRS, dtype=np.intp)
-        pair += g_col
-        keys.append(key_table[pair])
-    key = keys[0]
-    for other in keys[1:]:
-        key = np.maximum(key, other)  # the strongest channel's key
-    low = key.dtype.type((1 << shift) - 1)
-    special = None
-    if len(keys) > 1:
-        # Channels tied in magnitude with different bins (e.g. gradients (3, 4) and (0, 5)):
-        # the maximum of the keys with flipped low bits has the smallest low bits among the
-        # strongest; where it differs, scikit-image's hypot on its float gradients decides.
-        lowest = keys[0] ^ low
-        for other in keys[1:]:
-            lowest = np.maximum(lowest, other ^ low)
-        special = (lowest ^ low) != key
-    if diagonal_edge:
-        diagonal = (key & (1 << bin_bits)) != 0
-        special = diagonal if special is None else special | diagonal
-    magnitude = magnitude_table[key >> shift]
-    bins = (key & ((1 << bin_bits) - 1)).astype(np.intp)
-    if special is not None:
-        where = np.nonzero(special)
-        if where[0].size:
-            f_row, f_col = _skimage_choice(batch, where)
-            magnitude[where] = np.hypot(f_col, f_row)
-            bins[where] = _orientation_bins(f_row, f_col, orientations)
-    return magnitude, bins
+    keys, bin_bits = _key_table(orientations)
+    planes = np.moveaxis(batch, -1, 0).astype(np.int16, order="C")  # one pass
+    rows, cols = _central_differences(planes, np.int16)
+    channels = len(rows)
+    pair = np.empty(rows[0].shape, np.intp)  # buffers reused by every channel
+    key = np.empty(rows[0].shape, keys.dtype)
+    k = np.empty_like(key) if channels > 1 else key
+    for ch in range(channels):
+        np.multiply(rows[ch], _PAIRS, out=pair, dtype=np.intp)
+        np.add(pair, cols[ch], out=pair)
+        keys.take(pair, out=k)
+        if channels > 1:  # the first channel ranks highest: it wins a tie
+            k += (channels - 1 - ch) << bin_bits
+            if ch:
+                np.maximum(key, k, out=key)
+            else:
+                key, k = k, key
+    bins = np.bitwise_and(key, (1 << bin_bits) - 1, out=pair)  # intp, in one pass
+    key >>= bin_bits + 2
+    return np.sqrt(key, dtype=np.float64), bins
 
 
 @functools.lru_cache(maxsize=16)
@@ -300,17 +256,22 @@ def _cell_histograms(
 
 
 def _normalize_blocks(hist: np.ndarray, block: tuple[int, int], block_norm: str) -> np.ndarray:
-    """Overlapping blocks of cells, normalized: ``(N, nb_row, nb_col, b_row, b_col, B)``."""
+    """Overlapping blocks of cells, normalized: ``(N, nb_row, nb_col, b_row, b_col, B)``.
+
+    One copy lays the blocks out contiguously; each norm is then a sum over the last
+    axis of a ``(..., b_row * b_col * B)`` view, and the division happens in place.
+    (The votes are magnitudes, never negative, so ``sum |v|`` is ``sum v``.)
+    """
     windows = np.lib.stride_tricks.sliding_window_view(hist, block, axis=(1, 2))
-    blocks = np.moveaxis(windows, 3, -1)  # (N, nb_row, nb_col, b_row, b_col, B)
-    axes = (3, 4, 5)
+    out = np.moveaxis(windows, 3, -1).copy()  # (N, nbr, nbc, br, bc, B), C-ordered
+    flat = out.reshape(*out.shape[:3], -1)
     if block_norm in ("L1", "L1-sqrt"):
-        out = blocks / (np.abs(blocks).sum(axis=axes, keepdims=True) + _EPS)
-        return np.sqrt(out) if block_norm == "L1-sqrt" else out
-    out = blocks / np.sqrt((blocks**2).sum(axis=axes, keepdims=True) + _EPS**2)
+        flat /= (np.add.reduce(flat, axis=-1) + _EPS)[..., None]
+        return np.sqrt(out, out=out) if block_norm == "L1-sqrt" else out
+    flat /= np.sqrt(np.add.reduce(np.square(flat), axis=-1) + _EPS**2)[..., None]
     if block_norm == "L2-Hys":
-        out = np.minimum(out, 0.2)
-        out = out / np.sqrt((out**2).sum(axis=axes, keepdims=True) + _EPS**2)
+        np.minimum(flat, 0.2, out=flat)
+        flat /= np.sqrt(np.add.reduce(np.square(flat), axis=-1) + _EPS**2)[..., None]
     return out
 
 
@@ -329,8 +290,11 @@ def hog(
     """HOG descriptors of a batch of images, one flattened row per image.
 
     Args:
-        images: ``(N, H, W, C)``, ``C`` in {1, 3}, uint8 or floats in [0, 1] (uint8 is
-            divided by 255 first).
+        images: ``(N, H, W, C)``, ``C`` in {1, 3}, uint8 or floats in [0, 1]. A uint8
+            image is computed as scikit-image computes it (exact integer gradients); raw
+            cell histograms are then in [0, 1] units (divided by 255), like a float
+            image's. With ``transform_sqrt`` or ``color='gray'`` it is divided by 255
+            first.
         cell_size: pixels per cell (int or ``(rows, cols)``); pixels past the last whole
             cell are ignored, as in scikit-image.
         orientations: number of unsigned orientation bins over [0, 180) degrees.
@@ -346,8 +310,10 @@ def hog(
 
     Returns:
         ``(N, D)`` array with ``D = prod(hog_output_shape(...))``; row ``i`` equals
-        ``skimage.feature.hog(img_as_float(images[i]), orientations, (cell, cell),
-        (block, block), block_norm, channel_axis=-1)`` when ``block_norm`` is not None.
+        ``skimage.feature.hog(images[i], orientations, (cell, cell), (block, block),
+        block_norm, channel_axis=-1)`` when ``block_norm`` is not None (the image as
+        given, uint8 or float; ``images[i] / 255`` for a uint8 image with
+        ``transform_sqrt`` or ``color='gray'``).
 
     >>> import numpy as np
     >>> hog(np.zeros((1, 240, 320, 1), np.uint8)).shape   # 40 x 30 cells x 9 bins
@@ -365,9 +331,12 @@ def hog(
     out = np.empty((n, int(np.prod(shape))), dtype=dtype)
     size = batch_size or default_batch_size((h, w, c), budget=1 << 19)
     for part in batch_slices(n, size, progress, "HOG"):
-        magnitude, bins = _oriented_gradients(x[part], color, transform_sqrt, orientations)
+        magnitude, bins, scale = _oriented_gradients(x[part], color, transform_sqrt,
+                                                     orientations)
         hist = _cell_histograms(magnitude, bins, cell, orientations)
-        if block_norm is not None:
+        if block_norm is not None:  # in scikit-image's units, so its eps means the same
             hist = _normalize_blocks(hist, block, block_norm)
+        elif scale != 1.0:
+            hist *= scale
         out[part] = hist.reshape(hist.shape[0], -1)
     return out

@@ -36,7 +36,7 @@ from chainrule.nn.mlp import MLP, build_model
 from chainrule.nn.module import IncompatibleKeys, Module, Parameter, StateDictError
 from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d
 from chainrule.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from chainrule.nn.regularization import l2_penalty, regularized_parameters
+from chainrule.nn.regularization import l1_penalty, l2_penalty, regularized_parameters
 
 __all__ = [
     "ACTIVATIONS",
@@ -77,6 +77,7 @@ __all__ = [
     "build_model",
     "default_conv_spec",
     "init",
+    "l1_penalty",
     "l2_penalty",
     "loss",
     "parse_conv_spec",

@@ -85,6 +85,12 @@ def _as_state_array(value: Any, key: str) -> Any:
         raise StateDictError(f"load_state_dict: value for {key!r} is not an array ({exc})") from exc
 
 
+def _writeable(buffer: Any) -> bool:
+    """Whether a buffer may be written in place (NumPy's read-only arrays may not; a
+    device array has no ``flags.writeable`` and always may)."""
+    return getattr(getattr(buffer, "flags", None), "writeable", True)
+
+
 class Module:
     """Base class of layers, losses and networks.
 
@@ -415,8 +421,8 @@ class Module:
             value, mod, name, kind = own[key]
             if kind == "parameter":
                 backend.assign(value.data, arr)
-            elif not isinstance(value, backend.NUMPY_TYPES) or value.flags.writeable:
-                backend.assign(value, arr)  # in place: a compiled step reads the same array
+            elif _writeable(value):  # in place, as PyTorch: a compiled step reads it
+                backend.assign(value, arr)
             else:
                 mod._buffers[name] = backend.asarray(arr, like=value, dtype=value.dtype,
                                                      copy=True)

@@ -1,4 +1,4 @@
-"""L2 regularization ``R(W) = sum W^2`` as a term added to the loss.
+"""L2 (and L1) regularization ``R(W)`` as a term added to the loss.
 
 The lecture's full loss is ``L = (1/N) sum_i L_i + lambda R(W)``. Two ways to get it:
 
@@ -21,8 +21,9 @@ from collections.abc import Iterable
 
 from chainrule._tensor import Tensor
 from chainrule.nn.module import Module, Parameter
+from chainrule.ops import penalty
 
-__all__ = ["l2_penalty", "regularized_parameters"]
+__all__ = ["l1_penalty", "l2_penalty", "regularized_parameters"]
 
 
 def regularized_parameters(module: Module | Iterable[Parameter]) -> list[Tensor]:
@@ -36,7 +37,8 @@ def l2_penalty(module: Module | Iterable[Parameter], strength: float,
                half: bool = False) -> Tensor:
     """``strength * sum W^2`` over the weight matrices (``0.5 * strength * ...`` if ``half``).
 
-    A scalar tensor on the graph: add it to the data loss before ``backward()``.
+    A scalar tensor on the graph, one gate (:class:`chainrule.ops.penalty.L2Penalty`)
+    whose gradient is ``2 strength W``: add it to the data loss before ``backward()``.
     ``weight_decay=wd`` in ``optim.SGD`` matches ``l2_penalty(m, wd / 2)``, or
     ``l2_penalty(m, wd, half=True)``, on the same (weight) parameters.
 
@@ -45,11 +47,18 @@ def l2_penalty(module: Module | Iterable[Parameter], strength: float,
     """
     if strength < 0:
         raise ValueError(f"l2_penalty: strength must be >= 0, got {strength}")
-    weights = regularized_parameters(module)
     scale = 0.5 * strength if half else strength
-    if not weights:
-        return Tensor(0.0)
-    total = (weights[0] * weights[0]).sum()
-    for w in weights[1:]:
-        total = total + (w * w).sum()
-    return total * scale
+    return penalty.l2_penalty(regularized_parameters(module), scale)
+
+
+def l1_penalty(module: Module | Iterable[Parameter], strength: float) -> Tensor:
+    """``strength * sum |W|`` over the weight matrices (biases are skipped).
+
+    One gate (:class:`chainrule.ops.penalty.L1Penalty`) whose gradient is
+    ``strength * sign(W)``, which pushes small weights to exactly 0.
+
+    >>> loss = nn.CrossEntropyLoss()(model(X), y) + nn.l1_penalty(model, 1e-3)
+    """
+    if strength < 0:
+        raise ValueError(f"l1_penalty: strength must be >= 0, got {strength}")
+    return penalty.l1_penalty(regularized_parameters(module), strength)

@@ -14,15 +14,13 @@ from chainrule._tensor import Tensor
 from chainrule.errors import ShapeError
 from chainrule.function import Context
 from chainrule.ops._common import ElementwiseGate, Gate, UnaryGate, exp, raw
-from chainrule.ops.reduce import max as reduce_max
-from chainrule.ops.shape import reshape
 
 
 class ReLU(ElementwiseGate):
     """``max(0, x)``. Backward: upstream where the output is positive, else 0."""
 
     symbol = "relu"
-    kernel = "chainrule.compiler.kernels:ReLUKernel"
+    kernel = "chainrule.compiler.activation_kernels:ReLUKernel"
     pattern = "max(0, x) gate: gradient router"
 
     @staticmethod
@@ -41,6 +39,7 @@ class LeakyReLU(ElementwiseGate):
     """``x if x > 0 else slope * x`` (the lecture writes ``max(0.1x, x)``)."""
 
     symbol = "leaky_relu"
+    kernel = "chainrule.compiler.activation_kernels:LeakyReLUKernel"
     parameters = ("negative_slope",)
 
     @staticmethod
@@ -73,6 +72,7 @@ class PReLU(Gate):
     """
 
     symbol = "prelu"
+    kernel = "chainrule.compiler.activation_kernels:PReLUKernel"
     operands = ("x", "weight")
 
     @staticmethod
@@ -115,6 +115,7 @@ class ELU(ElementwiseGate):
     """``x if x > 0 else alpha (e^x - 1)``. Local gradient 1, or ``out + alpha``."""
 
     symbol = "elu"
+    kernel = "chainrule.compiler.activation_kernels:ELUKernel"
     parameters = ("alpha",)
 
     @staticmethod
@@ -142,6 +143,7 @@ class Sigmoid(ElementwiseGate):
     """
 
     symbol = "sigmoid"
+    kernel = "chainrule.compiler.activation_kernels:SigmoidKernel"
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -162,6 +164,7 @@ class Tanh(ElementwiseGate):
     """Hyperbolic tangent. Local gradient ``1 - tanh(x)^2`` from the saved output."""
 
     symbol = "tanh"
+    kernel = "chainrule.compiler.activation_kernels:TanhKernel"
 
     @staticmethod
     def forward(ctx: Context, x: Any) -> Any:
@@ -173,6 +176,43 @@ class Tanh(ElementwiseGate):
     def backward(ctx: Context, upstream: Any) -> Any:
         (out,) = ctx.saved_tensors
         return upstream * (1 - out * out)
+
+
+class Maxout(UnaryGate):
+    """Max over consecutive groups of ``pieces`` features: ``(..., F * pieces) -> (..., F)``.
+
+    After a Linear with ``pieces`` times the outputs it is the maxout unit
+    ``max(w1.x + b1, ..., wk.x + bk)``. Backward routes the upstream gradient to each
+    group's winner; tied winners share it evenly (as ``max`` does), so it still sums to
+    upstream.
+    """
+
+    symbol = "maxout"
+    kernel = "chainrule.compiler.activation_kernels:MaxoutKernel"
+    parameters = ("pieces",)
+    pattern = "max gate: gradient router"
+
+    @classmethod
+    def local_rule(cls, k: int, inputs: Sequence[Any], output: Any) -> str:
+        return "1 at each group's max, 0 elsewhere"
+
+    @staticmethod
+    def forward(ctx: Context, x: Any, pieces: int) -> Any:
+        xp = backend.namespace(x)
+        grouped = xp.reshape(x, (*x.shape[:-1], x.shape[-1] // pieces, pieces))
+        out = xp.max(grouped, axis=-1, keepdims=True)
+        ctx.save_for_backward(grouped, out)
+        return xp.reshape(out, out.shape[:-1])
+
+    @staticmethod
+    def backward(ctx: Context, upstream: Any) -> tuple:
+        grouped, out = ctx.saved_tensors
+        grouped, out = raw(grouped), raw(out)
+        winners = backend.astype(grouped == out, "float64")
+        share = winners / backend.sum(winners, axis=-1, keepdims=True)
+        g = backend.reshape(upstream, out.shape) * backend.astype(share, grouped.dtype,
+                                                                   copy=False)
+        return backend.reshape(g, (*g.shape[:-2], g.shape[-2] * g.shape[-1])), None
 
 
 class Softmax(UnaryGate):
@@ -276,10 +316,9 @@ def maxout(x: Tensor, pieces: int) -> Tensor:
 
     ``(..., F * pieces) -> (..., F)``; the gradient is routed to each group's winner.
     """
-    features = x.shape[-1]
-    if pieces < 1 or features % pieces:
+    features = x.shape[-1] if x.ndim else 0
+    if pieces < 1 or not x.ndim or features % pieces:
         raise ShapeError(
             f"maxout: the last axis has {features} features, not a multiple of pieces={pieces}"
         )
-    grouped = reshape(x, (*x.shape[:-1], features // pieces, pieces))
-    return reduce_max(grouped, -1)
+    return Maxout.apply(x, int(pieces))

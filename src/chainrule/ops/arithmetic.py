@@ -41,6 +41,7 @@ class Add(_Binary):
     """``x + y``. Local gradients are 1 and 1: the *gradient distributor*."""
 
     symbol = "+"
+    kernel = "chainrule.compiler.arithmetic_kernels:AddKernel"
     pattern = "add gate: gradient distributor"
 
     @classmethod

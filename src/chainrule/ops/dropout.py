@@ -22,6 +22,7 @@ class Dropout(UnaryGate):
     """``x * mask / (1 - p)`` with a random keep-mask; backward multiplies by the same mask."""
 
     symbol = "dropout"
+    kernel = "chainrule.compiler.activation_kernels:DropoutKernel"
     parameters = ("p",)
 
     @staticmethod

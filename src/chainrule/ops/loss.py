@@ -122,7 +122,7 @@ class MulticlassHinge(Gate):
     """
 
     symbol = "SVM loss"
-    kernel = "chainrule.compiler.kernels:MulticlassHingeReplay"
+    kernel = "chainrule.compiler.loss_kernels:MulticlassHingeKernel"
     operands = ("scores",)
     parameters = ("labels", "margin", "reduction")
 
@@ -164,6 +164,7 @@ class MSE(_Regression):
     """PyTorch's ``mse_loss``: the mean of squared differences over all elements."""
 
     symbol = "MSE"
+    kernel = "chainrule.compiler.loss_kernels:MSEKernel"
 
     @staticmethod
     def forward(ctx: Context, pred: Any, target: Any, reduction: str) -> Any:

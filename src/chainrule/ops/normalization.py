@@ -70,6 +70,7 @@ class BatchNorm(Gate):
     """
 
     symbol = "batch_norm"
+    kernel = "chainrule.compiler.normalization_kernels:BatchNormKernel"
     operands = ("x", "weight", "bias")
     parameters = ("running_mean", "running_var", "num_batches_tracked", "training",
                   "momentum", "eps")

@@ -17,6 +17,7 @@ from chainrule.ops._common import Gate, UnaryGate, as_tensor, normalize_axis, ra
 
 class Reshape(UnaryGate):
     symbol = "reshape"
+    kernel = "chainrule.compiler.shape_kernels:ReshapeKernel"
     parameters = ("shape",)
 
     @classmethod

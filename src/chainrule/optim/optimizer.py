@@ -50,8 +50,10 @@ class Optimizer:
     #: Whether ``update`` treats every element on its own, with only the group's
     #: hyperparameters (no norms, no shapes): then one ``update`` of all of a group's
     #: parameters packed into one flat array (and its state in flat arrays) is the same
-    #: step, and a compiled step (:mod:`chainrule.compiler`) runs it so. A subclass that
-    #: defines its own ``update`` must say so again (otherwise it is set to False).
+    #: step, and a compiled step (:mod:`chainrule.compiler`) runs it so, a large group
+    #: as contiguous parts in threads at once (so ``update`` must change nothing but its
+    #: arguments). A subclass that defines its own ``update`` must say so again
+    #: (otherwise it is set to False).
     elementwise: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -160,11 +160,7 @@ def penalty(model):
     if CONFIG["regularization"] == "l2":
         return nn.l2_penalty(model, CONFIG["reg_rate"])
     if CONFIG["regularization"] == "l1":
-        weights = [p for p in model.parameters() if p.ndim >= 2]
-        total = cr.abs(weights[0]).sum()
-        for w in weights[1:]:
-            total = total + cr.abs(w).sum()
-        return total * CONFIG["reg_rate"]
+        return nn.l1_penalty(model, CONFIG["reg_rate"])
     return None
 
 

@@ -13,8 +13,8 @@ lecture's polar r and theta) are a fixed transform of the 2D point in front of i
     point (x1, x2) --features--> phi(x) in R^F --MLP--> scores in R^C (or a value in R)
 
 Training is mini-batch gradient descent on the data loss plus the chosen regularization,
-``L = 1/B sum_i L_i(f(phi(x_i)), y_i) + R(W)`` with ``R(W) = lambda sum |W|`` (L1) or the
-library's ``nn.l2_penalty`` (L2), weights only (not biases).
+``L = 1/B sum_i L_i(f(phi(x_i)), y_i) + R(W)`` with the library's ``nn.l1_penalty``
+(``lambda sum |W|``) or ``nn.l2_penalty`` (``lambda sum W^2``), weights only (not biases).
 
 Training can diverge (a learning rate of 10 on a regression): once a weight is NaN or
 infinite the session is :attr:`Session.diverged`; its frames still draw (the non-finite
@@ -250,11 +250,7 @@ class Session:
             return None
         if c.regularization == "l2":
             return nn.l2_penalty(self.model, c.reg_rate)
-        total = None
-        for lin in self.linears:
-            term = cr.abs(lin.weight).sum()
-            total = term if total is None else total + term
-        return total * c.reg_rate if total is not None else None
+        return nn.l1_penalty(self.model, c.reg_rate)
 
     def objective(self, x: cr.Tensor, targets: Any) -> cr.Tensor:
         """The training objective on a batch: data loss + regularization ``R(W)``."""

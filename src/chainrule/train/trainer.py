@@ -101,8 +101,9 @@ class Trainer:
     compile:
         Run each training step through :func:`chainrule.compile` (traced once, replayed
         with preallocated buffers: the same arithmetic, less Python per step). Steps that
-        cannot be replayed (a module that updates state in Python, a model on a GPU) fall
-        back to the eager step by themselves; ``False`` always uses the eager step.
+        cannot be replayed (a module with Python side effects,
+        ``Module.updates_in_training``; a model on a GPU) fall back to the eager step by
+        themselves; ``False`` always uses the eager step.
     device:
         Move the model there first (``'cuda'``; its optimizer's state follows). Batches
         always go to the model's device; checkpoints are written from host memory, so
