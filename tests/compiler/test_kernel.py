@@ -80,12 +80,11 @@ def test_built_in_ops_name_their_kernels() -> None:
 
 
 def test_every_op_of_a_training_option_names_a_kernel() -> None:
-    from chainrule.nn.layers import _BatchNorm
-    from chainrule.ops import activation, arithmetic, dropout, loss, shape
+    from chainrule.ops import activation, arithmetic, dropout, loss, normalization, shape
 
     ops = [activation.ReLU, activation.LeakyReLU, activation.PReLU, activation.ELU,
            activation.Sigmoid, activation.Tanh, activation.Maxout, dropout.Dropout,
-           _BatchNorm, loss.CrossEntropy, loss.MulticlassHinge, loss.MSE, L2Penalty,
+           normalization.BatchNorm, loss.CrossEntropy, loss.MulticlassHinge, loss.MSE, L2Penalty,
            L1Penalty, arithmetic.Add, shape.Reshape, Linear]
     for op in ops:
         cls = kernel_class(op)
