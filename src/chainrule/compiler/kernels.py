@@ -275,7 +275,43 @@ class MulticlassHingeReplay(LabelledReplay):
     op = "multiclass_hinge_loss"
 
 
-class CrossEntropyKernel(Kernel):
+class ScoresLossKernel(Kernel):
+    """What the softmax and SVM loss kernels share: scores ``(N, C)`` (or their column
+    layout ``(C, N)``), labels checked on every replay, each true class's score found by
+    its flat index, the per-example losses summed with ``scales`` (``1/N`` for the mean),
+    and a ``grad`` buffer in the scores' layout."""
+
+    __slots__ = ("classes", "col", "flat", "grad", "labels_dtype", "n", "ones", "rows",
+                 "s_array", "scale", "scales")
+    buffered = True
+
+    def __init__(self, plan: Plan, i: int, scores: np.ndarray, reduction: str) -> None:
+        super().__init__(plan, i)  # value None: the loss is a new scalar on every call
+        producer = plan.producer(i)
+        self.s_array = producer.value if producer is not None else None
+        self.labels_dtype = labels_dtype(plan, i)
+        n, c = scores.shape
+        self.n, self.classes = n, c
+        self.col = transposed(self.s_array)
+        self.grad = np.empty((c, n) if self.col else (n, c), dtype=scores.dtype)
+        self.ones = np.ones(c, dtype=scores.dtype)  # sums over the classes as one BLAS call
+        self.scale = 1.0 / n if reduction == "mean" else 1.0
+        self.scales = np.full(n, self.scale, dtype=scores.dtype)
+        # Flat index of each true class: row * C + y (rows) or y * N + column (columns).
+        self.rows = np.arange(n) if self.col else np.arange(0, n * c, c)
+        self.flat = np.empty(n, dtype=np.intp)
+
+
+def emit_scale(src: Source, up: str, i: int, seed: bool, scale: float) -> str:
+    """The factor of a loss's gradient: ``scale`` where the loss is the root (upstream 1),
+    else ``upstream * scale``, computed once into ``c{i}``."""
+    if seed:
+        return repr(scale)
+    src.emit(f"c{i} = float({up}) * {scale!r}")
+    return f"c{i}"
+
+
+class CrossEntropyKernel(ScoresLossKernel):
     """Softmax loss with buffers for the shifted scores, exponentials and the gradient.
 
     ``L_i = log(sum_j e^{s_j - m}) - (s_y - m)`` with ``m`` the row maximum, and backward
@@ -283,10 +319,7 @@ class CrossEntropyKernel(Kernel):
     ``(C, N)`` every reduction over the classes runs down contiguous rows.
     """
 
-    __slots__ = ("classes", "col", "dtype", "e", "flat", "grad", "labels_dtype", "logz", "m",
-                 "n", "ones", "picked", "ratio", "rows", "s_array", "scale", "scales", "shift",
-                 "z")
-    buffered = True
+    __slots__ = ("dtype", "e", "logz", "m", "picked", "ratio", "shift", "z")
     fallback = CrossEntropyReplay
 
     @classmethod
@@ -296,31 +329,18 @@ class CrossEntropyKernel(Kernel):
         return reduction in ("mean", "sum") and scores.ndim == 2
 
     def __init__(self, plan: Plan, i: int) -> None:
-        super().__init__(plan, i)  # value None: the loss is a new scalar on every call
         scores, _, reduction = plan.values(i)
-        producer = plan.producer(i)
-        s_array = producer.value if producer is not None else None
-        self.labels_dtype = labels_dtype(plan, i)
-        n, c = scores.shape
-        dtype = self.dtype = scores.dtype
-        self.n, self.classes = n, c
-        self.col = transposed(s_array)
-        self.s_array = s_array
-        shape = (c, n) if self.col else (n, c)
+        super().__init__(plan, i, scores, reduction)
+        n, dtype = self.n, scores.dtype
+        self.dtype = dtype
+        shape = self.grad.shape
         self.shift = np.empty(shape, dtype=dtype)
         self.e = np.empty(shape, dtype=dtype)
-        self.grad = np.empty(shape, dtype=dtype)
         self.m = np.empty(n if self.col else (n, 1), dtype=dtype)
-        self.ones = np.ones(c, dtype=dtype)  # sums over the classes as one BLAS call
         self.z = np.empty(n, dtype=dtype)
         self.logz = np.empty(n, dtype=dtype)
         self.picked = np.empty(n, dtype=dtype)
         self.ratio = np.empty(n if self.col else (n, 1), dtype=dtype)
-        self.scale = 1.0 / n if reduction == "mean" else 1.0
-        self.scales = np.full(n, self.scale, dtype=dtype)  # the loss: logz . scales
-        # Flat index of each true class: row * C + y (rows) or y * N + column (columns).
-        self.rows = np.arange(n) if self.col else np.arange(0, n * c, c)
-        self.flat = np.empty(n, dtype=np.intp)
 
     def describe(self) -> str:
         return "softmax loss, columns" if self.col else "softmax loss, rows"
@@ -356,9 +376,7 @@ class CrossEntropyKernel(Kernel):
     def emit_backward(self, src: Source, up: str, i: int, seed: bool,
                       up_array: np.ndarray | None, dests: list) -> list:
         c = src.const
-        scale = repr(self.scale) if seed else f"c{i}"
-        if not seed:
-            src.emit(f"c{i} = float({up}) * {self.scale!r}")
+        scale = emit_scale(src, up, i, seed, self.scale)
         grad, ratio = c(self.grad, "grad"), c(self.ratio, "ratio")
         z = c(self.z if self.col else self.z[:, None], "z")
         src.emit(f"_divide({scale}, {z}, out={ratio})")

@@ -21,9 +21,9 @@ import numpy as np
 from chainrule.compiler.kernel import Kernel
 from chainrule.compiler.kernels import (
     MulticlassHingeReplay,
+    ScoresLossKernel,
     emit_label_check,
-    labels_dtype,
-    transposed,
+    emit_scale,
 )
 
 if TYPE_CHECKING:
@@ -33,12 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["MSEKernel", "MulticlassHingeKernel"]
 
 
-class MulticlassHingeKernel(Kernel):
+class MulticlassHingeKernel(ScoresLossKernel):
     """``sum_{j != y} max(0, s_j - s_y + margin)`` over the batch, mean or sum."""
 
-    __slots__ = ("classes", "col", "count", "flat", "grad", "labels_dtype", "margin", "margins",
-                 "n", "ones", "per_example", "picked", "rows", "s_array", "scale", "scales")
-    buffered = True
+    __slots__ = ("count", "margin", "margins", "per_example", "picked")
     fallback = MulticlassHingeReplay
 
     @classmethod
@@ -48,28 +46,14 @@ class MulticlassHingeKernel(Kernel):
         return reduction in ("mean", "sum") and scores.ndim == 2
 
     def __init__(self, plan: Plan, i: int) -> None:
-        super().__init__(plan, i)  # value None: the loss is a new scalar on every call
         scores, _, margin, reduction = plan.values(i)
-        producer = plan.producer(i)
-        s_array = producer.value if producer is not None else None
-        self.labels_dtype = labels_dtype(plan, i)
-        n, c = scores.shape
-        dtype = scores.dtype
-        self.n, self.classes, self.margin = n, c, float(margin)
-        self.col = transposed(s_array)
-        self.s_array = s_array
-        shape = (c, n) if self.col else (n, c)
-        self.margins = np.empty(shape, dtype=dtype)
-        self.grad = np.empty(shape, dtype=dtype)
+        super().__init__(plan, i, scores, reduction)
+        n, dtype = self.n, scores.dtype
+        self.margin = float(margin)
+        self.margins = np.empty(self.grad.shape, dtype=dtype)
         self.picked = np.empty(n, dtype=dtype)
         self.per_example = np.empty(n, dtype=dtype)
         self.count = np.empty(n, dtype=dtype)
-        self.ones = np.ones(c, dtype=dtype)  # sums over the classes as one BLAS call
-        self.scale = 1.0 / n if reduction == "mean" else 1.0
-        self.scales = np.full(n, self.scale, dtype=dtype)  # the loss: per_example . scales
-        # Flat index of each true class: row * C + y (rows) or y * N + column (columns).
-        self.rows = np.arange(n) if self.col else np.arange(0, n * c, c)
-        self.flat = np.empty(n, dtype=np.intp)
 
     def describe(self) -> str:
         return "SVM loss, columns" if self.col else "SVM loss, rows"
@@ -106,9 +90,7 @@ class MulticlassHingeKernel(Kernel):
     def emit_backward(self, src: Source, up: str, i: int, seed: bool,
                       up_array: np.ndarray | None, dests: list) -> list:
         c = src.const
-        scale = repr(self.scale) if seed else f"c{i}"
-        if not seed:
-            src.emit(f"c{i} = float({up}) * {self.scale!r}")
+        scale = emit_scale(src, up, i, seed, self.scale)
         grad, count, ones = c(self.grad, "grad"), c(self.count, "count"), c(self.ones, "ones")
         src.emit(f"_greater({c(self.margins, 'margins')}, 0, out={grad})")
         if self.col:
@@ -161,9 +143,7 @@ class MSEKernel(Kernel):
     def emit_backward(self, src: Source, up: str, i: int, seed: bool,
                       up_array: np.ndarray | None, dests: list) -> list:
         c = src.const
-        scale = repr(self.scale) if seed else f"c{i}"
-        if not seed:
-            src.emit(f"c{i} = float({up}) * {self.scale!r}")
+        scale = emit_scale(src, up, i, seed, self.scale)
         grad = c(self.grad, "grad")
         src.emit(f"_multiply({c(self.diff, 'diff')}, {scale}, out={grad})")
         grads: list = [(grad, False, self.grad), None, None]
