@@ -8,7 +8,6 @@ matrix product of the unfolded windows with the filters.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import chainrule.functional as F
@@ -69,11 +68,7 @@ class Conv2d(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's default: weight and bias from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:

@@ -39,6 +39,7 @@ __all__ = [
     "fan_in_and_fan_out",
     "kaiming_normal_",
     "kaiming_uniform_",
+    "layer_default_",
     "normal_",
     "ones_",
     "uniform_",
@@ -142,6 +143,16 @@ def kaiming_uniform_(t: Any, a: float = 0.0, mode: str = "fan_in",
     gain = calculate_gain(nonlinearity, a)
     bound = gain * math.sqrt(3.0 / _fan(t, mode))
     return uniform_(t, -bound, bound)
+
+
+def layer_default_(weight: Any, bias: Any = None) -> None:
+    """PyTorch's default for Linear and Conv2d layers: the weight from
+    ``kaiming_uniform_(a=sqrt(5))``, i.e. ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, and the
+    bias (when there is one) from the same range."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        bound = 1 / math.sqrt(fan_in_and_fan_out(weight)[0])
+        uniform_(bias, -bound, bound)
 
 
 def kaiming_normal_(t: Any, a: float = 0.0, mode: str = "fan_in",

@@ -8,7 +8,6 @@ do the batch norm layers (:mod:`chainrule.nn.normalization`).
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
@@ -70,10 +69,7 @@ class Linear(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's default: weight and bias from ``U(-1/sqrt(in), 1/sqrt(in))``."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features)
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_features(
@@ -112,10 +108,7 @@ class Maxout(Module):
             self.bias = Parameter(zeros(rows, dtype=dt, device=device))
         else:
             self.register_parameter("bias", None)
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(in_features)
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_features(f"Maxout({self.extra_repr()})", x, self.in_features)

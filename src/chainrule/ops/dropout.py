@@ -18,6 +18,17 @@ from chainrule.function import Context
 from chainrule.ops._common import UnaryGate
 
 
+def _mask(x: Any, shape: tuple, p: float) -> Any:
+    """Inverted dropout's mask of ``shape`` (broadcast over ``x``): ``1 / (1 - p)`` where
+    a uniform draw is ``>= p``, else 0; all zeros for ``p = 1``."""
+    xp = backend.namespace(x)
+    if p >= 1.0:
+        return xp.zeros(shape, dtype=x.dtype, device=x.device)
+    keep = random.random(shape, backend.device_of(x)) >= p
+    scale = xp.asarray(1.0 / (1.0 - p), dtype=x.dtype, device=x.device)
+    return backend.astype(keep, x.dtype) * scale
+
+
 class Dropout(UnaryGate):
     """``x * mask / (1 - p)`` with a random keep-mask; backward multiplies by the same mask."""
 
@@ -27,14 +38,7 @@ class Dropout(UnaryGate):
 
     @staticmethod
     def forward(ctx: Context, x: Any, p: float) -> Any:
-        xp = backend.namespace(x)
-        if p >= 1.0:
-            mask = xp.zeros(x.shape, dtype=x.dtype, device=x.device)
-        else:
-            keep = random.random(x.shape, backend.device_of(x)) >= p
-            scale = xp.asarray(1.0 / (1.0 - p), dtype=x.dtype, device=x.device)
-            mask = backend.astype(keep, x.dtype) * scale
-        ctx.mask = mask
+        mask = ctx.mask = _mask(x, x.shape, p)
         return x * mask
 
     @staticmethod
@@ -63,15 +67,7 @@ class Dropout2d(UnaryGate):
         if x.ndim != 4:
             raise ShapeError(f"dropout2d: expected a batch of images (N, C, H, W), got an "
                              f"input of shape {tuple(x.shape)}")
-        xp = backend.namespace(x)
-        shape = (x.shape[0], x.shape[1], 1, 1)
-        if p >= 1.0:
-            mask = xp.zeros(shape, dtype=x.dtype, device=x.device)
-        else:
-            keep = random.random(shape, backend.device_of(x)) >= p
-            scale = xp.asarray(1.0 / (1.0 - p), dtype=x.dtype, device=x.device)
-            mask = backend.astype(keep, x.dtype) * scale
-        ctx.mask = mask
+        mask = ctx.mask = _mask(x, (x.shape[0], x.shape[1], 1, 1), p)
         return x * mask
 
     @staticmethod
