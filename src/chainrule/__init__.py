@@ -36,6 +36,7 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
+from chainrule.denormals import set_flush_denormal
 from chainrule.devices import Device
 from chainrule.dtypes import get_default_dtype, set_default_dtype
 from chainrule.errors import (
@@ -215,6 +216,7 @@ __all__ = [
     "relu",
     "reshape",
     "set_default_dtype",
+    "set_flush_denormal",
     "set_grad_enabled",
     "sigmoid",
     "sin",
