@@ -123,3 +123,20 @@ def test_a_compiled_step_runs_a_large_group_in_parts_as_eager(monkeypatch: objec
         assert opt_f.state[fast[0].weight]["step"] == 4
     finally:
         parallel.set_num_threads(threads)
+
+
+@pytest.mark.skipif(not cr.set_flush_denormal(False), reason="needs x86-64 Linux (glibc)")
+@pytest.mark.parametrize("flush", [True, False])
+def test_every_part_follows_the_callers_subnormal_mode(flush: bool) -> None:
+    from chainrule.denormals import flushing_denormals
+
+    flat = cr.nn.Parameter(np.full(1000, 1e-38, np.float32))
+    flat.grad = np.zeros(1000, np.float32)
+    opt = cr.optim.SGD([flat], lr=0.5, weight_decay=1.0)  # w -= 0.5 w: subnormal results
+    parted = PartedUpdate(opt, opt.param_groups[0], flat, 2)
+    with flushing_denormals(flush):
+        parted.run({})
+    if flush:
+        assert not flat.data.any()  # the worker's part too
+    else:
+        np.testing.assert_array_equal(flat.data, np.float32(5e-39))

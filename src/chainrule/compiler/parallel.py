@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._tensor import Tensor
+from chainrule.denormals import flush_denormal_enabled, set_flush_denormal
 
 __all__ = ["MIN_PART", "PartedUpdate", "get_num_threads", "set_num_threads"]
 
@@ -71,6 +72,14 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+def _in_mode(flush: bool, update: Any, group: dict, part: Tensor, state: dict) -> None:
+    """``update`` in a worker thread whose subnormal mode is set to the caller's first
+    (:mod:`chainrule.denormals`: the mode belongs to each thread)."""
+    if flush_denormal_enabled() != flush:
+        set_flush_denormal(flush)
+    update(group, part, state)
+
+
 def parts_for(size: int) -> int:
     """How many parts a group of ``size`` elements runs in (1: not split)."""
     return max(1, min(get_num_threads(), size // MIN_PART))
@@ -109,7 +118,8 @@ class PartedUpdate:
         self._split(flat_state)
         update, group = self.optimizer.update, self.group
         pool = _workers()
-        futures = [pool.submit(update, group, part, state)
+        flush = flush_denormal_enabled()  # the workers follow the caller's mode
+        futures = [pool.submit(_in_mode, flush, update, group, part, state)
                    for part, state in zip(self.parts[1:], self.states[1:])]
         try:
             update(group, self.parts[0], self.states[0])
