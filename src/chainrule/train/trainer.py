@@ -102,10 +102,9 @@ class Trainer:
         optimizer step (for schedules whose ``T`` counts iterations).
     compile:
         Run each training step through :func:`chainrule.compile` (traced once, replayed
-        with preallocated buffers: the same arithmetic, less Python per step). Steps that
-        cannot be replayed (a module with Python side effects,
-        ``Module.updates_in_training``; a model on a GPU) fall back to the eager step by
-        themselves; ``False`` always uses the eager step.
+        with preallocated buffers). Steps that cannot be replayed (a module with Python
+        side effects, ``Module.updates_in_training``; a model on a GPU) fall back to the
+        eager step by themselves; ``False`` always uses the eager step.
     device:
         Move the model there first (``'cuda'``; its optimizer's state follows). Batches
         always go to the model's device; checkpoints are written from host memory, so
@@ -126,10 +125,8 @@ class Trainer:
         metrics are summed over the ranks, only rank 0 shows progress and writes
         checkpoints; see :mod:`chainrule.distributed.training` and docs/distributed.md.
     flush_denormal:
-        Flush subnormal floats to zero while ``fit`` runs (in its thread; as
-        ``torch.set_flush_denormal(True)``): an L2 penalty drives weights of always-blank
-        inputs into them, and x86 computes with them ~20x slower
-        (:mod:`chainrule.denormals`). ``False`` leaves the thread's mode alone.
+        Flush subnormal floats to zero while ``fit`` runs, as ``torch.set_flush_denormal``
+        (x86 computes with them ~20x slower; :mod:`chainrule.denormals`).
     """
 
     def __init__(
